@@ -1,0 +1,39 @@
+# Shanyrak: `make demo` runs the service on synthetic data, `make test` runs every test.
+SWIFT ?= swift
+PYTHON ?= python3
+VENV := .venv
+DEMO_DATA ?= demo-data
+HOUSEHOLDS ?= 10000
+PORT ?= 8080
+
+.PHONY: all deps venv build test demo clean bench
+
+all: build
+
+deps:
+	@scripts/check-deps.sh
+
+$(VENV)/.installed: scripts/requirements-test.txt
+	@$(PYTHON) -m venv $(VENV) || { echo "shanyrak: needs python3 with venv (apt-get install python3-venv)" >&2; exit 1; }
+	@$(VENV)/bin/pip install -q --disable-pip-version-check -r scripts/requirements-test.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+build: deps
+	$(SWIFT) build
+
+test: deps venv
+	$(SWIFT) build --build-tests
+	SHANYRAK_PYTHON=$(CURDIR)/$(VENV)/bin/python SHANYRAK_REQUIRE_TOOLS=1 $(SWIFT) test --skip-build
+	@scripts/test-cli.sh
+
+demo: deps
+	$(SWIFT) build -c release --product shanyrak
+	.build/release/shanyrak demo --data $(DEMO_DATA) --keys keys-example --households $(HOUSEHOLDS) --port $(PORT)
+
+bench: deps venv
+	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
+
+clean:
+	rm -rf .build $(DEMO_DATA)

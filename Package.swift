@@ -1,0 +1,99 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// One set of Swift settings for every target, as Hummingbird uses them.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Shanyrak",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "shanyrak", targets: ["shanyrak"]),
+        .library(name: "ShanyrakCrypto", targets: ["ShanyrakCrypto"]),
+        .library(name: "ShanyrakCore", targets: ["ShanyrakCore"]),
+        .library(name: "ShanyrakPolicy", targets: ["ShanyrakPolicy"]),
+        .library(name: "ShanyrakAudit", targets: ["ShanyrakAudit"]),
+        .library(name: "ShanyrakStore", targets: ["ShanyrakStore"]),
+        .library(name: "ShanyrakIngest", targets: ["ShanyrakIngest"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .target(
+            name: "ShanyrakCrypto",
+            dependencies: ["CSodium"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ShanyrakCore",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ShanyrakPolicy",
+            dependencies: ["ShanyrakCore", "ShanyrakCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ShanyrakAudit",
+            dependencies: [
+                "ShanyrakCrypto", "ShanyrakCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ShanyrakStore",
+            dependencies: [
+                "ShanyrakCrypto", "ShanyrakCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ShanyrakIngest",
+            dependencies: ["ShanyrakCrypto", "ShanyrakCore", "ShanyrakStore"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "shanyrak",
+            dependencies: [
+                "ShanyrakCrypto", "ShanyrakCore", "ShanyrakPolicy", "ShanyrakAudit", "ShanyrakStore",
+                "ShanyrakIngest",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "ShanyrakCryptoTests", dependencies: ["ShanyrakCrypto"], swiftSettings: swiftSettings),
+        .testTarget(name: "ShanyrakCoreTests", dependencies: ["ShanyrakCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ShanyrakPolicyTests",
+            dependencies: ["ShanyrakPolicy", "ShanyrakCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ShanyrakAuditTests",
+            dependencies: ["ShanyrakAudit", "ShanyrakCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ShanyrakIngestTests",
+            dependencies: ["ShanyrakIngest", "ShanyrakStore", "ShanyrakCrypto", "ShanyrakCore"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

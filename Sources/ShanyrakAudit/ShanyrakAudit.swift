@@ -1,0 +1,1 @@
+// The ShanyrakAudit module. See docs/architecture.md.

@@ -1,0 +1,1 @@
+// The ShanyrakCrypto module. See docs/architecture.md.

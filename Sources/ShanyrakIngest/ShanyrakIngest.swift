@@ -1,0 +1,1 @@
+// The ShanyrakIngest module. See docs/architecture.md.

@@ -1,0 +1,1 @@
+// The ShanyrakPolicy module. See docs/architecture.md.

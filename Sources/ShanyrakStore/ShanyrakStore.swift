@@ -1,0 +1,1 @@
+// The ShanyrakStore module. See docs/architecture.md.
