@@ -1,0 +1,112 @@
+/// A Cedar entity identifier: a (namespaced) type name and an id, such as `Shanyrak::Staff::"u1"`.
+public struct CedarEntityUID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The entity type, with its namespace, such as `Shanyrak::Staff`.
+    public let type: String
+    /// The entity id, any string.
+    public let id: String
+
+    /// Creates an entity uid.
+    /// - Parameters:
+    ///   - type: the type name with namespace (`Ns::Type`).
+    ///   - id: the entity id.
+    public init(type: String, id: String) {
+        self.type = type
+        self.id = id
+    }
+
+    /// The uid in Cedar syntax, `Type::"id"`, with the id escaped.
+    public var description: String { "\(type)::\"\(CedarText.escape(id))\"" }
+
+    /// Orders by type, then id.
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        (lhs.type, lhs.id) < (rhs.type, rhs.id)
+    }
+}
+
+/// A Cedar value: boolean, 64-bit long, string, entity reference, set or record.
+///
+/// Equality is Cedar's: structural, sets compare as sets, values of different types are unequal.
+public enum CedarValue: Hashable, Sendable, CustomStringConvertible {
+    /// A boolean.
+    case bool(Bool)
+    /// A 64-bit signed integer.
+    case long(Int64)
+    /// A string.
+    case string(String)
+    /// A reference to an entity.
+    case entity(CedarEntityUID)
+    /// A set of values (unordered, no duplicates).
+    case set(Set<CedarValue>)
+    /// A record of named values.
+    case record([String: CedarValue])
+
+    /// The Cedar type name of the value, as used in type errors.
+    public var typeName: String {
+        switch self {
+        case .bool: "bool"
+        case .long: "long"
+        case .string: "string"
+        case .entity(let uid): "(entity of type `\(uid.type)`)"
+        case .set: "set"
+        case .record: "record"
+        }
+    }
+
+    /// The value in Cedar syntax (sets and records with sorted members, for stable output).
+    public var description: String {
+        switch self {
+        case .bool(let b): return b ? "true" : "false"
+        case .long(let v): return String(v)
+        case .string(let s): return "\"\(CedarText.escape(s))\""
+        case .entity(let uid): return uid.description
+        case .set(let s): return "[" + s.map(\.description).sorted().joined(separator: ", ") + "]"
+        case .record(let r):
+            return "{" + r.keys.sorted().map { "\"\(CedarText.escape($0))\": \(r[$0]?.description ?? "")" }
+                .joined(separator: ", ") + "}"
+        }
+    }
+}
+
+/// Text helpers shared by the lexer, the printer and the JSON codecs.
+enum CedarText {
+    /// Escapes a string for a Cedar string literal.
+    static func escape(_ s: String) -> String {
+        var out = ""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\0": out += "\\0"
+            default:
+                if u.value < 0x20 || u.value == 0x7f {
+                    out += "\\u{" + String(u.value, radix: 16) + "}"
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out
+    }
+
+    /// Parses a Cedar entity uid string such as `Ns::Type::"id"`.
+    static func parseEntityUID(_ text: String) -> CedarEntityUID? {
+        guard let lexed = try? CedarLexer(source: text, file: "<uid>").tokenize() else { return nil }
+        var parts: [String] = []
+        var i = 0
+        while i < lexed.count {
+            let t = lexed[i]
+            guard case .identifier(let name) = t.kind else { break }
+            parts.append(name)
+            guard i + 1 < lexed.count, lexed[i + 1].kind == .doubleColon else { return nil }
+            i += 2
+        }
+        guard !parts.isEmpty, i < lexed.count, case .string(let raw) = lexed[i].kind,
+            i + 1 < lexed.count, lexed[i + 1].kind == .eof,
+            let id = try? CedarLexer.unescape(raw, pattern: false).plain
+        else { return nil }
+        return CedarEntityUID(type: parts.joined(separator: "::"), id: id)
+    }
+}
