@@ -83,20 +83,20 @@ extension PolicyEngine {
             if uid.type == ShanyrakModel.staffType { staffIDs.insert(uid.id) }
         }
         let roleList = roles.sorted()
-        var roleSets: [[String]] = [[], roleList]
+        var roleSets: [[String]] = [[]] + roleList.map { [$0] }
         for (i, a) in roleList.enumerated() {
-            roleSets.append([a])
             for b in roleList[(i + 1)...] { roleSets.append([a, b]) }
         }
+        if roleList.count > 2 { roleSets.append(roleList) }
         var strings = PolicyAnalysis.stringLiterals(in: policySet)
         for ind in catalog.indicators {
             strings.formUnion(ind.sources)
             strings.insert(ind.sphere.rawValue)
         }
         strings.insert("")
-        strings.insert("\u{1}fresh")
+        strings.insert(PolicyAnalysis.freshString)
         let mentioned = PolicyAnalysis.attributeNames(in: policySet)
-        func values(_ attr: String) -> [String] { mentioned.contains(attr) ? strings.sorted() : ["\u{1}fresh"] }
+        func values(_ attr: String) -> [String] { mentioned.contains(attr) ? strings.sorted() : [PolicyAnalysis.freshString] }
         let districts = values("district")
         let organisations = values("organisation")
         let sources = values("source")
@@ -116,6 +116,7 @@ extension PolicyEngine {
             )
         }
         var violations: [SurvivorSafetyViolation] = []
+        var seen: Set<String> = []
         var evaluated = 0
         for id in staffIDs.sorted() {
             for rs in roleSets {
@@ -138,6 +139,9 @@ extension PolicyEngine {
                                             let r = policySet.authorize(request, entities: store)
                                             evaluated += 1
                                             guard r.decision == .allow else { continue }
+                                            // One witness per (permitting policies, action, indicator group).
+                                            let key = "\(r.determiningPolicies)|\(a.id)|\(g[0])"
+                                            guard seen.insert(key).inserted else { continue }
                                             violations.append(
                                                 SurvivorSafetyViolation(
                                                     roles: rs,
@@ -164,7 +168,7 @@ extension PolicyEngine {
     public func check() -> [PolicyDiagnostic] {
         var out = validate()
         guard !out.contains(where: { $0.severity == .error }) else { return out }
-        let (violations, _, incomplete) = checkSurvivorSafety()
+        let (violations, _, incomplete) = checkSurvivorSafety(limit: 25)
         if let incomplete { out.append(PolicyDiagnostic(.error, nil, incomplete)) }
         for v in violations {
             let loc = v.policies.first.flatMap { policySet.policy(id: $0)?.location }
@@ -185,6 +189,9 @@ extension PolicyEngine {
 }
 
 extension PolicyAnalysis {
+    /// A string value no policy mentions, standing for every such value.
+    static let freshString = "~fresh~"
+
     /// Every attribute name read with `.name`, `["name"]` or tested with `has`.
     static func attributeNames(in set: CedarPolicySet) -> Set<String> {
         var out: Set<String> = []
