@@ -34,6 +34,31 @@ public enum SHA256 {
     }
 }
 
+extension SHA256 {
+    /// Incremental SHA-256 for data that arrives in pieces (files, streams).
+    public struct Hasher: Sendable {
+        private var state = crypto_hash_sha256_state()
+
+        /// A fresh hasher.
+        public init() {
+            _ = Sodium.initialised
+            crypto_hash_sha256_init(&state)
+        }
+
+        /// Adds `bytes`.
+        public mutating func update(_ bytes: [UInt8]) {
+            crypto_hash_sha256_update(&state, bytes, UInt64(bytes.count))
+        }
+
+        /// The digest of everything added.
+        public mutating func finalize() -> [UInt8] {
+            var out = [UInt8](repeating: 0, count: SHA256.digestLength)
+            crypto_hash_sha256_final(&state, &out)
+            return out
+        }
+    }
+}
+
 /// Keyed BLAKE2b (libsodium `crypto_generichash`): pseudonyms and token hashes.
 public enum KeyedBLAKE2b {
     /// Computes BLAKE2b of `message` under `key` with an output of `outputLength` bytes (16...64).
@@ -51,6 +76,17 @@ public enum KeyedBLAKE2b {
         }
         try Sodium.check(rc, "crypto_generichash")
         return out
+    }
+
+    /// Computes BLAKE2b of `message` under `key` with an output of `outputLength` bytes (16...64).
+    /// - Throws: `CryptoError` when the key is not 16...64 bytes.
+    public static func hash(_ message: [UInt8], key: SecureBytes, outputLength: Int = 32) throws(CryptoError)
+        -> [UInt8]
+    {
+        let result = message.withUnsafeBytes { m in
+            Result { () throws(CryptoError) in try hash(m, key: key, outputLength: outputLength) }
+        }
+        return try result.get()
     }
 
     /// Computes BLAKE2b of `message` under `key` into `output` (16...64 bytes), without allocating.

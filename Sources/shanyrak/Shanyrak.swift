@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `shanyrak` command-line tool: one subcommand per task.
 @main
@@ -6,6 +7,15 @@ struct Shanyrak: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shanyrak",
         abstract: "Shanyrak: privacy-preserving Family Social Card service.",
-        subcommands: []
+        subcommands: [
+            Keys.self, Init.self, Ingest.self, Stats.self,
+        ]
     )
+
+}
+
+/// The option that names the data folder.
+struct DataOption: ParsableArguments {
+    @Option(name: .long, help: "The data folder (created by `shanyrak init`).")
+    var data: String
 }
