@@ -34,7 +34,7 @@ let package = Package(
         ),
         .target(
             name: "ShanyrakCrypto",
-            dependencies: ["CSodium"],
+            dependencies: ["CSodium", "ShanyrakCore"],
             swiftSettings: swiftSettings
         ),
         .target(

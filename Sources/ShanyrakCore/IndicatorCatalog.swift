@@ -58,6 +58,21 @@ public struct Indicator: Sendable, Hashable, Identifiable {
     /// Plain-words description.
     public let description: String
 
+    /// Creates an indicator (the catalog file is the usual source).
+    public init(
+        id: String, type: IndicatorType, unit: String?, indicatorClass: IndicatorClass, sphere: Sphere,
+        sources: Set<String>, survivorSensitive: Bool, description: String
+    ) {
+        self.id = id
+        self.type = type
+        self.unit = unit
+        self.indicatorClass = indicatorClass
+        self.sphere = sphere
+        self.sources = sources
+        self.survivorSensitive = survivorSensitive
+        self.description = description
+    }
+
     /// Whether a household view may ever carry this indicator, whatever the policy says.
     /// Violence-class and survivor-sensitive indicators never may.
     public var mayAppearInHouseholdView: Bool {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `shanyrak` command-line tool: one subcommand per task.
 @main
@@ -7,7 +8,15 @@ struct Shanyrak: AsyncParsableCommand {
         commandName: "shanyrak",
         abstract: "Shanyrak: privacy-preserving Family Social Card service.",
         subcommands: [
+            Keys.self, Init.self, Generate.self, Ingest.self, Stats.self,
             Policy.self,
         ]
     )
+
+}
+
+/// The option that names the data folder.
+struct DataOption: ParsableArguments {
+    @Option(name: .long, help: "The data folder (created by `shanyrak init`).")
+    var data: String
 }

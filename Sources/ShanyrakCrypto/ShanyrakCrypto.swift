@@ -1,1 +1,0 @@
-// The ShanyrakCrypto module. See docs/architecture.md.

@@ -1,0 +1,87 @@
+public import ShanyrakCore
+
+/// The sealed-value format (version 1), see `docs/crypto.md`.
+///
+/// A sealed value is `0x01 || nonce(24) || ciphertext || tag(16)`: the canonical
+/// value's UTF-8 bytes under XChaCha20-Poly1305 with the class data key. The
+/// associated data binds the ciphertext to its place:
+/// `0x01 || u16be(len) subject || u16be(len) indicator id || u32be key version`.
+/// A ciphertext copied to another person, indicator or key version does not open.
+public enum SealedValueFormat {
+    /// The format version, first byte of every sealed value and of its associated data.
+    public static let version: UInt8 = 1
+    /// Bytes added to the plaintext: version, nonce, tag.
+    public static let overhead = 1 + XChaCha20Poly1305.nonceLength + XChaCha20Poly1305.tagLength
+
+    /// The associated data for a value of `indicator` about `subject` under `keyVersion`.
+    public static func associatedData(subject: Pseudonym, indicator: String, keyVersion: UInt32) -> [UInt8] {
+        var ad: [UInt8] = []
+        appendAssociatedData(to: &ad, subject: subject, indicator: indicator, keyVersion: keyVersion)
+        return ad
+    }
+
+    /// Appends the associated data to `buffer` (ingest reuses one buffer for every value).
+    public static func appendAssociatedData(
+        to ad: inout [UInt8], subject: Pseudonym, indicator: String, keyVersion: UInt32
+    ) {
+        ad.append(version)
+        ad.append(0)
+        ad.append(UInt8(Pseudonym.byteCount))
+        ad.append(contentsOf: subject.bytes)
+        let id = indicator.utf8
+        ad.append(UInt8(truncatingIfNeeded: id.count >> 8))
+        ad.append(UInt8(truncatingIfNeeded: id.count))
+        ad.append(contentsOf: id)
+        for shift in stride(from: 24, through: 0, by: -8) { ad.append(UInt8(truncatingIfNeeded: keyVersion >> shift)) }
+    }
+
+    /// Opens a sealed value.
+    /// - Returns: the canonical value.
+    /// - Throws: `CryptoError.authenticationFailed` when the value does not belong to this place or key.
+    public static func open(
+        _ sealed: [UInt8], subject: Pseudonym, indicator: String, keyVersion: UInt32, key: SecureBytes
+    ) throws(CryptoError) -> String {
+        guard sealed.count >= overhead else { throw .ciphertextTooShort }
+        guard sealed[0] == version else { throw .authenticationFailed }
+        let ad = associatedData(subject: subject, indicator: indicator, keyVersion: keyVersion)
+        let nonce = Array(sealed[1...XChaCha20Poly1305.nonceLength])
+        let body = Array(sealed[(1 + XChaCha20Poly1305.nonceLength)...])
+        var plain = try XChaCha20Poly1305.decrypt(body, nonce: nonce, associatedData: ad, key: key)
+        defer { wipe(&plain) }
+        return String(decoding: plain, as: UTF8.self)
+    }
+}
+
+/// Seals many values quickly (bulk nonces, one reused associated-data buffer).
+/// Not thread-safe: one per task.
+public struct ValueSealer: ~Copyable {
+    private var bulk = BulkSealer()
+    private var ad: [UInt8] = []
+
+    /// Creates a sealer.
+    public init() { ad.reserveCapacity(128) }
+
+    /// Seals the canonical `value` of `indicator` about `subject` under `key` (version `keyVersion`).
+    /// - Returns: the sealed value in format version 1.
+    /// - Throws: `CryptoError` on a wrong key length.
+    public mutating func seal(
+        _ value: String, subject: Pseudonym, indicator: String, keyVersion: UInt32, key: SecureBytes
+    ) throws(CryptoError) -> [UInt8] {
+        ad.removeAll(keepingCapacity: true)
+        SealedValueFormat.appendAssociatedData(to: &ad, subject: subject, indicator: indicator, keyVersion: keyVersion)
+        var out: [UInt8] = []
+        out.reserveCapacity(value.utf8.count + SealedValueFormat.overhead)
+        out.append(SealedValueFormat.version)
+        var value = value
+        let adCopy = ad
+        let result = value.withUTF8 { plain in
+            adCopy.withUnsafeBytes { a in
+                Result { () throws(CryptoError) in
+                    try bulk.seal(UnsafeRawBufferPointer(plain), associatedData: a, key: key, appendingTo: &out)
+                }
+            }
+        }
+        try result.get()
+        return out
+    }
+}

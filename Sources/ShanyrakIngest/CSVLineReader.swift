@@ -1,0 +1,122 @@
+public import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Streams a CSV file one physical line at a time, in fixed memory.
+///
+/// Feeds are RFC 4180 CSV with one record per line: quoted fields may hold commas
+/// and doubled quotes but not line breaks, so that a malformed line can be
+/// quarantined by its line number and the rest of the file still reads.
+public struct CSVLineReader: ~Copyable {
+    private let fd: Int32
+    private var buffer: [UInt8]
+    private var start = 0
+    private var end = 0
+    private var eof = false
+    /// The 1-based number of the line last returned.
+    public private(set) var lineNumber = 0
+    /// Bytes consumed so far (for progress).
+    public private(set) var bytesRead = 0
+
+    /// Opens `url` for reading.
+    /// - Throws: `IngestError.input` when it cannot be opened.
+    public init(url: URL, bufferSize: Int = 1 << 22) throws {
+        let fd = open(url.path, O_RDONLY)
+        guard fd >= 0 else { throw IngestError.input("cannot read \(url.path): \(String(cString: strerror(errno)))") }
+        self.fd = fd
+        self.buffer = [UInt8](repeating: 0, count: bufferSize)
+    }
+
+    deinit { close(fd) }
+
+    /// The next line without its line ending, or nil at the end of the file.
+    /// - Throws: `IngestError.input` on a read error or a line longer than the buffer.
+    public mutating func nextLine() throws -> ArraySlice<UInt8>? {
+        while true {
+            if let nl = buffer[start..<end].firstIndex(of: 0x0a) {
+                var lineEnd = nl
+                if lineEnd > start && buffer[lineEnd - 1] == 0x0d { lineEnd -= 1 }
+                let line = buffer[start..<lineEnd]
+                start = nl + 1
+                lineNumber += 1
+                return line
+            }
+            if eof {
+                guard start < end else { return nil }
+                let line = buffer[start..<end]
+                start = end
+                lineNumber += 1
+                return line
+            }
+            // Move the partial line to the front and read more.
+            if start > 0 {
+                let n = end - start
+                buffer.withUnsafeMutableBytes { p in
+                    if let base = p.baseAddress { memmove(base, base + start, n) }
+                }
+                start = 0
+                end = n
+            }
+            guard end < buffer.count else { throw IngestError.input("line \(lineNumber + 1) is longer than \(buffer.count) bytes") }
+            let capacity = buffer.count - end
+            let offset = end
+            let n = buffer.withUnsafeMutableBytes { p in read(fd, p.baseAddress.map { $0 + offset }, capacity) }
+            if n < 0 { throw IngestError.input("read error at line \(lineNumber + 1)") }
+            if n == 0 { eof = true } else { end += n; bytesRead += n }
+        }
+    }
+
+    /// Splits one line into fields.
+    /// - Returns: the fields, or the 1-based column position where the quoting is malformed.
+    public static func fields(of line: ArraySlice<UInt8>) -> Result<[String], MalformedLine> {
+        var fields: [String] = []
+        var i = line.startIndex
+        let end = line.endIndex
+        while true {
+            if i < end && line[i] == 0x22 {  // quoted field
+                var bytes: [UInt8] = []
+                i += 1
+                var closed = false
+                while i < end {
+                    if line[i] == 0x22 {
+                        if i + 1 < end && line[i + 1] == 0x22 { bytes.append(0x22); i += 2; continue }
+                        closed = true
+                        i += 1
+                        break
+                    }
+                    bytes.append(line[i])
+                    i += 1
+                }
+                guard closed else { return .failure(MalformedLine(field: fields.count + 1, rule: "unterminated quoted field")) }
+                guard i == end || line[i] == 0x2c else {
+                    return .failure(MalformedLine(field: fields.count + 1, rule: "text after a closing quote"))
+                }
+                fields.append(String(decoding: bytes, as: UTF8.self))
+            } else {
+                let fieldStart = i
+                while i < end && line[i] != 0x2c {
+                    if line[i] == 0x22 {
+                        return .failure(MalformedLine(field: fields.count + 1, rule: "quote inside an unquoted field"))
+                    }
+                    i += 1
+                }
+                fields.append(String(decoding: line[fieldStart..<i], as: UTF8.self))
+            }
+            if i == end { return .success(fields) }
+            i += 1  // skip the comma
+            if i == end { fields.append(""); return .success(fields) }
+        }
+    }
+
+    /// Where and why a line is not valid CSV.
+    public struct MalformedLine: Error, Sendable {
+        /// 1-based field position.
+        public let field: Int
+        /// The rule broken.
+        public let rule: String
+    }
+}

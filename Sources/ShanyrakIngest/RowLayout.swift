@@ -1,0 +1,131 @@
+internal import Foundation
+internal import ShanyrakCore
+internal import ShanyrakCrypto
+
+/// A value ready to seal.
+struct ValidatedValue {
+    let indicator: String
+    let value: String
+}
+
+/// A row that passed every check.
+struct ValidatedRow {
+    let subject: Pseudonym
+    let observedAt: String
+    let household: (pseudonym: Pseudonym, district: String, relation: String)?
+    let values: [ValidatedValue]
+}
+
+/// Where each mapped column sits in the header, and the row checks.
+struct RowLayout {
+    let subject: Int
+    let observedAt: Int
+    let household: (id: Int, relation: Int, district: Int)?
+    let columns: [(index: Int, column: String, indicator: Indicator)]
+    let indicatorColumn: Int?
+    let valueColumn: Int?
+    let width: Int
+
+    /// Checks the header against the mapping: every expected column present, no
+    /// unknown or repeated column.
+    init(header: [String], mapping: SourceMapping, catalog: IndicatorCatalog, file: String) throws {
+        var index: [String: Int] = [:]
+        for (i, name) in header.enumerated() {
+            guard index[name] == nil else { throw IngestError.input("\(file):1: column '\(name)' appears twice in the header") }
+            index[name] = i
+        }
+        let expected = mapping.expectedColumns
+        for name in expected where index[name] == nil {
+            throw IngestError.input("\(file):1: header lacks column '\(name)' required by the \(mapping.source) mapping")
+        }
+        for name in header where !expected.contains(name) {
+            throw IngestError.input("\(file):1: header has column '\(name)' that the \(mapping.source) mapping does not know")
+        }
+        func at(_ name: String) -> Int { index[name] ?? 0 }
+        subject = at(mapping.subjectColumn)
+        observedAt = at(mapping.observedAtColumn)
+        household = mapping.household.map { (at($0.id), at($0.relation), at($0.district)) }
+        columns = mapping.columns.compactMap { c in catalog[c.indicator].map { (at(c.column), c.column, $0) } }
+        indicatorColumn = mapping.indicatorColumn.map(at)
+        valueColumn = mapping.valueColumn.map(at)
+        width = header.count
+    }
+
+    /// Validates one row; the first failing rule is returned, naming the column.
+    func validate(
+        _ f: [String], mapping: SourceMapping, catalog: IndicatorCatalog, pseudonymiser: Pseudonymiser
+    ) -> Result<ValidatedRow, IngestProblem> {
+        func problem(_ column: String, _ rule: String) -> Result<ValidatedRow, IngestProblem> {
+            .failure(IngestProblem(line: 0, column: column, rule: rule))
+        }
+        guard f.count == width else { return problem("*", "row has \(f.count) fields, header has \(width)") }
+        let iin: IIN
+        do { iin = try IIN(validating: f[subject]) } catch { return problem(mapping.subjectColumn, error.description) }
+        let date: String
+        do {
+            date = try Self.dateIndicator.canonicalValue(Substring(f[observedAt]))
+        } catch { return problem(mapping.observedAtColumn, "observation date: \(error.rule)") }
+        let subjectPseudonym = pseudonymiser.person(iin)
+        var householdInfo: (Pseudonym, String, String)?
+        if let h = household, let names = mapping.household {
+            let id = f[h.id]
+            guard !id.isEmpty, id.utf8.count <= 64, id.utf8.allSatisfy({ Self.isIDByte($0) }) else {
+                return problem(names.id, "household id must be 1-64 letters, digits, '-' or '_'")
+            }
+            guard Ingester.relations.contains(f[h.relation]) else {
+                return problem(names.relation, "relation must be one of \(Ingester.relations.sorted().joined(separator: ", "))")
+            }
+            let d = Array(f[h.district].utf8)
+            guard d.count == 5, d[2] == 0x2d, [0, 1, 3, 4].allSatisfy({ d[$0] >= 0x30 && d[$0] <= 0x39 }) else {
+                return problem(names.district, "district code must be RR-DD (two digits, dash, two digits)")
+            }
+            householdInfo = (pseudonymiser.household(registerID: id), f[h.district], f[h.relation])
+        }
+        var values: [ValidatedValue] = []
+        values.reserveCapacity(columns.count + 1)
+        for c in columns {
+            let raw = f[c.index]
+            if raw.isEmpty { continue }  // no observation in this column
+            do {
+                let v = try c.indicator.canonicalValue(Substring(raw))
+                if c.indicator.id == "identity.birth_date" && v != iin.birthDate.description {
+                    return problem(c.column, "birth date disagrees with the IIN")
+                }
+                if c.indicator.id == "demographic.sex" && v != iin.sex.rawValue {
+                    return problem(c.column, "sex disagrees with the IIN")
+                }
+                if c.indicator.id == "identity.iin" && v != iin.digits {
+                    return problem(c.column, "identity column disagrees with the subject IIN")
+                }
+                values.append(ValidatedValue(indicator: c.indicator.id, value: v))
+            } catch {
+                return problem(c.column, "\(c.indicator.type.name) expected for \(c.indicator.id): \(error.rule)")
+            }
+        }
+        if let ic = indicatorColumn, let vc = valueColumn, let icName = mapping.indicatorColumn,
+            let vcName = mapping.valueColumn
+        {
+            guard let indicator = catalog[f[ic]] else { return problem(icName, "unknown indicator") }
+            guard indicator.sources.contains(mapping.source) else {
+                return problem(icName, "source \(mapping.source) may not supply \(indicator.id)")
+            }
+            do {
+                values.append(ValidatedValue(indicator: indicator.id, value: try indicator.canonicalValue(Substring(f[vc]))))
+            } catch {
+                return problem(vcName, "\(indicator.type.name) expected for \(indicator.id): \(error.rule)")
+            }
+        }
+        return .success(
+            ValidatedRow(
+                subject: subjectPseudonym, observedAt: date,
+                household: householdInfo.map { (pseudonym: $0.0, district: $0.1, relation: $0.2) }, values: values))
+    }
+
+    private static func isIDByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x2d || b == 0x5f
+    }
+
+    private static let dateIndicator = Indicator(
+        id: "observed.on", type: .date, unit: nil, indicatorClass: .demographic, sphere: .social, sources: [],
+        survivorSensitive: false, description: "")
+}

@@ -1,1 +1,0 @@
-// The ShanyrakIngest module. See docs/architecture.md.

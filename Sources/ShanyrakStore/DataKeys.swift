@@ -1,0 +1,265 @@
+public import Foundation
+public import GRDB
+public import ShanyrakCore
+public import ShanyrakCrypto
+
+/// The unwrapped data keys of a registry, by class and version.
+///
+/// Keys are random 32-byte XChaCha20-Poly1305 keys, one per indicator class and
+/// version, plus two service classes: `quarantine` (seals rejected feed lines) and
+/// `valuemac` (keys the hash that recognises identical re-deliveries). New values
+/// are sealed under the newest active version of their class; every active version opens.
+public struct DataKeys: Sendable {
+    /// Class name of the key that seals quarantined lines.
+    public static let quarantineClass = "quarantine"
+    /// Class name of the key for value MACs.
+    public static let valueMACClass = "valuemac"
+    /// Every class that has data keys.
+    public static var allClasses: [String] {
+        IndicatorClass.allCases.map(\.rawValue) + [quarantineClass, valueMACClass]
+    }
+
+    private let keys: [String: [UInt32: SecureBytes]]
+    private let current: [String: UInt32]
+
+    /// Unwraps every active data key of `registry` with the master key of `keyring`.
+    /// - Throws: `StoreError` when a key does not unwrap (wrong master key) or a class has none.
+    public static func load(from registry: Registry, keyring: Keyring) throws -> DataKeys {
+        let rows = try registry.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT class, version, wrapped FROM data_key WHERE state = 'active'")
+        }
+        var keys: [String: [UInt32: SecureBytes]] = [:]
+        var current: [String: UInt32] = [:]
+        for row in rows {
+            let cls: String = row["class"]
+            let version = UInt32(row["version"] as Int64)
+            let wrapped: Data = row["wrapped"]
+            let key: SecureBytes
+            do {
+                key = try keyring.unwrapDataKey(Array(wrapped), className: cls, version: version)
+            } catch {
+                throw StoreError(message: "data key \(cls) v\(version) does not open with this master key")
+            }
+            keys[cls, default: [:]][version] = key
+            current[cls] = max(current[cls] ?? 0, version)
+        }
+        for cls in allClasses where current[cls] == nil {
+            throw StoreError(message: "registry has no active data key for class \(cls)")
+        }
+        return DataKeys(keys: keys, current: current)
+    }
+
+    /// The version and key that new values of `className` are sealed under.
+    public func writeKey(for className: String) -> (version: UInt32, key: SecureBytes)? {
+        guard let v = current[className], let k = keys[className]?[v] else { return nil }
+        return (v, k)
+    }
+
+    /// The key of `className` at `version`, if it is active.
+    public func key(for className: String, version: UInt32) -> SecureBytes? {
+        keys[className]?[version]
+    }
+}
+
+/// How many values one data-key version still seals.
+public struct KeyVersionStatus: Sendable, Codable, Equatable {
+    /// Class name.
+    public let keyClass: String
+    /// Version number.
+    public let version: UInt32
+    /// `active` or `retired`.
+    public let state: String
+    /// Whether new values are sealed under it.
+    public let current: Bool
+    /// Values (or quarantined lines) sealed under it.
+    public let sealedCount: Int
+
+    enum CodingKeys: String, CodingKey {
+        case keyClass = "class", version, state, current
+        case sealedCount = "sealed_count"
+    }
+}
+
+extension Registry {
+    /// Fills a new registry: the catalog's indicators and version 1 of every data key.
+    /// - Throws: a database or crypto error; nothing is written then.
+    public func initialise(catalog: IndicatorCatalog, keyring: Keyring) throws {
+        try writer.write { db in
+            let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM indicator") ?? 0
+            guard count == 0 else { throw StoreError(message: "registry is already initialised") }
+            for (i, indicator) in catalog.indicators.enumerated() {
+                try db.execute(
+                    sql: "INSERT INTO indicator (number, id, class, survivor_sensitive) VALUES (?, ?, ?, ?)",
+                    arguments: [i + 1, indicator.id, indicator.indicatorClass.rawValue, indicator.survivorSensitive])
+            }
+            for cls in DataKeys.allClasses {
+                try Self.insertDataKey(db, className: cls, version: 1, keyring: keyring)
+            }
+            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('format', '1')")
+        }
+    }
+
+    /// Adds any catalog indicators the registry does not know yet (catalog growth).
+    /// Existing indicators keep their number; a changed class is refused.
+    /// - Throws: `StoreError` when an indicator changed class.
+    public func syncCatalog(_ catalog: IndicatorCatalog) throws {
+        try writer.write { db in
+            let known = try Row.fetchAll(db, sql: "SELECT id, class FROM indicator")
+            var classes: [String: String] = [:]
+            for row in known { classes[row["id"]] = row["class"] }
+            var next = (try Int.fetchOne(db, sql: "SELECT max(number) FROM indicator") ?? 0) + 1
+            for indicator in catalog.indicators {
+                if let cls = classes[indicator.id] {
+                    guard cls == indicator.indicatorClass.rawValue else {
+                        throw StoreError(message: "indicator \(indicator.id) changed class from \(cls); not supported")
+                    }
+                    continue
+                }
+                try db.execute(
+                    sql: "INSERT INTO indicator (number, id, class, survivor_sensitive) VALUES (?, ?, ?, ?)",
+                    arguments: [next, indicator.id, indicator.indicatorClass.rawValue, indicator.survivorSensitive])
+                next += 1
+            }
+        }
+    }
+
+    /// The registry's numbering of indicator ids.
+    public func indicatorNumbers() throws -> [String: Int64] {
+        try writer.read { db in
+            var out: [String: Int64] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT number, id FROM indicator") { out[row["id"]] = row["number"] }
+            return out
+        }
+    }
+
+    static func insertDataKey(_ db: Database, className: String, version: UInt32, keyring: Keyring) throws {
+        let key = try SecureBytes.random(count: 32)
+        let wrapped = try keyring.wrapDataKey(key, className: className, version: version)
+        try db.execute(
+            sql: "INSERT INTO data_key (class, version, wrapped, state, created_at) VALUES (?, ?, ?, 'active', ?)",
+            arguments: [className, Int64(version), Data(wrapped), Int64(Date().timeIntervalSince1970)])
+    }
+
+    /// Makes a new data-key version for `className`; new values are sealed under it.
+    /// - Returns: the new version.
+    /// - Throws: `StoreError` for an unknown class.
+    public func rotateDataKey(className: String, keyring: Keyring) throws -> UInt32 {
+        guard DataKeys.allClasses.contains(className) else {
+            throw StoreError(message: "unknown key class '\(className)' (one of: \(DataKeys.allClasses.joined(separator: ", ")))")
+        }
+        guard className != DataKeys.valueMACClass else {
+            throw StoreError(message: "the valuemac key cannot be rotated: re-delivery detection depends on it")
+        }
+        return try writer.write { db in
+            let latest = try Int64.fetchOne(db, sql: "SELECT max(version) FROM data_key WHERE class = ?", arguments: [className]) ?? 0
+            let version = UInt32(latest + 1)
+            try Self.insertDataKey(db, className: className, version: version, keyring: keyring)
+            return version
+        }
+    }
+
+    /// Versions of every data key and how many values each still seals.
+    public func keyStatus() throws -> [KeyVersionStatus] {
+        try writer.read { db in
+            var counts: [String: Int] = [:]
+            let valueCounts = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT i.class AS class, v.key_version AS version, count(*) AS n
+                    FROM value v JOIN indicator i ON i.number = v.indicator GROUP BY i.class, v.key_version
+                    """)
+            for row in valueCounts { counts["\(row["class"] as String)/\(row["version"] as Int64)"] = row["n"] }
+            for row in try Row.fetchAll(db, sql: "SELECT key_version AS version, count(*) AS n FROM quarantine GROUP BY key_version") {
+                counts["\(DataKeys.quarantineClass)/\(row["version"] as Int64)"] = row["n"]
+            }
+            let keys = try Row.fetchAll(db, sql: "SELECT class, version, state FROM data_key ORDER BY class, version")
+            var newest: [String: Int64] = [:]
+            for row in keys where (row["state"] as String) == "active" {
+                newest[row["class"]] = max(newest[row["class"]] ?? 0, row["version"])
+            }
+            return keys.map { row in
+                let cls: String = row["class"]
+                let version: Int64 = row["version"]
+                return KeyVersionStatus(
+                    keyClass: cls, version: UInt32(version), state: row["state"], current: newest[cls] == version,
+                    sealedCount: counts["\(cls)/\(version)"] ?? 0)
+            }
+        }
+    }
+
+    /// Re-seals values of `className` (or every class) that are sealed under an older
+    /// version, `batchSize` values per transaction. Resumable: each batch commits on
+    /// its own and the next run picks up what is left.
+    /// - Parameter progress: called after each batch with the number re-sealed so far.
+    /// - Returns: how many values were re-sealed.
+    public func rewrap(
+        className: String?, keyring: Keyring, batchSize: Int = 10_000, progress: (Int) -> Void = { _ in }
+    ) throws -> Int {
+        let keys = try DataKeys.load(from: self, keyring: keyring)
+        let classes = className.map { [$0] } ?? IndicatorClass.allCases.map(\.rawValue)
+        var total = 0
+        for cls in classes {
+            guard let (writeVersion, writeKey) = keys.writeKey(for: cls) else {
+                throw StoreError(message: "unknown key class '\(cls)'")
+            }
+            while true {
+                let done = try writer.write { db -> Int in
+                    let rows = try Row.fetchAll(
+                        db,
+                        sql: """
+                            SELECT v.subject, v.indicator, v.observed_at, v.source, v.mac, v.key_version, v.sealed, i.id
+                            FROM value v JOIN indicator i ON i.number = v.indicator
+                            WHERE i.class = ? AND v.key_version < ? LIMIT ?
+                            """, arguments: [cls, Int64(writeVersion), batchSize])
+                    var sealer = ValueSealer()
+                    for row in rows {
+                        let subjectData: Data = row["subject"]
+                        guard let subject = Pseudonym(bytes: Array(subjectData)) else { continue }
+                        let oldVersion = UInt32(row["key_version"] as Int64)
+                        guard let oldKey = keys.key(for: cls, version: oldVersion) else {
+                            throw StoreError(message: "a \(cls) value is sealed under retired version \(oldVersion)")
+                        }
+                        let indicatorID: String = row["id"]
+                        let sealedData: Data = row["sealed"]
+                        let plain = try SealedValueFormat.open(
+                            Array(sealedData), subject: subject, indicator: indicatorID, keyVersion: oldVersion, key: oldKey)
+                        let resealed = try sealer.seal(
+                            plain, subject: subject, indicator: indicatorID, keyVersion: writeVersion, key: writeKey)
+                        try db.execute(
+                            sql: """
+                                UPDATE value SET sealed = ?, key_version = ?
+                                WHERE subject = ? AND indicator = ? AND observed_at = ? AND source = ? AND mac = ?
+                                """,
+                            arguments: [
+                                Data(resealed), Int64(writeVersion), subjectData, row["indicator"] as Int64,
+                                row["observed_at"] as String, row["source"] as String, row["mac"] as Data,
+                            ])
+                    }
+                    return rows.count
+                }
+                total += done
+                progress(total)
+                if done < batchSize { break }
+            }
+        }
+        return total
+    }
+
+    /// Retires a data-key version that no value is sealed under any more.
+    /// - Throws: `StoreError` when it is the current version or still in use.
+    public func retireDataKey(className: String, version: UInt32) throws {
+        let status = try keyStatus()
+        guard let entry = status.first(where: { $0.keyClass == className && $0.version == version }) else {
+            throw StoreError(message: "no data key \(className) v\(version)")
+        }
+        guard !entry.current else { throw StoreError(message: "\(className) v\(version) is the current version; rotate first") }
+        guard entry.sealedCount == 0 else {
+            throw StoreError(message: "\(className) v\(version) still seals \(entry.sealedCount) values; run `keys rewrap` first")
+        }
+        try writer.write { db in
+            try db.execute(
+                sql: "UPDATE data_key SET state = 'retired', wrapped = zeroblob(length(wrapped)) WHERE class = ? AND version = ?",
+                arguments: [className, Int64(version)])
+        }
+    }
+}

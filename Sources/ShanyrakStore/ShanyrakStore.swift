@@ -1,1 +1,0 @@
-// The ShanyrakStore module. See docs/architecture.md.

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import ShanyrakCore
+import ShanyrakCrypto
+import ShanyrakStore
+
+extension Shanyrak {
+    /// `shanyrak init`: create a data folder with its registry.
+    struct Init: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a data folder: registry database, data keys, indicator catalog.")
+
+        @OptionGroup var data: DataOption
+        @Option(name: .long, help: "The key folder (see `shanyrak keys init`).")
+        var keys: String
+        @Option(name: .long, help: "The policies folder holding indicators.yaml and sources/.")
+        var policies = "policies"
+
+        func run() async throws {
+            try await runReportingErrors {
+                let dir = URL(fileURLWithPath: data.data).standardizedFileURL
+                let keysDir = URL(fileURLWithPath: keys).standardizedFileURL
+                let policiesDir = URL(fileURLWithPath: policies).standardizedFileURL
+                // Check everything before writing anything.
+                let keyring = try Keyring.load(from: keysDir)
+                let catalog = try IndicatorCatalog.load(contentsOf: policiesDir.appendingPathComponent("indicators.yaml"))
+                if FileManager.default.fileExists(atPath: dir.appendingPathComponent(ServiceConfig.fileName).path)
+                    || FileManager.default.fileExists(atPath: dir.appendingPathComponent(Registry.fileName).path)
+                {
+                    throw CLIError("\(dir.path) is already a Shanyrak data folder; refusing to initialise it again")
+                }
+                let registry = try Registry.create(dataDirectory: dir)
+                do {
+                    try registry.initialise(catalog: catalog, keyring: keyring)
+                    try ServiceConfig(keys: keysDir.path, policies: policiesDir.path).write(dataDirectory: dir)
+                } catch {
+                    // Leave no half-made folder behind.
+                    for suffix in ["", "-wal", "-shm"] {
+                        try? FileManager.default.removeItem(at: dir.appendingPathComponent(Registry.fileName + suffix))
+                    }
+                    throw error
+                }
+                print("initialised \(dir.path): \(catalog.indicators.count) indicators, keys from \(keysDir.path)")
+            }
+        }
+    }
+}

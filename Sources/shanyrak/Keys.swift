@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import ShanyrakCrypto
+import ShanyrakStore
+
+extension Shanyrak {
+    /// `shanyrak keys ...`: create a keyring, rotate and rewrap data keys, show their state.
+    struct Keys: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a keyring; rotate, rewrap and retire data keys.",
+            subcommands: [KeysInit.self, Rotate.self, Rewrap.self, Status.self, Retire.self])
+    }
+
+    struct KeysInit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "init", abstract: "Create a new keyring (master, pseudonym, audit and policy signing keys).")
+
+        @Option(name: .long, help: "Folder to create the key files in (mode 0700, secrets 0600).")
+        var out: String
+
+        func run() async throws {
+            try await runReportingErrors {
+                let files = try Keyring.create(at: URL(fileURLWithPath: out))
+                print("created keyring in \(out): \(files.joined(separator: ", "))")
+                print("keep the .key files secret and backed up: losing master.key loses every sealed value")
+            }
+        }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make a new data-key version of a class for writing.")
+        @OptionGroup var data: DataOption
+        @Option(name: .long, help: "Key class: an indicator class, or quarantine.")
+        var `class`: String
+
+        func run() async throws {
+            try await runReportingErrors {
+                let context = try ServiceContext.open(data: data.data)
+                let version = try context.registry.rotateDataKey(className: `class`, keyring: context.keyring)
+                print("\(`class`): new values are now sealed under version \(version); run `shanyrak keys rewrap` to re-seal older values")
+            }
+        }
+    }
+
+    struct Rewrap: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-seal values sealed under older key versions (in batches; resumable).")
+        @OptionGroup var data: DataOption
+        @Option(name: .long, help: "Only this class (default: every indicator class).")
+        var `class`: String?
+        @Option(name: .long, help: "Values per transaction.")
+        var batchSize = 10_000
+
+        func validate() throws {
+            guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        }
+
+        func run() async throws {
+            try await runReportingErrors {
+                let context = try ServiceContext.open(data: data.data)
+                let terminal = standardErrorIsTerminal
+                let n = try context.registry.rewrap(
+                    className: `class`, keyring: context.keyring, batchSize: batchSize
+                ) { done in
+                    if terminal { FileHandle.standardError.write(Data("\rre-sealed \(done) values".utf8)) }
+                }
+                if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+                print("re-sealed \(n) values")
+            }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show data-key versions and how many values each seals.")
+        @OptionGroup var data: DataOption
+        @Flag(name: .long, help: "Print JSON.")
+        var json = false
+
+        func run() async throws {
+            try await runReportingErrors {
+                let context = try ServiceContext.open(data: data.data)
+                let status = try context.registry.keyStatus()
+                if json {
+                    try printJSON(status)
+                } else {
+                    for s in status {
+                        print("\(s.keyClass) v\(s.version) \(s.state)\(s.current ? " (current)" : ""): \(s.sealedCount) sealed")
+                    }
+                }
+            }
+        }
+    }
+
+    struct Retire: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Retire a data-key version that no value is sealed under (its wrapped key is erased).")
+        @OptionGroup var data: DataOption
+        @Option(name: .long, help: "Key class.")
+        var `class`: String
+        @Option(name: .long, help: "Version to retire.")
+        var version: UInt32
+
+        func run() async throws {
+            try await runReportingErrors {
+                let context = try ServiceContext.open(data: data.data)
+                try context.registry.retireDataKey(className: `class`, version: version)
+                print("\(`class`) v\(version) retired")
+            }
+        }
+    }
+}

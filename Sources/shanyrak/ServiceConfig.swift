@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import ShanyrakCore
+import ShanyrakCrypto
+import ShanyrakStore
+
+/// What `init` records in the data folder so that later commands need only `--data`.
+struct ServiceConfig: Codable {
+    /// Absolute path of the key folder.
+    var keys: String
+    /// Absolute path of the policies folder (catalog, sources, Cedar policies).
+    var policies: String
+
+    static let fileName = "shanyrak.json"
+
+    static func load(dataDirectory: URL) throws -> ServiceConfig {
+        let url = dataDirectory.appendingPathComponent(fileName)
+        guard let data = try? Data(contentsOf: url) else {
+            throw CLIError("no Shanyrak data folder at \(dataDirectory.path): run `shanyrak init --data \(dataDirectory.path) --keys KEYDIR` first")
+        }
+        do { return try JSONDecoder().decode(ServiceConfig.self, from: data) } catch {
+            throw CLIError("\(url.path) is not a valid configuration file")
+        }
+    }
+
+    func write(dataDirectory: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: dataDirectory.appendingPathComponent(Self.fileName), options: .withoutOverwriting)
+    }
+}
+
+/// Everything a command needs to work on a data folder.
+struct ServiceContext {
+    let dataDirectory: URL
+    let config: ServiceConfig
+    let keyring: Keyring
+    let catalog: IndicatorCatalog
+    let registry: Registry
+
+    var policiesDirectory: URL { URL(fileURLWithPath: config.policies) }
+    var keysDirectory: URL { URL(fileURLWithPath: config.keys) }
+
+    static func open(data: String) throws -> ServiceContext {
+        let dir = URL(fileURLWithPath: data)
+        let config = try ServiceConfig.load(dataDirectory: dir)
+        let keyring = try Keyring.load(from: URL(fileURLWithPath: config.keys))
+        let catalog = try IndicatorCatalog.load(
+            contentsOf: URL(fileURLWithPath: config.policies).appendingPathComponent("indicators.yaml"))
+        let registry = try Registry.open(dataDirectory: dir)
+        return ServiceContext(dataDirectory: dir, config: config, keyring: keyring, catalog: catalog, registry: registry)
+    }
+}
+
+/// A command-line failure: the message is printed as `error: ...` and the process exits with `code`.
+struct CLIError: Error, CustomStringConvertible {
+    let message: String
+    let code: Int32
+    init(_ message: String, code: Int32 = 1) {
+        self.message = message
+        self.code = code
+    }
+    var description: String { message }
+}
+
+/// Runs a command body, turning library errors into one clear line on standard error and an exit code.
+func runReportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as CLIError {
+        FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+        throw ExitCode(error.code)
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        FileHandle.standardError.write(Data("error: \(String(describing: error))\n".utf8))
+        throw ExitCode((error as? any IngestErrorExit)?.exitCode ?? 1)
+    }
+}
+
+/// Errors that choose their own exit code.
+protocol IngestErrorExit {
+    var exitCode: Int32 { get }
+}
+
+/// Prints a value as pretty JSON with sorted keys on standard output.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// Whether standard error is a terminal (progress is shown only then).
+var standardErrorIsTerminal: Bool { isatty(2) == 1 }

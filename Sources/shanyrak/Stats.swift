@@ -1,0 +1,27 @@
+import ArgumentParser
+import Foundation
+import ShanyrakStore
+
+extension Shanyrak {
+    /// `shanyrak stats`: counts only, no personal data.
+    struct Stats: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Counts of households, persons, values by class and quarantined rows (no personal data).")
+        @OptionGroup var data: DataOption
+        @Flag(name: .long, help: "Print JSON.")
+        var json = false
+
+        func run() async throws {
+            try await runReportingErrors {
+                let context = try ServiceContext.open(data: data.data)
+                let stats = try context.registry.statistics()
+                if json {
+                    try printJSON(stats)
+                } else {
+                    print("households: \(stats.households)\npersons: \(stats.persons)\nquarantined rows: \(stats.quarantinedRows)")
+                    for (cls, n) in stats.valuesByClass.sorted(by: { $0.key < $1.key }) { print("values \(cls): \(n)") }
+                }
+            }
+        }
+    }
+}
