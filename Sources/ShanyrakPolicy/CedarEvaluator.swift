@@ -69,19 +69,26 @@ struct Evaluator {
         case .binary(let op, let l, let r):
             return try binary(op, try eval(l), try eval(r))
         case .getAttr(let x, let name):
+            // Fast paths: attributes of the request variables, without boxing the context record.
+            if case .variable(let variable) = x.kind {
+                switch variable {
+                case .context:
+                    guard let a = request.context[name] else {
+                        throw EvaluationError("record does not have the attribute `\(name)`")
+                    }
+                    return a
+                case .principal: return try attribute(of: request.principal, name)
+                case .resource: return try attribute(of: request.resource, name)
+                case .action: return try attribute(of: request.action, name)
+                }
+            }
             let v = try eval(x)
             switch v {
             case .record(let rec):
                 guard let a = rec[name] else { throw EvaluationError("record does not have the attribute `\(name)`") }
                 return a
             case .entity(let uid):
-                guard let entity = entities.entity(uid) else {
-                    throw EvaluationError("entity `\(uid)` does not exist")
-                }
-                guard let a = entity.attributes[name] else {
-                    throw EvaluationError("`\(uid)` does not have the attribute `\(name)`")
-                }
-                return a
+                return try attribute(of: uid, name)
             default:
                 throw EvaluationError.type("one of [record, (entity of type `any_entity_type`)]", v)
             }
@@ -118,6 +125,17 @@ struct Evaluator {
             guard case .set(let s) = v else { throw EvaluationError.type("set", v) }
             return .bool(s.isEmpty)
         }
+    }
+
+    @inline(__always)
+    func attribute(of uid: CedarEntityUID, _ name: String) throws(EvaluationError) -> CedarValue {
+        guard let entity = entities.entity(uid) else {
+            throw EvaluationError("entity `\(uid)` does not exist")
+        }
+        guard let a = entity.attributes[name] else {
+            throw EvaluationError("`\(uid)` does not have the attribute `\(name)`")
+        }
+        return a
     }
 
     func bool(_ e: Expr) throws(EvaluationError) -> Bool {
@@ -232,7 +250,7 @@ struct Evaluator {
     }
 
     /// Whether the policy is satisfied: scope matches, every `when` is true and every `unless` false.
-    func isSatisfied(_ policy: CedarPolicy) throws(EvaluationError) -> Bool {
+    func isSatisfied(_ policy: CompiledPolicy) throws(EvaluationError) -> Bool {
         guard matches(policy.principal, request.principal), matches(policy.action, request.action),
             matches(policy.resource, request.resource)
         else { return false }

@@ -33,6 +33,8 @@ public struct CedarResponse: Sendable, Hashable {
 public struct CedarPolicySet: Sendable {
     /// The policies in set order (files in lexicographic path order, then source order).
     public let policies: [CedarPolicy]
+    /// The same policies in a compact form for evaluation (one reference per policy).
+    let compiled: [CompiledPolicy]
     /// Policy indices to try per action named in an `action ==` scope (plus every policy without one).
     private let byAction: [CedarEntityUID: [Int]]
     private let general: [Int]
@@ -40,6 +42,7 @@ public struct CedarPolicySet: Sendable {
     /// Creates a set from policies already numbered.
     public init(policies: [CedarPolicy]) {
         self.policies = policies
+        self.compiled = policies.map(CompiledPolicy.init)
         var eq: [CedarEntityUID: [Int]] = [:]
         var general: [Int] = []
         for (i, p) in policies.enumerated() {
@@ -96,7 +99,7 @@ public struct CedarPolicySet: Sendable {
         var forbids: [String] = []
         var errors: [PolicyEvaluationFailure] = []
         for i in byAction[request.action] ?? general {
-            let p = policies[i]
+            let p = compiled[i]
             do {
                 if try evaluator.isSatisfied(p) {
                     if p.effect == .permit { permits.append(p.id) } else { forbids.append(p.id) }
@@ -150,5 +153,24 @@ enum PolicyFiles {
             out.append((f.name, text))
         }
         return out
+    }
+}
+
+/// A policy as the evaluator needs it, behind one reference so that the hot loop copies one pointer.
+final class CompiledPolicy: Sendable {
+    let id: String
+    let effect: PolicyEffect
+    let principal: EntityScope
+    let action: ActionScope
+    let resource: EntityScope
+    let conditions: [Condition]
+
+    init(_ p: CedarPolicy) {
+        id = p.id
+        effect = p.effect
+        principal = p.principal
+        action = p.action
+        resource = p.resource
+        conditions = p.conditions
     }
 }

@@ -4,6 +4,8 @@ public struct CedarEntityUID: Hashable, Sendable, Comparable, CustomStringConver
     public let type: String
     /// The entity id, any string.
     public let id: String
+    /// Hash of type and id, computed once: uids are hashed on every hierarchy lookup.
+    private let cachedHash: Int
 
     /// Creates an entity uid.
     /// - Parameters:
@@ -12,7 +14,19 @@ public struct CedarEntityUID: Hashable, Sendable, Comparable, CustomStringConver
     public init(type: String, id: String) {
         self.type = type
         self.id = id
+        var h = Hasher()
+        h.combine(type)
+        h.combine(id)
+        self.cachedHash = h.finalize()
     }
+
+    /// Equal when type and id are equal.
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.cachedHash == rhs.cachedHash && lhs.id == rhs.id && lhs.type == rhs.type
+    }
+
+    /// Feeds the cached hash.
+    public func hash(into hasher: inout Hasher) { hasher.combine(cachedHash) }
 
     /// The uid in Cedar syntax, `Type::"id"`, with the id escaped.
     public var description: String { "\(type)::\"\(CedarText.escape(id))\"" }

@@ -73,8 +73,6 @@ extension PolicyEngine {
     public func checkSurvivorSafety(limit: Int = 10) -> (
         violations: [SurvivorSafetyViolation], evaluated: Int, incomplete: String?
     ) {
-        let sensitiveGroups = groups.filter { !catalog.indicators[$0[0]].mayAppearInHouseholdView }
-        // Every indicator in a group shares class and sensitivity, so checking the first is enough; assert it.
         let literals = PolicyAnalysis.entityLiterals(in: policySet)
         var roles = Set(ShanyrakModel.Role.allCases.map(\.rawValue))
         var staffIDs: Set<String> = ["survivor-check-probe"]
@@ -107,13 +105,19 @@ extension PolicyEngine {
             } ?? ShanyrakModel.Action.allCases.filter(\.isDataAction).map(\.uid)
         let total =
             staffIDs.count * roleSets.count * districts.count * organisations.count * sources.count * purposes.count * 8
-            * actions.count * sensitiveGroups.count
+            * actions.count * 8
         if total > 20_000_000 {
             return (
                 [], 0,
                 "survivor-safety invariant: \(total) combinations to evaluate is more than this check covers; "
                     + "reduce the distinct string literals compared with principal or context attributes"
             )
+        }
+        var sensitiveGroups: [CedarEntityUID: [[Int]]] = [:]
+        for a in actions {
+            sensitiveGroups[a] = grouping(for: a).groups.map { g in
+                g.filter { !catalog.indicators[$0].mayAppearInHouseholdView }
+            }.filter { !$0.isEmpty }
         }
         var violations: [SurvivorSafetyViolation] = []
         var seen: Set<String> = []
@@ -134,7 +138,8 @@ extension PolicyEngine {
                                     for a in actions {
                                         var request = CedarRequest(
                                             principal: staff.uid, action: a, resource: a, context: ctx)
-                                        for g in sensitiveGroups {
+                                        // Indicators of a group get the same decision: try one sensitive member.
+                                        for g in sensitiveGroups[a] ?? [] {
                                             request.resource = ShanyrakModel.indicatorUID(catalog.indicators[g[0]].id)
                                             let r = policySet.authorize(request, entities: store)
                                             evaluated += 1

@@ -14,9 +14,11 @@ public struct PolicyEngine: Sendable {
     public let catalog: IndicatorCatalog
     /// The catalog's `Indicator` and `IndicatorClass` entities plus the schema's action entities.
     public let baseEntities: CedarEntities
-    /// Indicator indices grouped so that all indicators of a group get the same decision from every policy.
-    let groups: [[Int]]
-    let groupOfIndicator: [Int]
+    /// Per action, indicator indices grouped so that all indicators of a group get the same decision
+    /// from every policy that can apply to the action.
+    let groupingByAction: [CedarEntityUID: IndicatorGrouping]
+    /// The grouping over all policies, for actions the schema does not name.
+    let defaultGrouping: IndicatorGrouping
     let indicatorIndex: [String: Int]
 
     /// Creates an engine.
@@ -30,33 +32,30 @@ public struct PolicyEngine: Sendable {
         self.catalog = catalog
         var list = ShanyrakModel.catalogEntities(catalog)
         list += schema?.actionEntities ?? []
-        self.baseEntities = (try? CedarEntities(list)) ?? CedarEntities()
-        // Indicators named in a policy get their own group; the others are grouped by everything a
-        // policy can observe about them: class, attributes.
-        let named = PolicyAnalysis.entityLiterals(in: policySet)
-        var keyToGroup: [String: Int] = [:]
-        var groups: [[Int]] = []
-        var groupOf: [Int] = []
+        let base = (try? CedarEntities(list)) ?? CedarEntities()
+        self.baseEntities = base
         var index: [String: Int] = [:]
-        for (i, ind) in catalog.indicators.enumerated() {
-            index[ind.id] = i
-            let uid = ShanyrakModel.indicatorUID(ind.id)
-            let key =
-                named.contains(uid)
-                ? "id:\(ind.id)"
-                : "\(ind.indicatorClass.rawValue)|\(ind.survivorSensitive)|\(ind.sphere.rawValue)|\(ind.sources.sorted())"
-            if let g = keyToGroup[key] {
-                groups[g].append(i)
-                groupOf.append(g)
-            } else {
-                keyToGroup[key] = groups.count
-                groupOf.append(groups.count)
-                groups.append([i])
-            }
-        }
-        self.groups = groups
-        self.groupOfIndicator = groupOf
+        for (i, ind) in catalog.indicators.enumerated() { index[ind.id] = i }
         self.indicatorIndex = index
+        self.defaultGrouping = IndicatorGrouping(policies: policySet.policies, catalog: catalog, entities: base)
+        var actions = Set(ShanyrakModel.Action.allCases.map(\.uid))
+        actions.formUnion(schema?.actions.keys ?? [:].keys)
+        var byAction: [CedarEntityUID: IndicatorGrouping] = [:]
+        for a in actions {
+            // A policy can apply unless its action scope names other actions only (`in` is kept: it may
+            // reach the action through a group).
+            let applicable = policySet.policies.filter { p in
+                if case .eq(let b) = p.action { return a == b }
+                return true
+            }
+            byAction[a] = IndicatorGrouping(policies: applicable, catalog: catalog, entities: base)
+        }
+        self.groupingByAction = byAction
+    }
+
+    /// The indicator grouping used for an action's decision tables.
+    func grouping(for action: CedarEntityUID) -> IndicatorGrouping {
+        groupingByAction[action] ?? defaultGrouping
     }
 
     /// Loads `DIR/*.cedar` (recursively, lexicographic path order), `DIR/schema.cedarschema.json` and
@@ -140,11 +139,14 @@ public struct PolicyEngine: Sendable {
     public func decisionTable(
         principal: CedarEntityUID, action: CedarEntityUID, context: [String: CedarValue], entities: CedarEntities
     ) -> DecisionTable {
-        // If the request itself carries indicator references, a policy could compare them with the
-        // resource: then grouping is not sound and every indicator is decided on its own.
-        var perIndicator = context.values.contains { $0.mentionsType(ShanyrakModel.indicatorType) }
+        // If the request itself carries indicator or indicator-class references, a policy could compare
+        // them with the resource: then grouping is not sound and every indicator is decided on its own.
+        func risky(_ v: CedarValue) -> Bool {
+            v.mentionsType(ShanyrakModel.indicatorType) || v.mentionsType(ShanyrakModel.indicatorClassType)
+        }
+        var perIndicator = context.values.contains(where: risky)
         if !perIndicator, let p = entities.entity(principal) {
-            perIndicator = p.attributes.values.contains { $0.mentionsType(ShanyrakModel.indicatorType) }
+            perIndicator = p.attributes.values.contains(where: risky)
         }
         var request = CedarRequest(
             principal: principal, action: action, resource: ShanyrakModel.indicatorUID(""), context: context)
@@ -157,13 +159,61 @@ public struct PolicyEngine: Sendable {
             return DecisionTable(
                 indicatorIndex: indicatorIndex, groupOfIndicator: Array(0..<responses.count), responses: responses)
         }
+        let grouping = grouping(for: action)
         var responses: [CedarResponse] = []
-        responses.reserveCapacity(groups.count)
-        for g in groups {
-            request.resource = ShanyrakModel.indicatorUID(catalog.indicators[g[0]].id)
+        responses.reserveCapacity(grouping.groups.count)
+        for g in grouping.groups {
+            request.resource = grouping.representatives[g[0]]
             responses.append(policySet.authorize(request, entities: entities))
         }
-        return DecisionTable(indicatorIndex: indicatorIndex, groupOfIndicator: groupOfIndicator, responses: responses)
+        return DecisionTable(indicatorIndex: indicatorIndex, groupOfIndicator: grouping.groupOf, responses: responses)
+    }
+}
+
+/// Indicators grouped by everything a set of policies can observe about them: the attributes the
+/// policies read, membership in the entities they name, and the id when they name the indicator.
+struct IndicatorGrouping: Sendable {
+    /// Catalog indices per group.
+    let groups: [[Int]]
+    /// Group per catalog index.
+    let groupOf: [Int]
+    /// The uid of each catalog indicator, built once.
+    let representatives: [CedarEntityUID]
+
+    init(policies: [CedarPolicy], catalog: IndicatorCatalog, entities: CedarEntities) {
+        let set = CedarPolicySet(policies: policies)
+        let named = PolicyAnalysis.entityLiterals(in: set)
+        let read = PolicyAnalysis.attributeNames(in: set)
+        let namedSorted = named.sorted()
+        var keyToGroup: [String: Int] = [:]
+        var groups: [[Int]] = []
+        var groupOf: [Int] = []
+        var uids: [CedarEntityUID] = []
+        for (i, ind) in catalog.indicators.enumerated() {
+            let uid = ShanyrakModel.indicatorUID(ind.id)
+            uids.append(uid)
+            var key: String
+            if named.contains(uid) {
+                key = "id:\(ind.id)"
+            } else {
+                key = read.contains("survivorSensitive") ? "s=\(ind.survivorSensitive)" : "s=?"
+                key += read.contains("sphere") ? "|p=\(ind.sphere.rawValue)" : "|p=?"
+                key += read.contains("sources") ? "|src=\(ind.sources.sorted())" : "|src=?"
+                let within = namedSorted.filter { entities.isDescendant(uid, orEqualTo: $0) }
+                key += "|in=\(within.map(\.description))"
+            }
+            if let g = keyToGroup[key] {
+                groups[g].append(i)
+                groupOf.append(g)
+            } else {
+                keyToGroup[key] = groups.count
+                groupOf.append(groups.count)
+                groups.append([i])
+            }
+        }
+        self.groups = groups
+        self.groupOf = groupOf
+        self.representatives = uids
     }
 }
 
