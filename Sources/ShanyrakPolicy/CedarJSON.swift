@@ -101,7 +101,8 @@ enum JSONWriter {
         case .entity(let uid): return "{\"__entity\":{\"type\":\(string(uid.type)),\"id\":\(string(uid.id))}}"
         case .set(let s): return "[" + s.map(value).sorted().joined(separator: ",") + "]"
         case .record(let r):
-            return "{" + r.keys.sorted().map { "\(string($0)):\(value(r[$0] ?? .bool(false)))" }.joined(separator: ",") + "}"
+            return "{" + r.keys.sorted().map { "\(string($0)):\(value(r[$0] ?? .bool(false)))" }.joined(separator: ",")
+                + "}"
         }
     }
 }

@@ -234,7 +234,8 @@ struct CedarLexer {
 
     /// Processes Cedar escapes (`\n \r \t \\ \0 \' \" \xHH \u{H..}`; in patterns also `\*`).
     /// - Returns: the plain string (for non-patterns) and the pattern elements.
-    static func unescape(_ raw: String, pattern: Bool) throws(EscapeError) -> (plain: String, pattern: [PatternElement]) {
+    static func unescape(_ raw: String, pattern: Bool) throws(EscapeError) -> (plain: String, pattern: [PatternElement])
+    {
         let s = Array(raw.unicodeScalars)
         var plain = ""
         var elements: [PatternElement] = []
@@ -278,7 +279,9 @@ struct CedarLexer {
                 emit(u)
                 i += 2
             case "u":
-                guard i < s.count, s[i] == "{" else { throw EscapeError(message: "the input `\\u` is not a valid escape") }
+                guard i < s.count, s[i] == "{" else {
+                    throw EscapeError(message: "the input `\\u` is not a valid escape")
+                }
                 var j = i + 1
                 var hex = ""
                 while j < s.count, s[j] != "}" {

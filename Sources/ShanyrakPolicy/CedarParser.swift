@@ -159,7 +159,8 @@ struct CedarParser {
             let close = try expect(.rbrace, "`}`")
             conditions.append(Condition(isWhen: isWhen, body: body, text: text(from: keyword.start, to: close.end)))
         }
-        let semicolon = try expect(.semicolon, conditions.isEmpty ? "`when`, `unless` or `;`" : "`when`, `unless` or `;`")
+        let semicolon = try expect(
+            .semicolon, conditions.isEmpty ? "`when`, `unless` or `;`" : "`when`, `unless` or `;`")
         _ = effectToken
         let positional = "policy\(index)"
         let id = annotations.first { $0.key == "id" }?.value ?? positional
@@ -366,7 +367,8 @@ struct CedarParser {
         }
         if atRelationalOperator {
             throw fail(
-                "multiple relational operators (>, ==, in, etc.) must be used with parentheses to make ordering explicit")
+                "multiple relational operators (>, ==, in, etc.) must be used with parentheses to make ordering explicit"
+            )
         }
         return result
     }
@@ -454,7 +456,8 @@ struct CedarParser {
         case "isEmpty": arity = 0
         default:
             if Self.extensionMethods.contains(name) {
-                throw fail("extension method `\(name)` is not supported by this engine (see docs/policies.md)", at: token)
+                throw fail(
+                    "extension method `\(name)` is not supported by this engine (see docs/policies.md)", at: token)
             }
             throw fail("`\(name)` is not a valid method", at: token)
         }

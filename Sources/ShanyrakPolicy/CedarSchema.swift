@@ -144,7 +144,8 @@ public struct CedarSchema: Sendable {
                 }
                 let uid = CedarEntityUID(type: qualify("Action"), id: name)
                 actions[uid] = Action(
-                    uid: uid, principalTypes: (applies["principalTypes"]?.array ?? []).compactMap(\.string).map(qualify),
+                    uid: uid,
+                    principalTypes: (applies["principalTypes"]?.array ?? []).compactMap(\.string).map(qualify),
                     resourceTypes: (applies["resourceTypes"]?.array ?? []).compactMap(\.string).map(qualify),
                     context: context, memberOf: memberOf)
             }

@@ -75,7 +75,8 @@ public enum CedarValue: Hashable, Sendable, CustomStringConvertible {
         case .entity(let uid): return uid.description
         case .set(let s): return "[" + s.map(\.description).sorted().joined(separator: ", ") + "]"
         case .record(let r):
-            return "{" + r.keys.sorted().map { "\"\(CedarText.escape($0))\": \(r[$0]?.description ?? "")" }
+            return "{"
+                + r.keys.sorted().map { "\"\(CedarText.escape($0))\": \(r[$0]?.description ?? "")" }
                 .joined(separator: ", ") + "}"
         }
     }

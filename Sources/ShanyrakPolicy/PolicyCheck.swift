@@ -94,7 +94,9 @@ extension PolicyEngine {
         strings.insert("")
         strings.insert(PolicyAnalysis.freshString)
         let mentioned = PolicyAnalysis.attributeNames(in: policySet)
-        func values(_ attr: String) -> [String] { mentioned.contains(attr) ? strings.sorted() : [PolicyAnalysis.freshString] }
+        func values(_ attr: String) -> [String] {
+            mentioned.contains(attr) ? strings.sorted() : [PolicyAnalysis.freshString]
+        }
         let districts = values("district")
         let organisations = values("organisation")
         let sources = values("source")
@@ -272,7 +274,8 @@ struct PolicyValidator {
             actions = schema.actions.values.filter { $0.uid == a || $0.memberOf.contains(a) }
         case .inSet(let list):
             for a in list { checkEntity(a, at: p.actionLocation) }
-            actions = schema.actions.values.filter { act in list.contains { $0 == act.uid || act.memberOf.contains($0) } }
+            actions = schema.actions.values.filter { act in list.contains { $0 == act.uid || act.memberOf.contains($0) }
+            }
         }
         var principalTypes = Set(actions.flatMap(\.principalTypes))
         var resourceTypes = Set(actions.flatMap(\.resourceTypes))
@@ -325,7 +328,9 @@ struct PolicyValidator {
         case ShanyrakModel.indicatorType where engine.catalog[uid.id] == nil:
             error(loc, "unknown indicator \(uid): not in the indicator catalog")
         case ShanyrakModel.indicatorClassType where IndicatorClass(rawValue: uid.id) == nil:
-            error(loc, "unknown indicator class \(uid) (\(IndicatorClass.allCases.map(\.rawValue).joined(separator: ", ")))")
+            error(
+                loc,
+                "unknown indicator class \(uid) (\(IndicatorClass.allCases.map(\.rawValue).joined(separator: ", ")))")
         case ShanyrakModel.roleType where ShanyrakModel.Role(rawValue: uid.id) == nil:
             findings.append(PolicyDiagnostic(.warning, loc, "role \(uid) is not one the service assigns"))
         case ShanyrakModel.systemType where uid != ShanyrakModel.registry && uid != ShanyrakModel.auditLog:

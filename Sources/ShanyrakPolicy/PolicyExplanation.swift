@@ -58,7 +58,9 @@ public struct PolicyExplanation: Sendable {
     public func report(all: Bool = false) -> String {
         var out = "decision: \(response.decision.rawValue)\n"
         out += "determining policies: "
-        out += response.determiningPolicies.isEmpty ? "none (default deny)\n" : response.determiningPolicies.joined(separator: ", ") + "\n"
+        out +=
+            response.determiningPolicies.isEmpty
+            ? "none (default deny)\n" : response.determiningPolicies.joined(separator: ", ") + "\n"
         for e in response.errors { out += "error: \(e)\n" }
         for t in traces where all || t.scopeMatched || t.satisfied {
             let state = t.errored ? "skipped (error)" : (t.satisfied ? "satisfied" : "not satisfied")

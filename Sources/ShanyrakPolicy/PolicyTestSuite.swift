@@ -50,7 +50,8 @@ extension PolicyEngine {
                     guard let co = c.object else { throw CedarJSONError("cases[\(i)]: expected an object") }
                     let name = co["name"]?.string ?? "case \(i + 1)"
                     guard let r = co["request"] else { throw CedarJSONError("\(name): missing \"request\"") }
-                    let own = try co["entities"].map { v throws(CedarJSONError) in try CedarEntities.parseList(v) } ?? []
+                    let own =
+                        try co["entities"].map { v throws(CedarJSONError) in try CedarEntities.parseList(v) } ?? []
                     guard let d = co["decision"]?.string, let decision = PolicyDecision(rawValue: d) else {
                         throw CedarJSONError("\(name): \"decision\" must be \"allow\" or \"deny\"")
                     }

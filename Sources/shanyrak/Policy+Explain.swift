@@ -77,7 +77,9 @@ extension Shanyrak.Policy {
                     guard let act = ShanyrakModel.Action(rawValue: action) else {
                         throw ValidationError("unknown action \(action)")
                     }
-                    guard let v = ShanyrakModel.View(rawValue: view) else { throw ValidationError("unknown view \(view)") }
+                    guard let v = ShanyrakModel.View(rawValue: view) else {
+                        throw ValidationError("unknown view \(view)")
+                    }
                     let resource: CedarEntityUID =
                         act.isDataAction
                         ? ShanyrakModel.indicatorUID(indicator ?? "")

@@ -15,7 +15,8 @@ extension Shanyrak.Policy {
             let engine = try loadEngine(directory)
             let cases: [PolicyTestCase]
             do {
-                cases = try PolicyEngine.loadTests(directory: URL(fileURLWithPath: directory).appendingPathComponent("tests"))
+                cases = try PolicyEngine.loadTests(
+                    directory: URL(fileURLWithPath: directory).appendingPathComponent("tests"))
             } catch {
                 printError("shanyrak policy test: \(error.message)")
                 throw ExitCode(1)
@@ -25,7 +26,9 @@ extension Shanyrak.Policy {
                 failed += 1
                 let c = r.testCase
                 print("FAIL \(c.file): \(c.name)")
-                print("  expected \(c.decision.rawValue)" + (c.reasons.map { " by [\($0.joined(separator: ", "))]" } ?? ""))
+                print(
+                    "  expected \(c.decision.rawValue)"
+                        + (c.reasons.map { " by [\($0.joined(separator: ", "))]" } ?? ""))
                 print(r.explanation.report().split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
             }
             print("\(cases.count - failed) of \(cases.count) policy tests passed")

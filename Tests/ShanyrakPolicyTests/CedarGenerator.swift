@@ -163,7 +163,9 @@ struct CedarCaseGenerator {
         case .bool:
             switch int(0...19) {
             case 17, 18:
-                let lhs = pick(["context.n", "resource.level", "principal.profile.level", "context.rec.a", "principal.age"])
+                let lhs = pick([
+                    "context.n", "resource.level", "principal.profile.level", "context.rec.a", "principal.age",
+                ])
                 let rhs = pick(["resource.level", "1", "0", "7", "-1", "18", "\(int(-3...9))"])
                 return "(\(lhs) \(pick(["<", "<=", ">", ">=", "==", "!="])) \(rhs))"
             case 0: return "(\(expr(.long, d)) \(pick(["<", "<=", ">", ">="])) \(expr(.long, d)))"
@@ -179,7 +181,9 @@ struct CedarCaseGenerator {
                 let target = pick([
                     "principal", "resource", "context", "principal.profile", "context.rec", "resource.owner",
                 ])
-                let attr = pick(["age", "name", "tags", "owner", "level", "profile", "flag", "n", "s", "e", "a", "\"x y\""])
+                let attr = pick([
+                    "age", "name", "tags", "owner", "level", "profile", "flag", "n", "s", "e", "a", "\"x y\"",
+                ])
                 return "(\(target) has \(attr))"
             case 8:
                 let pattern = pick(["*", "a*", "*b*", "a\\*", "ab", "*c", "\\u{e9}*", "", "**", "b\\*c"])
@@ -228,7 +232,9 @@ struct CedarCaseGenerator {
     mutating func leaf(_ type: T) -> String {
         switch type {
         case .bool:
-            return pick(["true", "false", "context.flag", "principal.flag", "resource.public", "principal.profile.active"])
+            return pick([
+                "true", "false", "context.flag", "principal.flag", "resource.public", "principal.profile.active",
+            ])
         case .long:
             return pick([
                 "0", "1", "-1", "7", "9223372036854775807", "-9223372036854775808", "4611686018427387904",

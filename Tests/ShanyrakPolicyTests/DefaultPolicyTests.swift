@@ -39,7 +39,8 @@ struct DefaultPolicyTests {
         let engine = try PolicyEngine.load(directory: Self.policiesDir)
         // reads: survivor-sensitive x violence x identity; ingest also reads sources
         #expect(engine.grouping(for: ShanyrakModel.Action.read.uid).groups.count <= 4)
-        #expect(engine.grouping(for: ShanyrakModel.Action.ingest.uid).groups.count < engine.catalog.indicators.count / 2)
+        #expect(
+            engine.grouping(for: ShanyrakModel.Action.ingest.uid).groups.count < engine.catalog.indicators.count / 2)
         for role in ShanyrakModel.Role.allCases {
             let staff = ShanyrakModel.Staff(
                 id: "s", roles: [role.rawValue], district: "d", organisation: "o", source: "police")
@@ -52,7 +53,8 @@ struct DefaultPolicyTests {
                         #expect(table.evaluations == engine.grouping(for: action.uid).groups.count)
                         for ind in engine.catalog.indicators {
                             let single = engine.authorize(
-                                staff: staff, action: action, resource: ShanyrakModel.indicatorUID(ind.id), context: ctx)
+                                staff: staff, action: action, resource: ShanyrakModel.indicatorUID(ind.id), context: ctx
+                            )
                             #expect(table.response(for: ind.id)?.decision == single.decision)
                             #expect(table.response(for: ind.id)?.determiningPolicies == single.determiningPolicies)
                         }
@@ -89,7 +91,9 @@ struct DefaultPolicyTests {
         """,
     ]
 
-    @Test("the survivor-safety check refuses a set that grants sensitive data in household views", arguments: unsafePolicies)
+    @Test(
+        "the survivor-safety check refuses a set that grants sensitive data in household views",
+        arguments: unsafePolicies)
     func survivorCheckCatchesBadPolicy(_ text: String) throws {
         let dir = try Self.copyPolicies()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -169,7 +173,11 @@ struct DefaultPolicyTests {
                 { try fm.moveItem(at: dir.appendingPathComponent("31-researcher.cedar"), to: file) }
             ),
             (
-                "added", { try Data("permit(principal, action, resource);".utf8).write(to: dir.appendingPathComponent("x.cedar")) },
+                "added",
+                {
+                    try Data("permit(principal, action, resource);".utf8).write(
+                        to: dir.appendingPathComponent("x.cedar"))
+                },
                 { try fm.removeItem(at: dir.appendingPathComponent("x.cedar")) }
             ),
         ]

@@ -125,7 +125,9 @@ struct DifferentialTests {
                 }
             }
         }
-        print("DifferentialTests seed \(seed): \(compared) requests compared, \(allowCount) allowed, \(errorCount) with errors, \(parseErrors) not parsed, \(mismatches) mismatches")
+        print(
+            "DifferentialTests seed \(seed): \(compared) requests compared, \(allowCount) allowed, \(errorCount) with errors, \(parseErrors) not parsed, \(mismatches) mismatches"
+        )
         #expect(mismatches == 0)
         // The generator must exercise both outcomes and erroring policies, or the comparison proves little.
         #expect(allowCount > compared / 20)

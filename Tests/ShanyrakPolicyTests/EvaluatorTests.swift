@@ -14,7 +14,8 @@ struct EvaluatorTests {
                 uid: alice,
                 attributes: [
                     "age": .long(42), "name": .string("Alice"), "tags": .set([.string("a"), .string("b")]),
-                    "profile": .record(["level": .long(3)]), "boss": .entity(CedarEntityUID(type: "Ns::User", id: "bob")),
+                    "profile": .record(["level": .long(3)]),
+                    "boss": .entity(CedarEntityUID(type: "Ns::User", id: "bob")),
                 ], parents: [g]),
             CedarEntity(uid: g, parents: [top]),
             CedarEntity(uid: top),
@@ -22,7 +23,8 @@ struct EvaluatorTests {
     }()
 
     static let request = CedarRequest(
-        principal: CedarEntityUID(type: "Ns::User", id: "alice"), action: CedarEntityUID(type: "Ns::Action", id: "read"),
+        principal: CedarEntityUID(type: "Ns::User", id: "alice"),
+        action: CedarEntityUID(type: "Ns::Action", id: "read"),
         resource: CedarEntityUID(type: "Ns::Doc", id: "d1"),
         context: ["n": .long(7), "flag": .bool(true), "s": .string("hello"), "max": .long(Int64.max)])
 

@@ -10,7 +10,10 @@ struct ParserTests {
         ("permit(principal, action, resource)", 1, 36, "expected `when`, `unless` or `;`"),
         ("permit(principal, action)", 1, 25, "expected `,`"),
         ("allow(principal, action, resource);", 1, 1, "expected `permit`, `forbid` or `@`"),
-        ("permit(principal, action, resource) when { ip(\"1.2.3.4\") };", 1, 44, "extension function `ip` is not supported"),
+        (
+            "permit(principal, action, resource) when { ip(\"1.2.3.4\") };", 1, 44,
+            "extension function `ip` is not supported"
+        ),
         ("permit(principal, action, resource) when { decimal(\"1.0\") };", 1, 44, "extension function `decimal`"),
         ("permit(principal, action, resource) when { context.a.lessThan(1) };", 1, 54, "extension method `lessThan`"),
         ("permit(principal == ?principal, action, resource);", 1, 21, "templates"),
@@ -61,7 +64,8 @@ struct ParserTests {
     @Test("policyN numbers run across files in path order")
     func numberingAcrossFiles() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("policy-ids-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: dir.appendingPathComponent("sub"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try "permit(principal, action, resource);\npermit(principal, action, resource);".write(
             to: dir.appendingPathComponent("b.cedar"), atomically: true, encoding: .utf8)
@@ -91,7 +95,8 @@ struct ParserTests {
         #expect(r.context["s"] == .set([.bool(true)]))
         #expect(throws: CedarJSONError.self) { try CedarRequest.fromJSON(Data("{\"principal\": 1}".utf8)) }
         #expect(throws: CedarJSONError.self) {
-            try CedarEntities.fromJSON(Data("[{\"uid\": {\"type\": \"A\", \"id\": \"a\"}, \"attrs\": {\"x\": 1.5}}]".utf8))
+            try CedarEntities.fromJSON(
+                Data("[{\"uid\": {\"type\": \"A\", \"id\": \"a\"}, \"attrs\": {\"x\": 1.5}}]".utf8))
         }
     }
 }
