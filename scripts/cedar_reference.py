@@ -3,7 +3,7 @@
 
 Used by the differential test of the Swift policy engine (Tests/ShanyrakPolicyTests).
 
-Input (stdin): {"cases": [{"policies": "<cedar text>", "entities": [...],
+Input (stdin): {"cases": [{"policies": "<cedar text>", "entities": [...], "schema"?: "<json schema text>",
                            "requests": [{"principal": ..., "action": ..., "resource": ..., "context": {...}}]}]}
 Output (stdout): {"results": [[{"decision": "allow"|"deny"|"parse_error",
                                 "reasons": [ids], "errors": [ids]}...]...]}
@@ -29,7 +29,8 @@ def decide(case):
     # diagnostics.id_annotations_by_reason, error ids through the policy set's JSON form.
     static = json.loads(cedarpy.policies_to_json_str(policies))["staticPolicies"]
     names = {pid: p.get("annotations", {}).get("id", pid) for pid, p in static.items()}
-    results = cedarpy.is_authorized_batch(case["requests"], pset, json.dumps(case["entities"]))
+    schema = case.get("schema")
+    results = cedarpy.is_authorized_batch(case["requests"], pset, json.dumps(case["entities"]), schema=schema)
     out = []
     for r in results:
         ann = r.diagnostics.id_annotations_by_reason
