@@ -107,6 +107,11 @@ struct CedarCaseGenerator {
             if chance(0.15) { text += "@note(\"generated\")\n" }
             text += chance(0.55) ? "permit" : "forbid"
             text += "(\(principalScope()), \(actionScope()), \(resourceScope()))"
+            if chance(0.35) {
+                // a single shallow condition: its outcome decides the policy, so operators are compared closely
+                text += "\nwhen { \(expr(.bool, 1)) };\n"
+                continue
+            }
             let conditions = pick([0, 1, 1, 1, 2])
             for _ in 0..<conditions {
                 let depth = int(1...3)

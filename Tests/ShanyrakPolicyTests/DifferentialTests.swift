@@ -73,7 +73,7 @@ struct DifferentialTests {
         for _ in 0..<150 {
             let policies = gen.policySet()
             let entities = gen.entities()
-            let requests = (0..<8).map { _ in gen.request() }
+            let requests = (0..<20).map { _ in gen.request() }
             cases.append(["policies": policies, "entities": entities, "requests": requests])
             let store = try CedarEntities.fromJSON(JSONSerialization.data(withJSONObject: entities))
             var outcomes: [Outcome] = []
