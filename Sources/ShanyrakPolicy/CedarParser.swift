@@ -145,8 +145,11 @@ struct CedarParser {
         let resourceLocation = peek.location
         try expectKeyword("resource")
         let resource = try parseEntityScope(variable: "resource")
-        if peek.kind == .comma, case .identifier = peek2.kind {
-            throw fail("policy scopes have exactly three parts: principal, action, resource")
+        if peek.kind == .comma {
+            if case .identifier(let extra) = peek2.kind {
+                throw fail("this policy has an extra element in the scope: \(extra)", at: peek2)
+            }
+            if peek2.kind == .rparen { _ = next() }  // trailing comma
         }
         try expect(.rparen, "`)`")
         var conditions: [Condition] = []
@@ -215,6 +218,7 @@ struct CedarParser {
                     list.append(try parseActionEntity())
                     while peek.kind == .comma {
                         _ = next()
+                        if peek.kind == .rbracket { break }  // trailing comma
                         list.append(try parseActionEntity())
                     }
                 }
@@ -484,6 +488,7 @@ struct CedarParser {
         list.append(try parseExpr())
         while peek.kind == .comma {
             _ = next()
+            if peek.kind == closing { break }  // Cedar accepts a trailing comma
             list.append(try parseExpr())
         }
         try expect(closing, closing == .rparen ? "`,` or `)`" : "`,` or `]`")
@@ -512,7 +517,10 @@ struct CedarParser {
             var fields: [(String, Expr)] = []
             if peek.kind != .rbrace {
                 repeat {
-                    if !fields.isEmpty { _ = next() }
+                    if !fields.isEmpty {
+                        _ = next()
+                        if peek.kind == .rbrace { break }  // trailing comma
+                    }
                     let keyToken = peek
                     let key: String
                     if case .string = peek.kind {

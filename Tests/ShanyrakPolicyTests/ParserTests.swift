@@ -9,6 +9,8 @@ struct ParserTests {
         ("permit(principal, action, resource) when { 1 + };", 1, 48, "expected an expression, found `}`"),
         ("permit(principal, action, resource)", 1, 36, "expected `when`, `unless` or `;`"),
         ("permit(principal, action)", 1, 25, "expected `,`"),
+        ("permit(principal, action, resource, context);", 1, 37, "extra element in the scope: context"),
+        ("permit(principal, action, resource) when { [,] };", 1, 45, "expected an expression"),
         ("allow(principal, action, resource);", 1, 1, "expected `permit`, `forbid` or `@`"),
         (
             "permit(principal, action, resource) when { ip(\"1.2.3.4\") };", 1, 44,
@@ -53,9 +55,11 @@ struct ParserTests {
                 permit(principal == A::"a", action == Action::"r", resource == R::"x");
                 forbid(principal in G::"g", action in Action::"grp", resource in F::"f") when { true } unless { false };
                 permit(principal is A, action in [Action::"r", Action::"w"], resource is R in F::"f");
-                permit(principal is A in G::"g", action, resource);
+                permit(principal is A in G::"g", action, resource,)
+                when { [1, 2,].contains(1,) && {a: 1,} == {a: 1} };
+                permit(principal, action in [Action::"r",], resource);
                 """)
-        #expect(set.policies.map(\.id) == ["one", "policy1", "policy2", "policy3"])
+        #expect(set.policies.map(\.id) == ["one", "policy1", "policy2", "policy3", "policy4"])
         #expect(set.policies[0].annotations.map(\.key) == ["id", "note"])
         #expect(set.policies[1].conditions.count == 2)
         #expect(set.policies[1].location.line == 4)
