@@ -22,7 +22,8 @@ public struct CedarEntityUID: Hashable, Sendable, Comparable, CustomStringConver
 
     /// Equal when type and id are equal.
     public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.cachedHash == rhs.cachedHash && lhs.id == rhs.id && lhs.type == rhs.type
+        lhs.cachedHash == rhs.cachedHash && CedarText.bytesEqual(lhs.id, rhs.id)
+            && CedarText.bytesEqual(lhs.type, rhs.type)
     }
 
     /// Feeds the cached hash.
@@ -54,6 +55,45 @@ public enum CedarValue: Hashable, Sendable, CustomStringConvertible {
     /// A record of named values.
     case record([String: CedarValue])
 
+    /// Cedar's equality: strings are equal when their bytes are (Cedar does not treat canonically
+    /// equivalent Unicode spellings as equal, Swift's `String ==` does).
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        switch (lhs, rhs) {
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.long(let a), .long(let b)): return a == b
+        case (.string(let a), .string(let b)): return CedarText.bytesEqual(a, b)
+        case (.entity(let a), .entity(let b)): return a == b
+        case (.set(let a), .set(let b)): return a == b
+        case (.record(let a), .record(let b)): return a == b
+        default: return false
+        }
+    }
+
+    /// Hashes consistently with `==` (strings by their UTF-8 bytes).
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .bool(let b):
+            hasher.combine(0)
+            hasher.combine(b)
+        case .long(let v):
+            hasher.combine(1)
+            hasher.combine(v)
+        case .string(let s):
+            hasher.combine(2)
+            var copy = s
+            copy.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        case .entity(let uid):
+            hasher.combine(3)
+            hasher.combine(uid)
+        case .set(let set):
+            hasher.combine(4)
+            hasher.combine(set)
+        case .record(let r):
+            hasher.combine(5)
+            hasher.combine(r)
+        }
+    }
+
     /// The Cedar type name of the value, as used in type errors.
     public var typeName: String {
         switch self {
@@ -84,6 +124,14 @@ public enum CedarValue: Hashable, Sendable, CustomStringConvertible {
 
 /// Text helpers shared by the lexer, the printer and the JSON codecs.
 enum CedarText {
+    /// Byte-wise string equality, as Cedar (Rust) compares strings.
+    @inline(__always)
+    static func bytesEqual(_ a: String, _ b: String) -> Bool {
+        var a = a
+        var b = b
+        return a.withUTF8 { pa in b.withUTF8 { pb in pa.count == pb.count && pa.elementsEqual(pb) } }
+    }
+
     /// Escapes a string for a Cedar string literal.
     static func escape(_ s: String) -> String {
         var out = ""

@@ -29,7 +29,7 @@ struct CedarCaseGenerator {
     static let docs = (0...5).map { "Ns::Doc::\"d\($0)\"" }  // d5 never exists
     static let folders = (0...2).map { "Ns::Folder::\"f\($0)\"" }
     static let actions = ["read", "write", "admin"].map { "Ns::Action::\"\($0)\"" }
-    static let strings = ["", "a", "ab", "abc", "b*c", "x y", "kz", "\u{e9}t\u{e9}", "a\\\"q"]
+    static let strings = ["", "a", "ab", "abc", "b*c", "x y", "kz", "\u{e9}t\u{e9}", "e\u{301}t\u{e9}", "a\\\"q"]
 
     func entityJSON(_ uid: String) -> [String: Any] {
         let parts = uid.components(separatedBy: "::\"")

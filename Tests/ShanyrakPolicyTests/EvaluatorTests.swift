@@ -143,3 +143,13 @@ struct EvaluatorTests {
         #expect(none.decision == .deny && none.determiningPolicies.isEmpty)
     }
 }
+
+extension EvaluatorTests {
+    @Test("strings compare by their bytes, as in Cedar, not by Unicode canonical equivalence")
+    func stringsAreBytes() throws {
+        #expect(try Self.eval("\"\\u{e9}\" == \"e\\u{301}\"") == .success(.bool(false)))
+        #expect(try Self.eval("[\"\\u{e9}\"].contains(\"e\\u{301}\")") == .success(.bool(false)))
+        #expect(try Self.eval("\"\\u{e9}\" == \"\\u{e9}\"") == .success(.bool(true)))
+        #expect(CedarEntityUID(type: "T", id: "\u{e9}") != CedarEntityUID(type: "T", id: "e\u{301}"))
+    }
+}
