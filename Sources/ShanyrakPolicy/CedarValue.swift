@@ -1,3 +1,5 @@
+import Foundation
+
 /// A Cedar entity identifier: a (namespaced) type name and an id, such as `Shanyrak::Staff::"u1"`.
 public struct CedarEntityUID: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The entity type, with its namespace, such as `Shanyrak::Staff`.
@@ -127,9 +129,15 @@ enum CedarText {
     /// Byte-wise string equality, as Cedar (Rust) compares strings.
     @inline(__always)
     static func bytesEqual(_ a: String, _ b: String) -> Bool {
-        var a = a
-        var b = b
-        return a.withUTF8 { pa in b.withUTF8 { pb in pa.count == pb.count && pa.elementsEqual(pb) } }
+        let fast = a.utf8.withContiguousStorageIfAvailable { pa in
+            b.utf8.withContiguousStorageIfAvailable { pb in
+                guard pa.count == pb.count else { return false }
+                guard let x = pa.baseAddress, let y = pb.baseAddress else { return true }
+                return memcmp(x, y, pa.count) == 0
+            }
+        }
+        if let inner = fast, let result = inner { return result }
+        return a.utf8.elementsEqual(b.utf8)
     }
 
     /// Escapes a string for a Cedar string literal.
