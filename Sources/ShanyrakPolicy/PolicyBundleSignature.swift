@@ -48,6 +48,12 @@ public enum PolicyBundleSignature {
         return m
     }
 
+    /// SHA-256 (hex) of the bundle message of a directory: identifies exactly the files that were loaded.
+    /// - Throws: `PolicySignatureError` when a file cannot be read.
+    public static func bundleHash(directory: URL) throws(PolicySignatureError) -> String {
+        hex(SHA256.hash(message(try files(in: directory))))
+    }
+
     static func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
 
     /// Signs every file of the set and writes `DIR/policies.sig` (replacing an older one).

@@ -14,6 +14,9 @@ public struct PolicyEngine: Sendable {
     public let catalog: IndicatorCatalog
     /// The catalog's `Indicator` and `IndicatorClass` entities plus the schema's action entities.
     public let baseEntities: CedarEntities
+    /// SHA-256 (hex) of the bundle message over every file of the policy directory (the message that
+    /// `policy sign` signs), for audit entries; empty for an engine built in memory.
+    public internal(set) var bundleHash: String = ""
     /// Per action, indicator indices grouped so that all indicators of a group get the same decision
     /// from every policy that can apply to the action.
     let groupingByAction: [CedarEntityUID: IndicatorGrouping]
@@ -85,7 +88,13 @@ public struct PolicyEngine: Sendable {
                 throw PolicyLoadError(error.message)
             }
         }
-        return PolicyEngine(policySet: set, catalog: cat, schema: schema)
+        var engine = PolicyEngine(policySet: set, catalog: cat, schema: schema)
+        do {
+            engine.bundleHash = try PolicyBundleSignature.bundleHash(directory: directory)
+        } catch {
+            throw PolicyLoadError(error.message)
+        }
+        return engine
     }
 
     /// The entity store for a request by this staff member: the catalog plus the staff entity and roles.

@@ -200,3 +200,16 @@ struct DefaultPolicyTests {
 
     func tampered<T>(_ x: T) -> T { x }
 }
+
+extension DefaultPolicyTests {
+    @Test("the bundle hash identifies the loaded files and changes with any of them")
+    func bundleHash() throws {
+        let dir = try Self.copyPolicies()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let first = try PolicyEngine.load(directory: dir).bundleHash
+        #expect(first.count == 64)
+        #expect(try PolicyEngine.load(directory: dir).bundleHash == first)
+        try Data("// note\n".utf8).write(to: dir.appendingPathComponent("tests/notes.txt"))
+        #expect(try PolicyEngine.load(directory: dir).bundleHash != first)
+    }
+}
