@@ -292,8 +292,10 @@ struct GeneratorEngine {
                 p.surname = headSurname
                 p.father = headFather
             case .grandchild:
-                if let son = members.firstIndex(where: { $0.relation == .child && $0.male && $0.age >= 18 }) {
-                    p.surname = headSurname
+                if let son = members.firstIndex(where: { $0.relation == .child && $0.male && $0.age >= 18 }), son < i {
+                    p.surnamePool = members[son].surnamePool
+                    p.surname = members[son].surname
+                    p.fatherPool = members[son].firstPool
                     p.father = members[son].first
                 } else if rng.chance(0.5) {
                     p.surname = headSurname
