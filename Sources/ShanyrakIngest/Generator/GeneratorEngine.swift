@@ -148,7 +148,7 @@ struct GeneratorEngine {
         if size == 1 {
             let male = rng.chance(0.42)
             let old = rng.chance(0.45)
-            let head = add(.head, male: male, age: old ? rng.int(in: 60...92) : rng.int(in: 18...59))
+            let head = add(.head, male: male, age: old ? 60 + rng.below(16) + rng.below(17) : rng.int(in: 18...59))
             let age = members[head].age
             let r = rng.unit()
             if age >= 60 {
@@ -161,7 +161,7 @@ struct GeneratorEngine {
         let headMale = rng.chance(size >= 3 ? 0.78 : 0.62)
         let couple = headMale ? rng.chance(0.86) : rng.chance(0.18)
         let elderHead = rng.chance(size == 2 ? 0.4 : 0.2)
-        let headAge = elderHead ? rng.int(in: 55...85) : rng.int(in: 23...54)
+        let headAge = elderHead ? 55 + rng.below(16) + rng.below(16) : rng.int(in: 25...56)
         let head = add(.head, male: headMale, age: headAge)
         var motherAge = headMale ? -1 : headAge
         if couple {
@@ -217,8 +217,8 @@ struct GeneratorEngine {
             } else if headAge >= 50 && rng.chance(0.3) {
                 _ = add(.grandchild, male: rng.chance(0.51), age: rng.int(in: 0...max(0, min(17, headAge - 42))))
             } else {
-                let lo = max(0, parentAge - 44)
-                let hi = max(lo, parentAge - 18)
+                let lo = max(0, parentAge - 45)
+                let hi = max(lo, parentAge - 19)
                 let child = add(.child, male: rng.chance(0.51), age: rng.int(in: lo...hi))
                 if members[child].age >= 18 {
                     let m = rng.unit()
@@ -390,7 +390,7 @@ struct GeneratorEngine {
             let age = p.age
             let pensionAge = p.male ? 63 : 61
             // Health.
-            let disabilityChance = age < 18 ? 0.014 : age < 40 ? 0.022 : age < 60 ? 0.045 : 0.085
+            let disabilityChance = age < 18 ? 0.016 : age < 40 ? 0.026 : age < 60 ? 0.053 : 0.1
             if rng.chance(disabilityChance) {
                 if age < 18 {
                     p.disability = .child
@@ -483,11 +483,11 @@ struct GeneratorEngine {
         let couple = members.contains { $0.relation == .spouse }
         singleParent = !couple && minors > 0
         largeFamily = minors >= 4
-        var p = 0.006
-        if largeFamily { p += 0.09 }
-        if singleParent { p += 0.05 }
-        if !hasEarner { p += 0.12 }
-        if minors >= 2 { p += 0.015 }
+        var p = 0.005
+        if largeFamily { p += 0.075 }
+        if singleParent { p += 0.04 }
+        if !hasEarner { p += 0.1 }
+        if minors >= 2 { p += 0.012 }
         if !urban { p *= 1.3 }
         tsa = rng.chance(p)
         let r = rng.unit()
