@@ -1,7 +1,8 @@
 import Foundation
 import ShanyrakCore
-@testable import ShanyrakIngest
 import Testing
+
+@testable import ShanyrakIngest
 
 /// Tests of the synthetic population generator against the contracts ingest relies on:
 /// determinism, valid IINs, headers equal to the source mappings, values valid for the
@@ -205,8 +206,11 @@ struct GeneratorTests {
         }
         #expect(seen.count == summary.persons)
         #expect(households.count == 2000)
-        #expect(relations.isSubset(of: ["head", "spouse", "child", "parent", "grandchild", "sibling",
-            "other_relative", "non_relative"]))
+        #expect(
+            relations.isSubset(of: [
+                "head", "spouse", "child", "parent", "grandchild", "sibling",
+                "other_relative", "non_relative",
+            ]))
         #expect(relations.count >= 6)
         #expect(withoutPatronymic > 0)
         #expect(moved > 0)
@@ -289,11 +293,17 @@ struct GeneratorTests {
         for (source, count) in invalid { #expect(count == 0, "\(source): \(count) invalid rows") }
         // Every long-format indicator the brief names occurs.
         let police = Set(try Self.lines(dir, "police").dropFirst().compactMap { Self.fields($0)?[1] })
-        #expect(police.isSuperset(of: ["violence.dv_report_count", "violence.last_report_date",
-            "violence.protection_order", "violence.offender_registered"]))
+        #expect(
+            police.isSuperset(of: [
+                "violence.dv_report_count", "violence.last_report_date",
+                "violence.protection_order", "violence.offender_registered",
+            ]))
         let justice = Set(try Self.lines(dir, "justice").dropFirst().compactMap { Self.fields($0)?[1] })
-        #expect(justice.isSuperset(of: ["violence.restraining_order_until", "social.guardianship",
-            "social.alimony_debtor"]))
+        #expect(
+            justice.isSuperset(of: [
+                "violence.restraining_order_until", "social.guardianship",
+                "social.alimony_debtor",
+            ]))
         #expect(summary.statistics.violenceVictims > 0)
     }
 

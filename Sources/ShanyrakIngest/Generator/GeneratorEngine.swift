@@ -90,7 +90,8 @@ struct GeneratorEngine {
             files.append(
                 GenerationSummary.File(
                     source: source, fileName: "\(source).csv", rows: writers[i].rows,
-                    observedOn: String(decoding: observedBytes[i], as: UTF8.self), corruptions: counts))
+                    observedOn: String(decoding: observedBytes[i], as: UTF8.self), corruptions: counts,
+                    corruptedRows: counts.reduce(0) { $0 + $1.rows }))
         }
         return GenerationSummary(
             households: totalHouseholds, persons: persons, seed: seed, errorRate: errorRate, files: files,
@@ -173,7 +174,8 @@ struct GeneratorEngine {
         } else {
             let r = rng.unit()
             members[head].marital =
-                headAge >= 55 ? (r < 0.6 ? .widowed : r < 0.9 ? .divorced : .single)
+                headAge >= 55
+                ? (r < 0.6 ? .widowed : r < 0.9 ? .divorced : .single)
                 : (r < 0.55 ? .divorced : r < 0.7 ? .widowed : .single)
         }
         var remaining = size - members.count
@@ -305,7 +307,11 @@ struct GeneratorEngine {
             case .nonRelative:
                 break
             }
-            if foreign && rng.chance(0.9) { p.citizenship = .foreign } else if rng.chance(0.002) { p.citizenship = .stateless }
+            if foreign && rng.chance(0.9) {
+                p.citizenship = .foreign
+            } else if rng.chance(0.002) {
+                p.citizenship = .stateless
+            }
             members[i] = p
         }
     }
@@ -322,7 +328,9 @@ struct GeneratorEngine {
             var day = referenceDay - age * 365 - age / 4 - rng.below(365)
             if CivilDate.age(born: day, on: referenceDay) < age { day -= 1 }
             var withoutPatronymic = rng.chance(members[i].citizenship == .kz ? 0.03 : 0.5)
-            if members[i].relation == .head || members[i].relation == .spouse { withoutPatronymic = withoutPatronymic && rng.chance(0.5) }
+            if members[i].relation == .head || members[i].relation == .spouse {
+                withoutPatronymic = withoutPatronymic && rng.chance(0.5)
+            }
             if withoutPatronymic { members[i].father = -1 }
             if members[i].father >= 0 && members[i].fatherPool == 0 {
                 let year = CivilDate.civil(day).year
@@ -450,8 +458,12 @@ struct GeneratorEngine {
         }
     }
 
-    private static let sectorCumulativeUrban: [Double] = cumulative([0.04, 0.13, 0.09, 0.19, 0.08, 0.12, 0.07, 0.07, 0.21])
-    private static let sectorCumulativeRural: [Double] = cumulative([0.35, 0.07, 0.06, 0.13, 0.05, 0.13, 0.05, 0.06, 0.10])
+    private static let sectorCumulativeUrban: [Double] = cumulative([
+        0.04, 0.13, 0.09, 0.19, 0.08, 0.12, 0.07, 0.07, 0.21,
+    ])
+    private static let sectorCumulativeRural: [Double] = cumulative([
+        0.35, 0.07, 0.06, 0.13, 0.05, 0.13, 0.05, 0.06, 0.10,
+    ])
 
     private static func cumulative(_ weights: [Double]) -> [Double] {
         var sum = 0.0
@@ -503,7 +515,8 @@ struct GeneratorEngine {
         let hasInfant = members.contains { $0.age <= 1 }
         if hasInfant || largeFamily {
             if let mother = members.firstIndex(where: {
-                !$0.male && $0.age >= 18 && ($0.relation == .spouse || $0.relation == .head || $0.relation == .otherRelative)
+                !$0.male && $0.age >= 18
+                    && ($0.relation == .spouse || $0.relation == .head || $0.relation == .otherRelative)
             }) {
                 members[mother].childBenefit = true
             }
@@ -561,7 +574,9 @@ struct GeneratorEngine {
         reportCount = 1
         while reportCount < 12 && rng.chance(0.42) { reportCount += 1 }
         let u = rng.unit()
-        let daysSince = 1 + Int(729 * u * u)
+        // Skewed towards recent reports: about 8% of victims reported in the last 30 days, which at
+        // national scale is some 70,000 protection orders a year.
+        let daysSince = 1 + Int(729 * u * (0.4 + 0.6 * u))
         lastReportDay = observed[Self.sourceIndex.police] - daysSince
         protectionOrder = daysSince <= 30
         policeProtected = rng.chance(reportCount >= 3 ? 0.3 : 0.1)
@@ -828,7 +843,9 @@ struct GeneratorEngine {
             let order = protectionOrder
             try longRow(self.police, source: police, iin: p.iin, indicator: Self.dvCount) { $0.integer(count) }
             try longRow(self.police, source: police, iin: p.iin, indicator: Self.lastReport) { $0.date(last) }
-            try longRow(self.police, source: police, iin: p.iin, indicator: Self.protectionOrderID) { $0.boolean(order) }
+            try longRow(self.police, source: police, iin: p.iin, indicator: Self.protectionOrderID) {
+                $0.boolean(order)
+            }
             if policeProtected {
                 try longRow(self.police, source: police, iin: p.iin, indicator: Self.protectedSurvivor) {
                     $0.boolean(true)
