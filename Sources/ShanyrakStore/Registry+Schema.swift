@@ -40,26 +40,31 @@ extension Registry {
                     ) WITHOUT ROWID;
                     CREATE INDEX person_household ON person(household);
 
-                    -- One row per observation. `mac` is a keyed hash of the canonical value
-                    -- (key `valuemac`), so that an identical re-delivery is recognised
-                    -- without opening anything.
+                    -- One row per observation, clustered by subject and source so that a
+                    -- person's values sit together and ingest finds a source's previous values
+                    -- in one short range (one B-tree, no secondary index: ingest writes
+                    -- each value once). `id` = batch << 32 | sequence within the batch, so
+                    -- it orders versions by ingest. History is kept; the newest observation
+                    -- wins (observed_at, then id). `mac` is a keyed hash of the canonical
+                    -- value (key `valuemac`), so that an identical re-delivery is
+                    -- recognised without opening anything.
                     CREATE TABLE value (
                         subject BLOB NOT NULL,
-                        indicator INTEGER NOT NULL REFERENCES indicator(number),
+                        indicator INTEGER NOT NULL, -- indicator.number; no FOREIGN KEY: ingest checks it, a constraint would cost a lookup per value
+                        id INTEGER NOT NULL,
                         observed_at TEXT NOT NULL,
                         source TEXT NOT NULL,
                         mac BLOB NOT NULL,
                         key_version INTEGER NOT NULL,
                         sealed BLOB NOT NULL,
                         batch INTEGER NOT NULL,
-                        PRIMARY KEY (subject, indicator, observed_at, source, mac)
+                        PRIMARY KEY (subject, source, indicator, id)
                     ) WITHOUT ROWID;
-                    CREATE INDEX value_key_version ON value(indicator, key_version);
 
                     CREATE TABLE batch (
                         id INTEGER PRIMARY KEY,
                         source TEXT NOT NULL,
-                        file_sha256 TEXT NOT NULL,
+                        file_digest TEXT NOT NULL, -- keyed BLAKE2b (valuemac key): a plain hash of a small feed could be brute-forced
                         started_at INTEGER NOT NULL,
                         finished_at INTEGER NOT NULL,
                         rows_read INTEGER NOT NULL,
