@@ -243,6 +243,9 @@ struct PolicyValidator {
 
     mutating func run() -> [PolicyDiagnostic] {
         var seenIDs: [String: SourceLocation] = [:]
+        if engine.policySet.policies.isEmpty {
+            findings.append(PolicyDiagnostic(.warning, nil, "the set has no policies: every request is denied"))
+        }
         for p in engine.policySet.policies {
             if !p.hasIDAnnotation {
                 findings.append(
