@@ -213,3 +213,33 @@ extension DefaultPolicyTests {
         #expect(try PolicyEngine.load(directory: dir).bundleHash != first)
     }
 }
+
+extension DefaultPolicyTests {
+    @Test("the engine store keeps the set in use when a new one is unsigned, tampered or unsafe")
+    func storeKeepsSetInUse() throws {
+        let dir = try Self.copyPolicies()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let key = try Ed25519.SigningKey.generate()
+        try PolicyBundleSignature.sign(directory: dir, key: key)
+        let store = try PolicyEngineStore(directory: dir, publicKey: key.publicKey)
+        let hash = store.current.bundleHash
+
+        // tampered after signing: refused, the old engine stays
+        let safety = dir.appendingPathComponent("00-survivor-safety.cedar")
+        let original = try Data(contentsOf: safety)
+        try Data().write(to: safety)
+        #expect(throws: PolicyReloadError.self) { try store.reload(directory: dir) }
+        #expect(store.current.bundleHash == hash)
+
+        // signed but unsafe: refused by the survivor-safety check
+        try PolicyBundleSignature.sign(directory: dir, key: key)
+        #expect(throws: PolicyReloadError.self) { try store.reload(directory: dir) }
+        #expect(store.current.bundleHash == hash)
+
+        // restored and re-signed: accepted
+        try original.write(to: safety)
+        try PolicyBundleSignature.sign(directory: dir, key: key)
+        try store.reload(directory: dir)
+        #expect(store.current.bundleHash == hash)
+    }
+}
