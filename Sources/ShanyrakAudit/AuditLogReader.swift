@@ -1,0 +1,253 @@
+public import Foundation
+import GRDB
+
+/// An inclusion proof (RFC 9162 section 2.1.3) of one entry in a tree of a given size.
+public struct InclusionProof: Sendable, Hashable {
+    /// The leaf index (sequence number).
+    public let leafIndex: UInt64
+    /// The tree size the proof is for.
+    public let treeSize: UInt64
+    /// The leaf hash of the entry.
+    public let leafHash: [UInt8]
+    /// The root hash of the tree of `treeSize` leaves.
+    public let rootHash: [UInt8]
+    /// The audit path, bottom-up.
+    public let hashes: [[UInt8]]
+
+    /// Checks the proof (RFC 9162 section 2.1.3.2).
+    /// - Throws: `AuditError` (proof) when it does not verify.
+    public func verify() throws(AuditError) {
+        try Merkle.verifyInclusion(
+            index: leafIndex, treeSize: treeSize, leafHash: leafHash, proof: hashes, rootHash: rootHash)
+    }
+}
+
+/// A consistency proof (RFC 9162 section 2.1.4) between two tree sizes.
+public struct ConsistencyProof: Sendable, Hashable {
+    /// The older tree size.
+    public let size1: UInt64
+    /// The newer tree size.
+    public let size2: UInt64
+    /// The older root hash.
+    public let rootHash1: [UInt8]
+    /// The newer root hash.
+    public let rootHash2: [UInt8]
+    /// The proof hashes.
+    public let hashes: [[UInt8]]
+
+    /// Checks the proof (RFC 9162 section 2.1.4.2).
+    /// - Throws: `AuditError` (proof) when it does not verify.
+    public func verify() throws(AuditError) {
+        try Merkle.verifyConsistency(
+            size1: size1, size2: size2, rootHash1: rootHash1, rootHash2: rootHash2, proof: hashes)
+    }
+}
+
+/// A checkpoint as stored in the log.
+public struct StoredCheckpoint: Sendable, Hashable {
+    /// Its 1-based number in issue order.
+    public let number: Int
+    /// The tree size recorded with it.
+    public let size: UInt64
+    /// When it was issued (µs since the Unix epoch).
+    public let timeMicroseconds: Int64
+    /// The signed note.
+    public let note: String
+}
+
+/// Filters for `AuditLogReader.query`; every given filter must match.
+public struct AuditQuery: Sendable, Hashable {
+    /// Entries naming this subject pseudonym.
+    public var subject: String?
+    /// Entries by this actor.
+    public var actorId: String?
+    /// Entries with this action.
+    public var action: String?
+    /// Entries at or after this time (µs since the Unix epoch).
+    public var sinceMicroseconds: Int64?
+    /// At most this many entries (oldest first).
+    public var limit: Int?
+
+    /// Creates a query.
+    /// - Parameters:
+    ///   - subject: subject pseudonym.
+    ///   - actorId: actor id.
+    ///   - action: action.
+    ///   - sinceMicroseconds: earliest time.
+    ///   - limit: most entries returned.
+    public init(
+        subject: String? = nil, actorId: String? = nil, action: String? = nil, sinceMicroseconds: Int64? = nil,
+        limit: Int? = nil
+    ) {
+        self.subject = subject
+        self.actorId = actorId
+        self.action = action
+        self.sinceMicroseconds = sinceMicroseconds
+        self.limit = limit
+    }
+}
+
+/// Read access to an audit log: proofs, checkpoints, queries, export and verification.
+///
+/// Reads see committed data only. Proofs read O(log n) stored node hashes in one query.
+public struct AuditLogReader: Sendable {
+    let store: AuditStore
+
+    init(store: AuditStore) { self.store = store }
+
+    /// Opens the log in `directory` for reading only.
+    /// - Parameter directory: the data folder holding `audit.sqlite`.
+    /// - Throws: `AuditError.storage` when there is no log or it cannot be opened.
+    public init(directory: URL) throws(AuditError) {
+        self.store = try AuditStore(directory: directory, readOnly: true, busyTimeout: .seconds(5))
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws(AuditError) -> T {
+        do {
+            return try store.pool.read(body)
+        } catch let error as AuditError {
+            throw error
+        } catch {
+            throw .storage("cannot read the log: \(AuditStore.describe(error))")
+        }
+    }
+
+    /// The number of entries.
+    /// - Throws: `AuditError.storage`.
+    public func treeSize() throws(AuditError) -> UInt64 {
+        try read { try AuditStore.size($0) }
+    }
+
+    /// The root hash of the first `size` entries, from stored nodes.
+    /// - Parameter size: a tree size up to the current one.
+    /// - Returns: the root hash.
+    /// - Throws: `AuditError.argument` past the end, `AuditError.storage` on a read error.
+    public func rootHash(size: UInt64) throws(AuditError) -> [UInt8] {
+        try read { db in
+            let current = try AuditStore.size(db)
+            guard size <= current else { throw AuditError.argument("tree size \(size) exceeds the log's \(current)") }
+            return try Self.root(db, size: size)
+        }
+    }
+
+    static func root(_ db: Database, size: UInt64) throws -> [UInt8] {
+        guard size > 0 else { return Merkle.emptyRoot }
+        return try AuditStore.rangeHashes(db, [0..<size])[0]
+    }
+
+    /// The canonical bytes and decoded fields of one entry.
+    /// - Parameter index: the sequence number.
+    /// - Returns: bytes and entry.
+    /// - Throws: `AuditError.argument` when absent, `AuditError.encoding` when it does not decode.
+    public func entry(at index: UInt64) throws(AuditError) -> (bytes: [UInt8], entry: AuditEntry) {
+        let data = try read { db in
+            try Data.fetchOne(db, sql: "SELECT entry FROM entries WHERE seq = ?", arguments: [Int64(index)])
+        }
+        guard let data else { throw .argument("no entry \(index)") }
+        let bytes = Array(data)
+        return (bytes, try AuditEntryCodec.decode(bytes))
+    }
+
+    /// The inclusion proof of entry `index` in the tree of `treeSize` entries (default: the whole log).
+    /// - Parameters:
+    ///   - index: the sequence number.
+    ///   - treeSize: the tree size, at most the current size; nil for the current size.
+    /// - Returns: the proof with its leaf hash and root.
+    /// - Throws: `AuditError.argument` when the index or size is out of range.
+    public func inclusionProof(index: UInt64, treeSize: UInt64? = nil) throws(AuditError) -> InclusionProof {
+        try read { db in
+            let current = try AuditStore.size(db)
+            let size = treeSize ?? current
+            guard size <= current else { throw AuditError.argument("tree size \(size) exceeds the log's \(current)") }
+            guard index < size else { throw AuditError.argument("entry \(index) is not below tree size \(size)") }
+            let plan = Merkle.inclusionPlan(index: index, size: size)
+            var ranges = plan
+            ranges.append(index..<(index + 1))
+            ranges.append(0..<size)
+            let hashes = try AuditStore.rangeHashes(db, ranges)
+            return InclusionProof(
+                leafIndex: index, treeSize: size, leafHash: hashes[plan.count], rootHash: hashes[plan.count + 1],
+                hashes: Array(hashes[0..<plan.count]))
+        }
+    }
+
+    /// The consistency proof from tree size `size1` to `size2` (default: the whole log).
+    /// - Parameters:
+    ///   - size1: the older size, at least 1.
+    ///   - size2: the newer size, at most the current size; nil for the current size.
+    /// - Returns: the proof with both roots.
+    /// - Throws: `AuditError.argument` when the sizes are out of range.
+    public func consistencyProof(from size1: UInt64, to size2: UInt64? = nil) throws(AuditError) -> ConsistencyProof {
+        try read { db in
+            let current = try AuditStore.size(db)
+            let newer = size2 ?? current
+            guard newer <= current else { throw AuditError.argument("tree size \(newer) exceeds the log's \(current)") }
+            guard size1 >= 1, size1 <= newer else {
+                throw AuditError.argument("no consistency proof from size \(size1) to \(newer)")
+            }
+            let plan = Merkle.consistencyPlan(size1: size1, size2: newer)
+            let hashes = try AuditStore.rangeHashes(db, plan + [0..<size1, 0..<newer])
+            return ConsistencyProof(
+                size1: size1, size2: newer, rootHash1: hashes[plan.count], rootHash2: hashes[plan.count + 1],
+                hashes: Array(hashes[0..<plan.count]))
+        }
+    }
+
+    /// Every stored checkpoint, in issue order.
+    /// - Returns: the checkpoints.
+    /// - Throws: `AuditError.storage`.
+    public func checkpoints() throws(AuditError) -> [StoredCheckpoint] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT id, size, time, note FROM checkpoints ORDER BY id").map {
+                StoredCheckpoint(number: Int($0[0] as Int64), size: UInt64($0[1] as Int64), timeMicroseconds: $0[2], note: $0[3])
+            }
+        }
+    }
+
+    /// The verifier keys recorded by writers of this log, first one first (informational: an auditor
+    /// should obtain the key independently).
+    /// - Returns: the keys.
+    /// - Throws: `AuditError.storage` or `AuditError.key`.
+    public func recordedVerifiers() throws(AuditError) -> [NoteVerifier] {
+        let lines = try read { db in try String.fetchAll(db, sql: "SELECT vkey FROM signers ORDER BY id") }
+        var out: [NoteVerifier] = []
+        for line in lines { out.append(try NoteVerifier(vkey: line)) }
+        return out
+    }
+
+    /// Calls `body` with every entry in order (index, canonical bytes); `body` returns false to stop.
+    /// - Parameters:
+    ///   - from: the first sequence number.
+    ///   - body: receives index and bytes.
+    /// - Throws: `AuditError.storage`, or an `AuditError` that `body` throws.
+    public func forEachEntry(from: UInt64 = 0, _ body: (UInt64, [UInt8]) throws(AuditError) -> Bool) throws(AuditError) {
+        try read { db in
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT seq, entry FROM entries WHERE seq >= ? ORDER BY seq", arguments: [Int64(from)])
+            while let row = try rows.next() {
+                let seq: Int64 = row[0]
+                let data: Data = row[1]
+                if try !body(UInt64(seq), Array(data)) { break }
+            }
+        }
+    }
+
+    /// Entries matching `filter`, oldest first.
+    /// - Parameter filter: the filters.
+    /// - Returns: matching entries.
+    /// - Throws: `AuditError.storage`, or `AuditError.encoding` when an entry does not decode.
+    public func query(_ filter: AuditQuery) throws(AuditError) -> [AuditEntry] {
+        var out: [AuditEntry] = []
+        try forEachEntry { (_, bytes) throws(AuditError) in
+            let e = try AuditEntryCodec.decode(bytes)
+            if let s = filter.subject, !e.subjects.contains(s) { return true }
+            if let a = filter.actorId, e.actorId != a { return true }
+            if let a = filter.action, e.action != a { return true }
+            if let t = filter.sinceMicroseconds, e.timeMicroseconds < t { return true }
+            out.append(e)
+            if let limit = filter.limit, out.count >= limit { return false }
+            return true
+        }
+        return out
+    }
+}
