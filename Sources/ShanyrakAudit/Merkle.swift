@@ -127,15 +127,16 @@ public enum Merkle {
     ) throws(AuditError) {
         guard size1 >= 1 else { throw .proof("the older tree size must be at least 1") }
         guard size1 <= size2 else { throw .proof("the older tree size \(size1) exceeds the newer \(size2)") }
-        guard rootHash1.count == hashLength, rootHash2.count == hashLength else {
-            throw .proof("root hashes must be \(hashLength) bytes")
-        }
-        guard proof.allSatisfy({ $0.count == hashLength }) else { throw .proof("every proof hash must be 32 bytes") }
         if size1 == size2 {
+            // As transparency-dev/merkle: equal sizes prove nothing beyond equal roots, whatever their length.
             guard proof.isEmpty else { throw .proof("equal sizes need an empty proof") }
             guard constantTimeEquals(rootHash1, rootHash2) else { throw .proof("equal sizes with different roots") }
             return
         }
+        guard rootHash1.count == hashLength, rootHash2.count == hashLength else {
+            throw .proof("root hashes must be \(hashLength) bytes")
+        }
+        guard proof.allSatisfy({ $0.count == hashLength }) else { throw .proof("every proof hash must be 32 bytes") }
         guard !proof.isEmpty else { throw .proof("consistency proof is empty") }
         var path = proof
         if size1 & (size1 - 1) == 0 { path.insert(rootHash1, at: 0) }
