@@ -30,7 +30,7 @@ public struct NoteVerifier: Sendable, Hashable {
     /// - Throws: `AuditError.key` when malformed, not Ed25519, or the key id does not match.
     public init(vkey: String) throws(AuditError) {
         let text = vkey.trimmingCharacters(in: .whitespacesAndNewlines)
-        let parts = text.split(separator: "+", omittingEmptySubsequences: false)
+        let parts = text.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, let id = bytes(fromHex: String(parts[1])), id.count == 4, parts[1].count == 8,
             let keyData = Data(base64Encoded: String(parts[2]))
         else { throw .key("verifier key is not name+hexkeyid+base64key") }
