@@ -6,6 +6,6 @@ struct Shanyrak: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shanyrak",
         abstract: "Shanyrak: privacy-preserving Family Social Card service.",
-        subcommands: []
+        subcommands: [Audit.self]
     )
 }
