@@ -167,7 +167,8 @@ public actor AuditLog {
             timer = Task { [weak self] in
                 while !Task.isCancelled {
                     try? await Task.sleep(for: interval)
-                    await self?.checkpointIfDue()
+                    guard let self else { return }  // the log is gone: stop
+                    await self.checkpointIfDue()
                 }
             }
         }
@@ -180,7 +181,7 @@ public actor AuditLog {
     private func checkpointIfDue() {
         guard !closed, let state, let interval = configuration.checkpointInterval else { return }
         let last = state.lastCheckpoint
-        guard state.range.size > (last?.size ?? 0) || last == nil && state.range.size > 0 else { return }
+        guard state.range.size > (last?.size ?? 0) else { return }
         let elapsed = now() - (last?.time ?? Int64.min / 2)
         if elapsed >= microseconds(interval) { enqueue(.checkpoint(nil)) }
     }

@@ -24,10 +24,6 @@ final class AuditStore: Sendable {
         config.label = "ShanyrakAudit"
         let seconds = Double(busyTimeout.components.seconds) + Double(busyTimeout.components.attoseconds) / 1e18
         config.busyMode = seconds > 0 ? .timeout(seconds) : .immediateError
-        config.prepareDatabase { db in
-            // Durable commits: WAL with a sync of the log on every commit.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         do {
             if readOnly {
                 guard FileManager.default.fileExists(atPath: url.path) else {
@@ -37,7 +33,16 @@ final class AuditStore: Sendable {
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             }
             pool = try DatabasePool(path: url.path, configuration: config)
-            if !readOnly { try AuditStore.migrator.migrate(pool) }
+            if !readOnly {
+                // Durable commits: WAL with a sync of the WAL on every commit. GRDB sets NORMAL when it turns on
+                // WAL (after prepareDatabase), so set FULL on the writer connection afterwards and check it held.
+                let mode = try pool.writeWithoutTransaction { db in
+                    try db.execute(sql: "PRAGMA synchronous = FULL")
+                    return try Int.fetchOne(db, sql: "PRAGMA synchronous")
+                }
+                guard mode == 2 else { throw AuditError.storage("cannot set synchronous=FULL on \(url.path)") }
+                try AuditStore.migrator.migrate(pool)
+            }
         } catch let error as AuditError {
             throw error
         } catch {

@@ -10,7 +10,7 @@ extension Shanyrak {
             abstract: "Verify, export, prove and query the verifiable audit log.",
             subcommands: [
                 AuditVerify.self, AuditExport.self, AuditCheckpoint.self, AuditProve.self, AuditConsistency.self,
-                AuditQueryCommand.self, AuditKeygen.self, AuditAppendDemo.self,
+                AuditQueryCommand.self, AuditKeygen.self, AuditAppendDemo.self, AuditBenchProofs.self,
             ]
         )
     }
@@ -371,5 +371,34 @@ struct AuditAppendDemo: AsyncParsableCommand {
             indicatorIds: ["income.monthly", "household.size"], decision: i % 13 == 0 ? .deny : .allow,
             policyIds: ["policy.caseworker.read"], policySetHash: Array(repeating: 0x5A, count: 32),
             requestId: "demo-\(i)", sealedJustification: i % 50 == 0 ? Array(repeating: 0xEE, count: 40) : nil)
+    }
+}
+
+struct AuditBenchProofs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-proofs", abstract: "Time inclusion and consistency proofs (benchmarks).", shouldDisplay: false)
+
+    @OptionGroup var data: AuditDataOptions
+
+    @Option(help: "Proofs of each kind.")
+    var samples: Int = 10_000
+
+    func run() async throws {
+        let reader = try data.reader()
+        let size = try reader.treeSize()
+        guard size > 1, samples > 0 else { throw ValidationError("needs a log of at least 2 entries") }
+        let indices = (0..<samples).map { _ in UInt64.random(in: 0..<size) }
+        var start = ContinuousClock.now
+        for i in indices { _ = try reader.inclusionProof(index: i) }
+        let inclusion = ContinuousClock.now - start
+        start = ContinuousClock.now
+        for i in indices { _ = try reader.consistencyProof(from: max(1, i)) }
+        let consistency = ContinuousClock.now - start
+        func micros(_ d: Duration) -> Double {
+            (Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12) / Double(samples)
+        }
+        print(
+            "tree size \(size): inclusion proof \(String(format: "%.1f", micros(inclusion))) us, "
+                + "consistency proof \(String(format: "%.1f", micros(consistency))) us (mean of \(samples))")
     }
 }
