@@ -97,7 +97,10 @@ public enum AuditEntryCodec {
     ) {
         var r = Reader(bytes)
         let header = try r.header()
-        for field in ["actorId", "role", "action", "view"] { try r.skipString(field) }
+        try r.skipString("actorId")
+        try r.skipString("role")
+        try r.skipString("action")
+        try r.skipString("view")
         try r.skipList("subjects")
         try r.skipList("indicatorIds")
         _ = try r.byte("decision", allowed: 1)
@@ -110,7 +113,9 @@ public enum AuditEntryCodec {
     }
 
     private static func appendInteger(_ value: UInt64, to out: inout [UInt8]) {
-        for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) {
+            out.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
+        }
     }
 
     private static func appendLength(_ value: Int, to out: inout [UInt8]) {
@@ -156,83 +161,83 @@ public enum AuditEntryCodec {
             return (sequence, time)
         }
 
-        mutating func byte(_ field: String, allowed maximum: UInt8) throws(AuditError) -> UInt8 {
-            guard offset < raw.count else { throw .encoding("\(field): truncated at byte \(offset)") }
+        mutating func byte(_ field: @autoclosure () -> String, allowed maximum: UInt8) throws(AuditError) -> UInt8 {
+            guard offset < raw.count else { throw .encoding("\(field()): truncated at byte \(offset)") }
             let b = raw[offset]
-            guard b <= maximum else { throw .encoding("\(field): value \(b) at byte \(offset) is not allowed") }
+            guard b <= maximum else { throw .encoding("\(field()): value \(b) at byte \(offset) is not allowed") }
             offset += 1
             return b
         }
 
-        mutating func integer(_ field: String) throws(AuditError) -> UInt64 {
-            guard raw.count - offset >= 8 else { throw .encoding("\(field): truncated at byte \(offset)") }
+        mutating func integer(_ field: @autoclosure () -> String) throws(AuditError) -> UInt64 {
+            guard raw.count - offset >= 8 else { throw .encoding("\(field()): truncated at byte \(offset)") }
             var v: UInt64 = 0
             for i in 0..<8 { v = v << 8 | UInt64(raw[offset + i]) }
             offset += 8
             return v
         }
 
-        mutating func length(_ field: String) throws(AuditError) -> Int {
-            guard raw.count - offset >= 4 else { throw .encoding("\(field): truncated at byte \(offset)") }
+        mutating func length(_ field: @autoclosure () -> String) throws(AuditError) -> Int {
+            guard raw.count - offset >= 4 else { throw .encoding("\(field()): truncated at byte \(offset)") }
             var v = 0
             for i in 0..<4 { v = v << 8 | Int(raw[offset + i]) }
             offset += 4
-            guard v <= raw.count - offset else { throw .encoding("\(field): length \(v) runs past the end") }
+            guard v <= raw.count - offset else { throw .encoding("\(field()): length \(v) runs past the end") }
             return v
         }
 
         /// Skips a length-prefixed field and returns its byte range.
-        mutating func skipBytes(_ field: String) throws(AuditError) -> Range<Int> {
-            let n = try length(field)
+        mutating func skipBytes(_ field: @autoclosure () -> String) throws(AuditError) -> Range<Int> {
+            let n = try length(field())
             let range = offset..<(offset + n)
             offset += n
             return range
         }
 
-        mutating func skipString(_ field: String) throws(AuditError) {
-            let range = try skipBytes(field)
+        mutating func skipString(_ field: @autoclosure () -> String) throws(AuditError) {
+            let range = try skipBytes(field())
             guard isValidUTF8(UnsafeRawBufferPointer(rebasing: raw[range])) else {
-                throw .encoding("\(field): not valid UTF-8")
+                throw .encoding("\(field()): not valid UTF-8")
             }
         }
 
-        mutating func skipList(_ field: String) throws(AuditError) {
-            let count = try length(field)  // a count is also bounded by the remaining bytes
+        mutating func skipList(_ field: @autoclosure () -> String) throws(AuditError) {
+            let count = try length(field())  // a count is also bounded by the remaining bytes
             var previous: Range<Int>?
             for i in 0..<count {
-                let range = try skipBytes("\(field)[\(i)]")
+                let range = try skipBytes("\(field())[\(i)]")
                 guard isValidUTF8(UnsafeRawBufferPointer(rebasing: raw[range])) else {
-                    throw .encoding("\(field)[\(i)]: not valid UTF-8")
+                    throw .encoding("\(field())[\(i)]: not valid UTF-8")
                 }
                 if let previous {
                     guard raw[previous].lexicographicallyPrecedes(raw[range]) else {
-                        throw .encoding("\(field)[\(i)]: not strictly increasing (sets are sorted, unique)")
+                        throw .encoding("\(field())[\(i)]: not strictly increasing (sets are sorted, unique)")
                     }
                 }
                 previous = range
             }
         }
 
-        mutating func bytes(_ field: String) throws(AuditError) -> [UInt8] {
-            Array(raw[try skipBytes(field)])
+        mutating func bytes(_ field: @autoclosure () -> String) throws(AuditError) -> [UInt8] {
+            Array(raw[try skipBytes(field())])
         }
 
-        mutating func string(_ field: String) throws(AuditError) -> String {
-            let range = try skipBytes(field)
+        mutating func string(_ field: @autoclosure () -> String) throws(AuditError) -> String {
+            let range = try skipBytes(field())
             guard let s = String(validating: raw[range], as: UTF8.self) else {
-                throw .encoding("\(field): not valid UTF-8")
+                throw .encoding("\(field()): not valid UTF-8")
             }
             return s
         }
 
-        mutating func list(_ field: String) throws(AuditError) -> [String] {
+        mutating func list(_ field: @autoclosure () -> String) throws(AuditError) -> [String] {
             let start = offset
-            try skipList(field)
+            try skipList(field())
             offset = start
-            let count = try length(field)
+            let count = try length(field())
             var out: [String] = []
             out.reserveCapacity(count)
-            for i in 0..<count { out.append(try string("\(field)[\(i)]")) }
+            for i in 0..<count { out.append(try string("\(field())[\(i)]")) }
             return out
         }
 

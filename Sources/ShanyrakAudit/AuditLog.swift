@@ -238,14 +238,17 @@ public actor AuditLog {
         if let signer, let origin {
             let size = current.range.size
             let last = current.lastCheckpoint
-            let dueByCount = configuration.checkpointEveryEntries.map { size - min(size, last?.size ?? 0) >= $0 } ?? false
+            let dueByCount =
+                configuration.checkpointEveryEntries.map { size - min(size, last?.size ?? 0) >= $0 } ?? false
             if checkpointRequested || dueByCount {
-                if let last, last.size == size, let existing = try? Checkpoint(verifying: last.note, verifiers: [signer.verifier]),
+                if let last, last.size == size,
+                    let existing = try? Checkpoint(verifying: last.note, verifiers: [signer.verifier]),
                     existing.origin == origin
                 {
                     issued = existing
                 } else {
-                    let checkpoint = Checkpoint(origin: origin, size: size, rootHash: current.range.rootHash, signer: signer)
+                    let checkpoint = Checkpoint(
+                        origin: origin, size: size, rootHash: current.range.rootHash, signer: signer)
                     batch.checkpoint = (size, time, checkpoint.note)
                     issued = checkpoint
                 }

@@ -49,7 +49,8 @@ extension AuditLogReader {
         var buffer = Data()
         var writeFailed = false
         try forEachEntry { (index, bytes) throws(AuditError) in
-            let line = ExportLine(index: index, entry: Data(bytes).base64EncodedString(), fields: try AuditEntryCodec.decode(bytes))
+            let line = ExportLine(
+                index: index, entry: Data(bytes).base64EncodedString(), fields: try AuditEntryCodec.decode(bytes))
             do {
                 buffer.append(try encoder.encode(line))
                 buffer.append(0x0A)

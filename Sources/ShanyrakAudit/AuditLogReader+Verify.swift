@@ -52,7 +52,8 @@ extension AuditLogReader {
             do {
                 let c = try Checkpoint(verifying: s.note, verifiers: verifiers, origin: expectedOrigin)
                 if c.size != s.size {
-                    checkpointFailures[s.number] = .checkpoint(s.number, "note says size \(c.size) but it is stored as \(s.size)")
+                    checkpointFailures[s.number] = .checkpoint(
+                        s.number, "note says size \(c.size) but it is stored as \(s.size)")
                 } else if c.size < previousSize {
                     checkpointFailures[s.number] = .checkpoint(
                         s.number, "size \(c.size) is smaller than the previous checkpoint's \(previousSize)")
@@ -102,7 +103,8 @@ extension AuditLogReader {
                 report.checkpointsVerified += 1
             } else {
                 report.failures.append(
-                    .checkpoint(s.number, "root hash for size \(c.size) does not match the root recomputed from the entries"))
+                    .checkpoint(
+                        s.number, "root hash for size \(c.size) does not match the root recomputed from the entries"))
             }
         }
 
@@ -112,7 +114,8 @@ extension AuditLogReader {
                 if !constantTimeEquals(root, trusted.rootHash) {
                     report.failures.append(
                         .trustedCheckpoint(
-                            "root for size \(trusted.size) differs from the log's: the log was rewritten, not only appended to"))
+                            "root for size \(trusted.size) differs from the log's: the log was rewritten, not only appended to"
+                        ))
                 } else {
                     report.trustedCheckpointSize = trusted.size
                     if trusted.size >= 1, streamed.failure == nil {
@@ -130,7 +133,8 @@ extension AuditLogReader {
             } else {
                 report.failures.append(
                     .trustedCheckpoint(
-                        "covers \(trusted.size) entries but only \(streamed.size) entries are present and verify (log truncated?)"))
+                        "covers \(trusted.size) entries but only \(streamed.size) entries are present and verify (log truncated?)"
+                    ))
             }
         }
         return report
@@ -166,7 +170,8 @@ extension AuditLogReader {
                 }
                 let checked: Result<(UInt64, Int64, [UInt8]), AuditError> = try row.withUnsafeData(atIndex: 1) { data in
                     guard let data else { return .failure(.entry(expected, "has no bytes")) }
-                    return data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Result<(UInt64, Int64, [UInt8]), AuditError> in
+                    return data.withUnsafeBytes {
+                        (raw: UnsafeRawBufferPointer) -> Result<(UInt64, Int64, [UInt8]), AuditError> in
                         do throws(AuditError) {
                             let header = try AuditEntryCodec.validate(raw)
                             return .success((header.sequence, header.timeMicroseconds, Merkle.leafHash(raw)))
@@ -194,20 +199,20 @@ extension AuditLogReader {
                     break
                 }
                 previousTime = time
-                var next = range
-                for h in next.append(leaf) {
+                let accepted = try range.append(leaf) { h in
                     guard let node = try nodes.next(), (node[0] as Int64) == nodePosition,
-                        try node.withUnsafeData(atIndex: 1, { $0.map { Array($0) == h } ?? false })
-                    else {
-                        failure = .entry(
-                            expected,
-                            "stored tree node \(nodePosition) differs from the hash recomputed from the entries "
-                                + "(entry changed after it was appended, or the tree was altered)")
-                        break entryLoop
-                    }
+                        try node.withUnsafeData(atIndex: 1, { $0.map { $0.elementsEqual(h) } ?? false })
+                    else { return false }
                     nodePosition += 1
+                    return true
                 }
-                range = next
+                guard accepted else {
+                    failure = .entry(
+                        expected,
+                        "stored tree node \(nodePosition) differs from the hash recomputed from the entries "
+                            + "(entry changed after it was appended, or the tree was altered)")
+                    break
+                }
                 expected += 1
                 if wanted.contains(expected) { roots[expected] = range.rootHash }
             }
@@ -216,7 +221,8 @@ extension AuditLogReader {
             }
             if try nodes.next() != nil {
                 failure = .entry(
-                    expected, "missing: the stored tree has nodes past the last entry \(Int64(expected) - 1) (log truncated?)")
+                    expected,
+                    "missing: the stored tree has nodes past the last entry \(Int64(expected) - 1) (log truncated?)")
             }
             return StreamResult(size: expected, root: range.rootHash, roots: roots, failure: failure)
         }

@@ -199,7 +199,8 @@ public struct AuditLogReader: Sendable {
     public func checkpoints() throws(AuditError) -> [StoredCheckpoint] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT id, size, time, note FROM checkpoints ORDER BY id").map {
-                StoredCheckpoint(number: Int($0[0] as Int64), size: UInt64($0[1] as Int64), timeMicroseconds: $0[2], note: $0[3])
+                StoredCheckpoint(
+                    number: Int($0[0] as Int64), size: UInt64($0[1] as Int64), timeMicroseconds: $0[2], note: $0[3])
             }
         }
     }
@@ -220,7 +221,8 @@ public struct AuditLogReader: Sendable {
     ///   - from: the first sequence number.
     ///   - body: receives index and bytes.
     /// - Throws: `AuditError.storage`, or an `AuditError` that `body` throws.
-    public func forEachEntry(from: UInt64 = 0, _ body: (UInt64, [UInt8]) throws(AuditError) -> Bool) throws(AuditError) {
+    public func forEachEntry(from: UInt64 = 0, _ body: (UInt64, [UInt8]) throws(AuditError) -> Bool) throws(AuditError)
+    {
         try read { db in
             let rows = try Row.fetchCursor(
                 db, sql: "SELECT seq, entry FROM entries WHERE seq >= ? ORDER BY seq", arguments: [Int64(from)])

@@ -107,10 +107,13 @@ final class AuditStore: Sendable {
                     lastTime = try bytes.withUnsafeBytes { raw in try AuditEntryCodec.validate(raw).timeMicroseconds }
                 }
                 var checkpoint: (UInt64, Int64, String)?
-                if let row = try Row.fetchOne(db, sql: "SELECT size, time, note FROM checkpoints ORDER BY id DESC LIMIT 1") {
+                if let row = try Row.fetchOne(
+                    db, sql: "SELECT size, time, note FROM checkpoints ORDER BY id DESC LIMIT 1")
+                {
                     checkpoint = (UInt64(row[0] as Int64), row[1], row[2])
                 }
-                return State(range: try CompactRange(size: size, peaks: peaks), lastTime: lastTime, lastCheckpoint: checkpoint)
+                return State(
+                    range: try CompactRange(size: size, peaks: peaks), lastTime: lastTime, lastCheckpoint: checkpoint)
             }
         } catch let error as AuditError {
             throw error

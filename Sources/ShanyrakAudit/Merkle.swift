@@ -63,7 +63,9 @@ public enum Merkle {
     /// - Throws: `AuditError.argument` when `size1` is 0 or above the tree size.
     public static func consistencyProof(size1: UInt64, leafHashes: [[UInt8]]) throws(AuditError) -> [[UInt8]] {
         let size2 = UInt64(leafHashes.count)
-        guard size1 >= 1, size1 <= size2 else { throw .argument("sizes \(size1) -> \(size2) have no consistency proof") }
+        guard size1 >= 1, size1 <= size2 else {
+            throw .argument("sizes \(size1) -> \(size2) have no consistency proof")
+        }
         return consistencyPlan(size1: size1, size2: size2).map { subtreeHash($0, leafHashes) }
     }
 
@@ -242,7 +244,9 @@ public struct CompactRange: Sendable, Equatable {
     ///   - peaks: one hash per set bit of `size`, largest subtree first.
     /// - Throws: `AuditError.storage` when the count of peaks does not match `size`.
     public init(size: UInt64, peaks: [[UInt8]]) throws(AuditError) {
-        guard peaks.count == size.nonzeroBitCount else { throw .storage("compact range of \(size) needs \(size.nonzeroBitCount) peaks") }
+        guard peaks.count == size.nonzeroBitCount else {
+            throw .storage("compact range of \(size) needs \(size.nonzeroBitCount) peaks")
+        }
         self.size = size
         self.peaks = peaks
     }
@@ -263,6 +267,32 @@ public struct CompactRange: Sendable, Equatable {
         peaks.append(h)
         size += 1
         return created
+    }
+
+    /// Appends a leaf hash after `check` accepted each new complete-subtree hash (post-order); when `check`
+    /// rejects one, the range is left unchanged. Used by verification to compare with stored nodes.
+    /// - Parameters:
+    ///   - leafHash: the leaf hash.
+    ///   - check: called with each new node hash in post-order; returns whether it is as expected.
+    /// - Returns: whether every new node was accepted (and the leaf appended).
+    /// - Throws: what `check` throws.
+    public mutating func append(_ leafHash: [UInt8], checking check: ([UInt8]) throws -> Bool) rethrows -> Bool {
+        guard try check(leafHash) else { return false }
+        var h = leafHash
+        var s = size
+        var index = peaks.count - 1
+        var merged = 0
+        while s & 1 == 1 {
+            h = Merkle.nodeHash(peaks[index], h)
+            guard try check(h) else { return false }
+            index -= 1
+            merged += 1
+            s >>= 1
+        }
+        peaks.removeLast(merged)
+        peaks.append(h)
+        size += 1
+        return true
     }
 
     /// The root hash of the covered tree (`Merkle.emptyRoot` when empty).

@@ -133,8 +133,9 @@ struct AuditVerify: AsyncParsableCommand {
             print("audit log OK: \(report.entriesVerified) entries, root \(base64(report.rootHash))")
             print("checkpoints: \(report.checkpointsVerified) of \(report.checkpointCount) verified")
             if let size = report.trustedCheckpointSize {
-                print("append-only since the trusted checkpoint of size \(size)"
-                    + (report.consistencyProofVerified ? " (consistency proof verified)" : ""))
+                print(
+                    "append-only since the trusted checkpoint of size \(size)"
+                        + (report.consistencyProofVerified ? " (consistency proof verified)" : ""))
             }
         }
         if let first = report.failures.first {
@@ -215,7 +216,8 @@ struct AuditProve: AsyncParsableCommand {
 
 struct AuditConsistency: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "consistency", abstract: "Print a consistency proof between two tree sizes as JSON (RFC 9162 2.1.4).")
+        commandName: "consistency",
+        abstract: "Print a consistency proof between two tree sizes as JSON (RFC 9162 2.1.4).")
 
     @OptionGroup var data: AuditDataOptions
 
@@ -366,7 +368,8 @@ struct AuditAppendDemo: AsyncParsableCommand {
 
     static func demoDraft(_ i: Int) -> AuditEntryDraft {
         AuditEntryDraft(
-            actorId: "officer-\(i % 7)", role: i % 11 == 0 ? "auditor" : "caseworker", action: i % 3 == 0 ? "export" : "read",
+            actorId: "officer-\(i % 7)", role: i % 11 == 0 ? "auditor" : "caseworker",
+            action: i % 3 == 0 ? "export" : "read",
             view: "household-summary", subjects: ["pseud-\(i % 97)", "pseud-\((i * 31) % 97)"],
             indicatorIds: ["income.monthly", "household.size"], decision: i % 13 == 0 ? .deny : .allow,
             policyIds: ["policy.caseworker.read"], policySetHash: Array(repeating: 0x5A, count: 32),
@@ -376,7 +379,8 @@ struct AuditAppendDemo: AsyncParsableCommand {
 
 struct AuditBenchProofs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-proofs", abstract: "Time inclusion and consistency proofs (benchmarks).", shouldDisplay: false)
+        commandName: "bench-proofs", abstract: "Time inclusion and consistency proofs (benchmarks).",
+        shouldDisplay: false)
 
     @OptionGroup var data: AuditDataOptions
 

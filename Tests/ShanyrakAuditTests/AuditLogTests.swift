@@ -19,7 +19,8 @@ struct AuditLogTests {
         directory = try temporaryDirectory()
     }
 
-    func open(_ configuration: AuditLog.Configuration = .init(checkpointEveryEntries: 5, checkpointInterval: nil)) async throws
+    func open(_ configuration: AuditLog.Configuration = .init(checkpointEveryEntries: 5, checkpointInterval: nil))
+        async throws
         -> AuditLog
     {
         try await AuditLog(directory: directory, signer: signer, configuration: configuration)
@@ -103,7 +104,10 @@ struct AuditLogTests {
         let log = try await open()
         _ = try await log.append(draft(0))
         let db = try database()
-        try await db.write { try $0.execute(sql: "CREATE TRIGGER fail BEFORE INSERT ON entries BEGIN SELECT RAISE(ABORT, 'disk gone'); END") }
+        try await db.write {
+            try $0.execute(
+                sql: "CREATE TRIGGER fail BEFORE INSERT ON entries BEGIN SELECT RAISE(ABORT, 'disk gone'); END")
+        }
         let released = Counter()
         await #expect {
             try await log.recordThenRelease(draft(1)) { await released.increment() }
@@ -246,7 +250,8 @@ struct AuditLogTests {
         }
         let forger = try makeSigner(signer.verifier.name)
         let forged = try await AuditLog(
-            directory: directory, signer: forger, configuration: .init(checkpointEveryEntries: nil, checkpointInterval: nil))
+            directory: directory, signer: forger,
+            configuration: .init(checkpointEveryEntries: nil, checkpointInterval: nil))
         let c = try await forged.checkpoint()
         #expect(c.size == 12)
         await forged.close()

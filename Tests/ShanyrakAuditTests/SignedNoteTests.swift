@@ -8,7 +8,8 @@ struct SignedNoteTests {
     let vkey = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
     let seedBase64 = "gQoUAtUUbI2E8kQzMPVAgOv5juF9nHT2JS/F1ccoMXM="  // from PRIVATE+KEY+PeterNeumann+c74f20a3+AYEK...
     let text = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n"
-    let signatureLine = "\u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
+    let signatureLine =
+        "\u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
 
     @Test func goExampleVerifies() throws {
         let verifier = try NoteVerifier(vkey: vkey)
@@ -18,7 +19,8 @@ struct SignedNoteTests {
         let note = try SignedNote(parsing: text + "\n" + signatureLine)
         #expect(note.text == text)
         #expect(note.isSigned(by: verifier))
-        let altered = try SignedNote(parsing: text.replacingOccurrences(of: "cryptography", with: "cryptographY") + "\n" + signatureLine)
+        let altered = try SignedNote(
+            parsing: text.replacingOccurrences(of: "cryptography", with: "cryptographY") + "\n" + signatureLine)
         #expect(!altered.isSigned(by: verifier))
     }
 
@@ -44,13 +46,15 @@ struct SignedNoteTests {
         let signer = try makeSigner("example.com/log")
         let root = Merkle.leafHash([1, 2, 3])
         let c = Checkpoint(origin: "example.com/log", size: 12, rootHash: root, signer: signer)
-        #expect(c.note.hasPrefix("example.com/log\n12\n\(Data(root).base64EncodedString())\n\n\u{2014} example.com/log "))
+        #expect(
+            c.note.hasPrefix("example.com/log\n12\n\(Data(root).base64EncodedString())\n\n\u{2014} example.com/log "))
         let parsed = try Checkpoint(verifying: c.note, verifiers: [signer.verifier], origin: "example.com/log")
         #expect(parsed == c)
         let other = try makeSigner("example.com/log")
         #expect(throws: AuditError.self) { try Checkpoint(verifying: c.note, verifiers: [other.verifier]) }
         #expect(throws: AuditError.self) {
-            try Checkpoint(verifying: c.note.replacingOccurrences(of: "\n12\n", with: "\n13\n"), verifiers: [signer.verifier])
+            try Checkpoint(
+                verifying: c.note.replacingOccurrences(of: "\n12\n", with: "\n13\n"), verifiers: [signer.verifier])
         }
         #expect(throws: AuditError.self) {
             try Checkpoint(verifying: c.note, verifiers: [signer.verifier], origin: "other.example/log")

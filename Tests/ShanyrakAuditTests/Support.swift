@@ -18,7 +18,8 @@ enum Vectors {
     static var haveMerkleTestdata: Bool { FileManager.default.fileExists(atPath: merkleTestdata.path) }
     static var haveReference: Bool { FileManager.default.fileExists(atPath: reference.path) }
 
-    static let skipReason: Comment = "../shared/vectors (transparency-dev testdata, RFC 6962 reference) not found next to the repository"
+    static let skipReason: Comment =
+        "../shared/vectors (transparency-dev testdata, RFC 6962 reference) not found next to the repository"
 
     /// Every JSON file under `folder` of the transparency-dev testdata, sorted.
     static func files(_ folder: String) -> [URL] {
