@@ -195,11 +195,22 @@ public struct AuditEntry: Sendable, Hashable, Codable {
 /// Sorts by UTF-8 bytes and removes byte-identical duplicates (Swift's `String ==` would merge
 /// canonically equivalent spellings, which encode differently).
 func canonicalSet(_ items: [String]) -> [String] {
-    let sorted = items.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
+    // Fast path: already strictly increasing (the usual case once a draft exists), no allocation.
+    var sorted = true
+    var i = 1
+    while i < items.count {
+        if !items[i - 1].utf8.lexicographicallyPrecedes(items[i].utf8) {
+            sorted = false
+            break
+        }
+        i += 1
+    }
+    if sorted { return items }
+    let bytes = items.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
     var out: [String] = []
-    out.reserveCapacity(sorted.count)
+    out.reserveCapacity(bytes.count)
     var previous: [UInt8]?
-    for item in sorted where item != previous {
+    for item in bytes where item != previous {
         out.append(String(decoding: item, as: UTF8.self))
         previous = item
     }
