@@ -147,7 +147,18 @@ extension AuditLogReader {
         var failure: AuditError?
     }
 
+    /// One entry checked off the critical path: header fields and leaf hash, or why it failed.
+    private struct CheckedEntry {
+        var sequence: UInt64 = 0
+        var time: Int64 = 0
+        var leaf: [UInt8] = []
+        var error: AuditError?
+    }
+
     /// Streams entries and stored nodes together, recomputing the tree; stops at the first bad entry.
+    ///
+    /// Entries are read in chunks; decoding checks and leaf hashes (most of the SHA-256 work) run on all
+    /// cores, then the tree is extended and compared with the stored nodes in order.
     private func stream(wanted: Set<UInt64>) throws(AuditError) -> StreamResult {
         try read { db in
             let entries = try Row.fetchCursor(db, sql: "SELECT seq, entry FROM entries ORDER BY seq")
@@ -158,73 +169,110 @@ extension AuditLogReader {
             var nodePosition: Int64 = 0
             var previousTime = Int64.min
             var failure: AuditError?
-            entryLoop: while let row = try entries.next() {
-                let seq: Int64 = row[0]
-                guard seq >= 0, UInt64(seq) == expected else {
-                    failure = .entry(
-                        expected,
-                        seq > Int64(expected)
-                            ? "missing (the next stored entry is \(seq)): entries were deleted"
-                            : "stored under a negative sequence number")
-                    break
+            let chunkSize = 8192
+            let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+            var seqs: [Int64] = []
+            var offsets: [Int] = []
+            var buffer: [UInt8] = []
+            seqs.reserveCapacity(chunkSize)
+            offsets.reserveCapacity(chunkSize + 1)
+            chunkLoop: while failure == nil {
+                seqs.removeAll(keepingCapacity: true)
+                offsets.removeAll(keepingCapacity: true)
+                offsets.append(0)
+                buffer.removeAll(keepingCapacity: true)
+                while seqs.count < chunkSize, let row = try entries.next() {
+                    seqs.append(row[0])
+                    try row.withUnsafeData(atIndex: 1) { data in
+                        if let data { buffer.append(contentsOf: data) }
+                    }
+                    offsets.append(buffer.count)
                 }
-                let checked: Result<(UInt64, Int64, [UInt8]), AuditError> = try row.withUnsafeData(atIndex: 1) { data in
-                    guard let data else { return .failure(.entry(expected, "has no bytes")) }
-                    return data.withUnsafeBytes {
-                        (raw: UnsafeRawBufferPointer) -> Result<(UInt64, Int64, [UInt8]), AuditError> in
-                        do throws(AuditError) {
-                            let header = try AuditEntryCodec.validate(raw)
-                            return .success((header.sequence, header.timeMicroseconds, Merkle.leafHash(raw)))
-                        } catch {
-                            return .failure(.entry(expected, "does not decode (\(error.rule))"))
-                        }
+                let count = seqs.count
+                if count == 0 { break }
+                var checked = [CheckedEntry](repeating: CheckedEntry(), count: count)
+                buffer.withUnsafeBytes { raw in
+                    checked.withUnsafeMutableBufferPointer { out in
+                        Self.checkEntries(raw, offsets, into: out, workers: min(workers, count))
                     }
                 }
-                let sequence: UInt64
-                let time: Int64
-                let leaf: [UInt8]
-                switch checked {
-                case .failure(let error):
-                    failure = error
-                    break entryLoop
-                case .success(let v): (sequence, time, leaf) = v
+                for i in 0..<count {
+                    let seq = seqs[i]
+                    guard seq >= 0, UInt64(seq) == expected else {
+                        failure = .entry(
+                            expected,
+                            seq > Int64(expected)
+                                ? "missing (the next stored entry is \(seq)): entries were deleted"
+                                : "stored under a negative sequence number")
+                        break chunkLoop
+                    }
+                    let c = checked[i]
+                    if let error = c.error {
+                        failure = .entry(expected, "does not decode (\(error.rule))")
+                        break chunkLoop
+                    }
+                    guard c.sequence == expected else {
+                        failure = .entry(
+                            expected, "holds sequence number \(c.sequence): entries were reordered, moved or replaced")
+                        break chunkLoop
+                    }
+                    guard c.time >= previousTime else {
+                        failure = .entry(expected, "time goes backwards from the previous entry")
+                        break chunkLoop
+                    }
+                    previousTime = c.time
+                    let accepted = try range.append(c.leaf) { h in
+                        guard let node = try nodes.next(), (node[0] as Int64) == nodePosition,
+                            try node.withUnsafeData(atIndex: 1, { data in
+                                guard let data, data.count == h.count else { return false }
+                                return data.withUnsafeBytes { a in h.withUnsafeBytes { b in a.elementsEqual(b) } }
+                            })
+                        else { return false }
+                        nodePosition += 1
+                        return true
+                    }
+                    guard accepted else {
+                        failure = .entry(
+                            expected,
+                            "stored tree node \(nodePosition) differs from the hash recomputed from the entries "
+                                + "(entry changed after it was appended, or the tree was altered)")
+                        break chunkLoop
+                    }
+                    expected += 1
+                    if wanted.contains(expected) { roots[expected] = range.rootHash }
                 }
-                guard sequence == expected else {
-                    failure = .entry(
-                        expected, "holds sequence number \(sequence): entries were reordered, moved or replaced")
-                    break
-                }
-                guard time >= previousTime else {
-                    failure = .entry(expected, "time goes backwards from the previous entry")
-                    break
-                }
-                previousTime = time
-                let accepted = try range.append(leaf) { h in
-                    guard let node = try nodes.next(), (node[0] as Int64) == nodePosition,
-                        try node.withUnsafeData(atIndex: 1, { $0.map { $0.elementsEqual(h) } ?? false })
-                    else { return false }
-                    nodePosition += 1
-                    return true
-                }
-                guard accepted else {
-                    failure = .entry(
-                        expected,
-                        "stored tree node \(nodePosition) differs from the hash recomputed from the entries "
-                            + "(entry changed after it was appended, or the tree was altered)")
-                    break
-                }
-                expected += 1
-                if wanted.contains(expected) { roots[expected] = range.rootHash }
             }
-            if failure != nil {
-                return StreamResult(size: expected, root: range.rootHash, roots: roots, failure: failure)
-            }
-            if try nodes.next() != nil {
+            if failure == nil, try nodes.next() != nil {
                 failure = .entry(
                     expected,
                     "missing: the stored tree has nodes past the last entry \(Int64(expected) - 1) (log truncated?)")
             }
             return StreamResult(size: expected, root: range.rootHash, roots: roots, failure: failure)
+        }
+    }
+
+    /// Validates and leaf-hashes the entries of one chunk, split over `workers` threads.
+    private static func checkEntries(
+        _ raw: UnsafeRawBufferPointer, _ offsets: [Int], into out: UnsafeMutableBufferPointer<CheckedEntry>,
+        workers: Int
+    ) {
+        let count = out.count
+        // Each worker writes a disjoint slice of `out` and only reads `raw`: no shared mutable state.
+        nonisolated(unsafe) let output = out
+        nonisolated(unsafe) let input = raw
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let lower = count * w / workers
+            let upper = count * (w + 1) / workers
+            for i in lower..<upper {
+                let bytes = UnsafeRawBufferPointer(rebasing: input[offsets[i]..<offsets[i + 1]])
+                do throws(AuditError) {
+                    let header = try AuditEntryCodec.validate(bytes)
+                    output[i] = CheckedEntry(
+                        sequence: header.sequence, time: header.timeMicroseconds, leaf: Merkle.leafHash(bytes))
+                } catch {
+                    output[i] = CheckedEntry(error: error)
+                }
+            }
         }
     }
 }
