@@ -126,13 +126,13 @@ public struct AuditLogReader: Sendable {
         try read { db in
             let current = try AuditStore.size(db)
             guard size <= current else { throw AuditError.argument("tree size \(size) exceeds the log's \(current)") }
-            return try Self.root(db, size: size)
+            return try Self.root(db, size: size, memo: store.memo)
         }
     }
 
-    static func root(_ db: Database, size: UInt64) throws -> [UInt8] {
+    static func root(_ db: Database, size: UInt64, memo: NodeMemo?) throws -> [UInt8] {
         guard size > 0 else { return Merkle.emptyRoot }
-        return try AuditStore.rangeHashes(db, [0..<size])[0]
+        return try AuditStore.rangeHashes(db, [0..<size], memo: memo)[0]
     }
 
     /// The canonical bytes and decoded fields of one entry.
@@ -164,7 +164,7 @@ public struct AuditLogReader: Sendable {
             var ranges = plan
             ranges.append(index..<(index + 1))
             ranges.append(0..<size)
-            let hashes = try AuditStore.rangeHashes(db, ranges)
+            let hashes = try AuditStore.rangeHashes(db, ranges, memo: store.memo)
             return InclusionProof(
                 leafIndex: index, treeSize: size, leafHash: hashes[plan.count], rootHash: hashes[plan.count + 1],
                 hashes: Array(hashes[0..<plan.count]))
@@ -186,7 +186,7 @@ public struct AuditLogReader: Sendable {
                 throw AuditError.argument("no consistency proof from size \(size1) to \(newer)")
             }
             let plan = Merkle.consistencyPlan(size1: size1, size2: newer)
-            let hashes = try AuditStore.rangeHashes(db, plan + [0..<size1, 0..<newer])
+            let hashes = try AuditStore.rangeHashes(db, plan + [0..<size1, 0..<newer], memo: store.memo)
             return ConsistencyProof(
                 size1: size1, size2: newer, rootHash1: hashes[plan.count], rootHash2: hashes[plan.count + 1],
                 hashes: Array(hashes[0..<plan.count]))

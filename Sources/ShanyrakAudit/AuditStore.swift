@@ -14,6 +14,8 @@ import GRDB
 /// on average two node rows, and `audit verify` streams millions of rows.
 final class AuditStore: Sendable {
     let pool: DatabasePool
+    /// Upper-level tree nodes already read, shared by every proof served from this store.
+    let memo = NodeMemo()
 
     static let fileName = "audit.sqlite"
 
@@ -128,35 +130,51 @@ final class AuditStore: Sendable {
     }
 
     static let fetchArity = 64
-    static let fetchNodesSQL =
-        "SELECT pos, hash FROM nodes WHERE pos IN (" + Array(repeating: "?", count: fetchArity).joined(separator: ",")
-        + ")"
+    static let fetchNodesSQL: [String] = (0...fetchArity).map { n in
+        "SELECT pos, hash FROM nodes WHERE pos IN (" + Array(repeating: "?", count: max(n, 1)).joined(separator: ",") + ")"
+    }
 
     /// Reads the hashes of complete subtrees (given as leaf ranges) in one query.
-    static func fetchSubtrees(_ db: Database, _ ranges: [Range<UInt64>]) throws -> [[UInt8]] {
+    static func fetchSubtrees(_ db: Database, _ ranges: [Range<UInt64>], memo: NodeMemo? = nil) throws -> [[UInt8]] {
         if ranges.isEmpty { return [] }
         var positions: [Int64] = []
+        positions.reserveCapacity(ranges.count)
+        var found: [Int64: [UInt8]] = [:]
+        var missing: [Int64] = []
+        var memoable: Set<Int64> = []
         for r in ranges {
             guard let p = NodeAddress.position(of: r) else { throw AuditError.storage("range \(r) is not a subtree") }
             positions.append(p)
-        }
-        // One cached statement with a fixed number of placeholders (unused ones never match), so a proof
-        // costs one or two executions of a prepared statement and no SQL compilation.
-        let unique = Array(Set(positions)).sorted()
-        let statement = try db.cachedStatement(sql: fetchNodesSQL)
-        var found: [Int64: [UInt8]] = [:]
-        var start = 0
-        while start < unique.count {
-            var chunk = Array(unique[start..<min(start + fetchArity, unique.count)])
-            chunk.append(contentsOf: repeatElement(-1, count: fetchArity - chunk.count))
-            statement.setUncheckedArguments(StatementArguments(chunk))
-            let rows = try Row.fetchCursor(statement)
-            while let row = try rows.next() {
-                let hash: Data = row[1]
-                found[row[0]] = Array(hash)
+            if r.upperBound - r.lowerBound >= NodeMemo.minimumWidth {
+                memoable.insert(p)
             }
-            start += fetchArity
         }
+        if let memo, !memoable.isEmpty { found = memo.lookup(memoable) }
+        for p in Set(positions) where found[p] == nil { missing.append(p) }
+        missing.sort()
+        // One cached statement per number of positions (at most 64 per execution), so a proof costs one or
+        // two executions of a prepared statement and no SQL compilation.
+        var fetched: [Int64: [UInt8]] = [:]
+        if !missing.isEmpty {
+            var start = 0
+            while start < missing.count {
+                let chunk = missing[start..<min(start + fetchArity, missing.count)]
+                let statement = try db.cachedStatement(sql: fetchNodesSQL[chunk.count])
+                // The existential initialiser: the generic one instantiates a key path on every call.
+                statement.setUncheckedArguments(StatementArguments(chunk.map { $0 as (any DatabaseValueConvertible)? }))
+                let rows = try Row.fetchCursor(statement)
+                while let row = try rows.next() {
+                    let hash: Data = row[1]
+                    fetched[row[0]] = Array(hash)
+                }
+                start += fetchArity
+            }
+        }
+        if let memo {
+            let keep = fetched.filter { memoable.contains($0.key) && $0.value.count == Merkle.hashLength }
+            if !keep.isEmpty { memo.store(keep) }
+        }
+        found.merge(fetched) { a, _ in a }
         return try positions.map { p in
             guard let h = found[p], h.count == Merkle.hashLength else {
                 throw AuditError.storage("tree node \(p) is missing or malformed; run `shanyrak audit verify`")
@@ -166,9 +184,9 @@ final class AuditStore: Sendable {
     }
 
     /// The hashes of arbitrary proof ranges (complete subtrees or right-edge suffixes), one query in all.
-    static func rangeHashes(_ db: Database, _ ranges: [Range<UInt64>]) throws -> [[UInt8]] {
+    static func rangeHashes(_ db: Database, _ ranges: [Range<UInt64>], memo: NodeMemo? = nil) throws -> [[UInt8]] {
         let parts = ranges.map(NodeAddress.decompose)
-        let hashes = try fetchSubtrees(db, parts.flatMap { $0 })
+        let hashes = try fetchSubtrees(db, parts.flatMap { $0 }, memo: memo)
         var out: [[UInt8]] = []
         var offset = 0
         for p in parts {
@@ -219,5 +237,31 @@ final class AuditStore: Sendable {
         } catch {
             throw .notDurable("the group commit failed (\(AuditStore.describe(error))); nothing was released")
         }
+    }
+}
+
+/// A memo of stored tree nodes covering at least `minimumWidth` leaves.
+///
+/// Complete-subtree hashes never change once written (the log is append-only), so a node read once can
+/// serve every later proof: the top levels of the tree, which every proof needs, stop costing B-tree
+/// seeks. With `minimumWidth` 256 it holds at most one hash per 256 entries (about 40,000 for 10M).
+final class NodeMemo: @unchecked Sendable {
+    // @unchecked: `hashes` is only touched while holding `lock`.
+    static let minimumWidth: UInt64 = 256
+    private let lock = NSLock()
+    private var hashes: [Int64: [UInt8]] = [:]
+
+    func lookup(_ positions: Set<Int64>) -> [Int64: [UInt8]] {
+        lock.lock()
+        defer { lock.unlock() }
+        var out: [Int64: [UInt8]] = [:]
+        for p in positions { if let h = hashes[p] { out[p] = h } }
+        return out
+    }
+
+    func store(_ found: [Int64: [UInt8]]) {
+        lock.lock()
+        defer { lock.unlock() }
+        hashes.merge(found) { a, _ in a }
     }
 }

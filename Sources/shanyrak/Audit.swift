@@ -1,5 +1,9 @@
 import ArgumentParser
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 import ShanyrakAudit
 import ShanyrakCrypto
 
@@ -392,17 +396,26 @@ struct AuditBenchProofs: AsyncParsableCommand {
         let size = try reader.treeSize()
         guard size > 1, samples > 0 else { throw ValidationError("needs a log of at least 2 entries") }
         let indices = (0..<samples).map { _ in UInt64.random(in: 0..<size) }
-        var start = ContinuousClock.now
-        for i in indices { _ = try reader.inclusionProof(index: i) }
-        let inclusion = ContinuousClock.now - start
-        start = ContinuousClock.now
-        for i in indices { _ = try reader.consistencyProof(from: max(1, i)) }
-        let consistency = ContinuousClock.now - start
-        func micros(_ d: Duration) -> Double {
-            (Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12) / Double(samples)
+        // Wall time and this thread's CPU time: on a shared machine the CPU time is the steadier figure.
+        func cpu() -> Double {
+            var t = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+            return Double(t.tv_sec) * 1e6 + Double(t.tv_nsec) / 1e3
         }
+        func wall() -> Double {
+            var t = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &t)
+            return Double(t.tv_sec) * 1e6 + Double(t.tv_nsec) / 1e3
+        }
+        var (w0, c0) = (wall(), cpu())
+        for i in indices { _ = try reader.inclusionProof(index: i) }
+        let inclusion = ((wall() - w0) / Double(samples), (cpu() - c0) / Double(samples))
+        (w0, c0) = (wall(), cpu())
+        for i in indices { _ = try reader.consistencyProof(from: max(1, i)) }
+        let consistency = ((wall() - w0) / Double(samples), (cpu() - c0) / Double(samples))
         print(
-            "tree size \(size): inclusion proof \(String(format: "%.1f", micros(inclusion))) us, "
-                + "consistency proof \(String(format: "%.1f", micros(consistency))) us (mean of \(samples))")
+            "tree size \(size), mean of \(samples): inclusion proof \(String(format: "%.1f", inclusion.0)) us wall, "
+                + "\(String(format: "%.1f", inclusion.1)) us CPU; consistency proof "
+                + "\(String(format: "%.1f", consistency.0)) us wall, \(String(format: "%.1f", consistency.1)) us CPU")
     }
 }
