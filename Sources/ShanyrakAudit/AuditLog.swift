@@ -33,6 +33,8 @@ public actor AuditLog {
         public var maximumBatch: Int
         /// How long a commit waits for a database lock before failing.
         public var busyTimeout: Duration
+        /// Longest wait for the previous group's callers to return before the next commit starts.
+        public var gatherWindow: Duration
 
         /// Creates a configuration.
         /// - Parameters:
@@ -41,10 +43,12 @@ public actor AuditLog {
         ///   - checkpointInterval: time between checkpoints (default 60 s).
         ///   - maximumBatch: largest group commit (default 4,096).
         ///   - busyTimeout: lock wait before a commit fails (default 5 s).
+        ///   - gatherWindow: longest wait to regroup the previous group's callers (default 300 µs; zero disables).
         public init(
             origin: String? = nil, checkpointEveryEntries: UInt64? = 1024, checkpointInterval: Duration? = .seconds(60),
-            maximumBatch: Int = 4096, busyTimeout: Duration = .seconds(5)
+            maximumBatch: Int = 4096, busyTimeout: Duration = .seconds(5), gatherWindow: Duration = .microseconds(300)
         ) {
+            self.gatherWindow = gatherWindow
             self.origin = origin
             self.checkpointEveryEntries = checkpointEveryEntries
             self.checkpointInterval = checkpointInterval
@@ -187,8 +191,17 @@ public actor AuditLog {
     }
 
     private func drain() async {
+        var previousGroup = 0
         while !queue.isEmpty {
+            // Callers of the group just committed usually append again at once. Starting the next commit with
+            // the first few of them would split them over two fsyncs, so wait briefly (bounded by
+            // `gatherWindow`) until as many requests as last time are queued.
+            if previousGroup > queue.count, configuration.gatherWindow > .zero {
+                let deadline = ContinuousClock.now + configuration.gatherWindow
+                while previousGroup > queue.count, ContinuousClock.now < deadline { await Task.yield() }
+            }
             let count = min(queue.count, configuration.maximumBatch)
+            previousGroup = count
             let batch = Array(queue.prefix(count))
             queue.removeFirst(count)
             await commit(batch)

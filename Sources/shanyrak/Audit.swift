@@ -339,6 +339,9 @@ struct AuditAppendDemo: AsyncParsableCommand {
     @Option(help: "Entries between checkpoints.")
     var checkpointEvery: UInt64 = 1024
 
+    @Option(help: "Group-commit gather window in microseconds (0 disables).")
+    var gatherMicroseconds: Int = 300
+
     func validate() throws {
         guard count >= 0, concurrency >= 1 else { throw ValidationError("--count >= 0 and --concurrency >= 1") }
     }
@@ -346,7 +349,9 @@ struct AuditAppendDemo: AsyncParsableCommand {
     func run() async throws {
         let log = try await AuditLog(
             directory: data.url, signer: key.signer(),
-            configuration: .init(checkpointEveryEntries: checkpointEvery, checkpointInterval: nil))
+            configuration: .init(
+                checkpointEveryEntries: checkpointEvery, checkpointInterval: nil,
+                gatherWindow: .microseconds(gatherMicroseconds)))
         let start = ContinuousClock.now
         let workers = concurrency
         let total = count
