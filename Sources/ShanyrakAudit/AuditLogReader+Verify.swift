@@ -223,10 +223,12 @@ extension AuditLogReader {
                     previousTime = c.time
                     let accepted = try range.append(c.leaf) { h in
                         guard let node = try nodes.next(), (node[0] as Int64) == nodePosition,
-                            try node.withUnsafeData(atIndex: 1, { data in
-                                guard let data, data.count == h.count else { return false }
-                                return data.withUnsafeBytes { a in h.withUnsafeBytes { b in a.elementsEqual(b) } }
-                            })
+                            try node.withUnsafeData(
+                                atIndex: 1,
+                                { data in
+                                    guard let data, data.count == h.count else { return false }
+                                    return data.withUnsafeBytes { a in h.withUnsafeBytes { b in a.elementsEqual(b) } }
+                                })
                         else { return false }
                         nodePosition += 1
                         return true

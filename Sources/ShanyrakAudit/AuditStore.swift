@@ -131,7 +131,8 @@ final class AuditStore: Sendable {
 
     static let fetchArity = 64
     static let fetchNodesSQL: [String] = (0...fetchArity).map { n in
-        "SELECT pos, hash FROM nodes WHERE pos IN (" + Array(repeating: "?", count: max(n, 1)).joined(separator: ",") + ")"
+        "SELECT pos, hash FROM nodes WHERE pos IN (" + Array(repeating: "?", count: max(n, 1)).joined(separator: ",")
+            + ")"
     }
 
     /// Reads the hashes of complete subtrees (given as leaf ranges) in one query.
