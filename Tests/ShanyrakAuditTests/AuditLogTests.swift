@@ -265,6 +265,19 @@ struct AuditLogTests {
         #expect(lenient.failures.first?.isAboutTrustedCheckpoint == true)
     }
 
+    @Test func damagedLogIsNotAppendedTo() async throws {
+        _ = try await filledLog(9)
+        try await database().write { try $0.execute(sql: "DELETE FROM nodes WHERE pos = (SELECT max(pos) FROM nodes)") }
+        await #expect(throws: AuditError.self) { try await open() }
+    }
+
+    @Test func timesNeverGoBackwards() async throws {
+        let receipts = try await filledLog(30)
+        let times = receipts.map(\.timeMicroseconds)
+        #expect(times == times.sorted())
+        #expect(receipts.map(\.sequence) == Array(0..<30))
+    }
+
     @Test func trustedCheckpointProvesAppendOnly() async throws {
         _ = try await filledLog(10)
         let kept = try AuditLogReader(directory: directory).checkpoints().last!

@@ -59,5 +59,16 @@ struct SignedNoteTests {
         #expect(throws: AuditError.self) {
             try Checkpoint(verifying: c.note, verifiers: [signer.verifier], origin: "other.example/log")
         }
+        // Malformed bodies are rejected even when correctly signed.
+        for body in [
+            "example.com/log\n012\n\(Data(root).base64EncodedString())\n",
+            "example.com/log\n12\n\(Data(root.prefix(31)).base64EncodedString())\n",
+            "example.com/log\n+12\n\(Data(root).base64EncodedString())\n",
+            "\n12\n\(Data(root).base64EncodedString())\n",
+        ] {
+            #expect(throws: AuditError.self, "\(body)") {
+                try Checkpoint(verifying: signer.sign(body), verifiers: [signer.verifier])
+            }
+        }
     }
 }
