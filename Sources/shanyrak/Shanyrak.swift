@@ -9,7 +9,7 @@ struct Shanyrak: AsyncParsableCommand {
         abstract: "Shanyrak: privacy-preserving Family Social Card service.",
         subcommands: [
             Keys.self, Init.self, Generate.self, Ingest.self, Stats.self,
-            Policy.self,
+            Policy.self, Audit.self,
         ]
     )
 
