@@ -82,6 +82,12 @@ let benchmarks: @Sendable () -> Void = {
     for (i, ind) in engine.catalog.indicators.enumerated() where table.isAllowed(catalogIndex: i) != ind.mayAppearInHouseholdView {
         fail("household table disagrees with the catalog on \(ind.id)")
     }
+    let table40 = engine40.decisionTable(staff: worker, action: .read, context: household)
+    FileHandle.standardError.write(
+        Data(
+            ("PolicyBenchmarks: household read table: \(table.evaluations) evaluations for "
+                + "\(engine.catalog.indicators.count) indicators; \(table40.evaluations) for "
+                + "\(engine40.catalog.indicators.count)\n").utf8))
 
     // 1. One authorization through the convenience API: builds the request and the per-staff entity store.
     Benchmark(
