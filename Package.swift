@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "ShanyrakAudit", targets: ["ShanyrakAudit"]),
         .library(name: "ShanyrakStore", targets: ["ShanyrakStore"]),
         .library(name: "ShanyrakIngest", targets: ["ShanyrakIngest"]),
+        .library(name: "ShanyrakAccess", targets: ["ShanyrakAccess"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -68,11 +69,16 @@ let package = Package(
             dependencies: ["ShanyrakCrypto", "ShanyrakCore", "ShanyrakStore"],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "ShanyrakAccess",
+            dependencies: ["ShanyrakCore", "ShanyrakCrypto", "ShanyrakStore"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "shanyrak",
             dependencies: [
                 "ShanyrakCrypto", "ShanyrakCore", "ShanyrakPolicy", "ShanyrakAudit", "ShanyrakStore",
-                "ShanyrakIngest",
+                "ShanyrakIngest", "ShanyrakAccess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -93,6 +99,11 @@ let package = Package(
         .testTarget(
             name: "ShanyrakIngestTests",
             dependencies: ["ShanyrakIngest", "ShanyrakStore", "ShanyrakCrypto", "ShanyrakCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ShanyrakAccessTests",
+            dependencies: ["ShanyrakAccess", "ShanyrakIngest", "ShanyrakStore", "ShanyrakCrypto", "ShanyrakCore"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -82,6 +82,7 @@ extension Registry {
                     );
                     """)
         }
+        registerStaffMigration(&migrator)
         return migrator
     }
 }
