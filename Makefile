@@ -12,6 +12,7 @@ all: build
 
 deps:
 	@scripts/check-deps.sh
+	@chmod 600 keys-example/*.key  # git does not keep modes; shanyrak refuses readable secrets
 
 $(VENV)/.installed: scripts/requirements-test.txt
 	@$(PYTHON) -m venv $(VENV) || { echo "shanyrak: needs python3 with venv (apt-get install python3-venv)" >&2; exit 1; }

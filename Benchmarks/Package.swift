@@ -1,0 +1,25 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Benchmarks live in their own package so that `make test` stays lean.
+// Run: cd Benchmarks && swift package --allow-writing-to-package-directory benchmark
+let package = Package(
+    name: "ShanyrakBenchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(name: "Shanyrak", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "CryptoBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "ShanyrakCrypto", package: "Shanyrak"),
+                .product(name: "ShanyrakCore", package: "Shanyrak"),
+            ],
+            path: "Benchmarks/CryptoBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    ]
+)
