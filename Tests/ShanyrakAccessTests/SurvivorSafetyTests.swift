@@ -1,6 +1,7 @@
 import Foundation
 import ShanyrakAccess
 import ShanyrakCore
+import ShanyrakIngest
 import Testing
 
 /// The household card must not change, byte for byte, whatever happens to its members' violence data.
@@ -139,5 +140,74 @@ struct SurvivorSafetyTests {
         #expect(AgeBand.of(birthDate: "1966-05-28", on: now) == .from60)
         #expect(AgeBand.of(birthDate: nil, on: now) == .unknown)
         #expect(AgeBand.of(birthDate: "2030-01-01", on: now) == .unknown)
+    }
+}
+
+/// The same property over the synthetic population of `PopulationGenerator` (all six agency feeds).
+struct GeneratedPopulationSurvivorSafetyTests {
+    /// Reads `iin` and `household_id` columns of the generated population register.
+    static func register(_ url: URL) throws -> [(iin: String, household: String)] {
+        let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n")
+        let header = lines[0].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let iin = try #require(header.firstIndex(of: "iin"))
+        let household = try #require(header.firstIndex(of: "household_id"))
+        return lines.dropFirst().map { line in
+            let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            return (f[iin], f[household])
+        }
+    }
+
+    @Test("household views of a generated population ignore its police and justice feeds", arguments: [UInt64(7), 11])
+    func generatedPopulation(seed: UInt64) async throws {
+        let fixture = try Fixture()
+        let folder = fixture.directory.appendingPathComponent("generated")
+        _ = try PopulationGenerator(households: 120, seed: seed).write(to: folder)
+        func feed(_ source: String) throws -> String {
+            try String(contentsOf: folder.appendingPathComponent("\(source).csv"), encoding: .utf8)
+        }
+        for source in ["population", "labour", "health", "education"] { try fixture.ingest(source, try feed(source)) }
+        let register = try Self.register(folder.appendingPathComponent("population.csv"))
+        let households = Array(Set(register.map { fixture.householdID(registerID: $0.household) })).sorted()
+
+        var principals: [Principal] = []
+        for role in Role.allCases {
+            let (principal, _) = try await fixture.staff(role, district: nil)
+            principals.append(principal)
+            for h in households {
+                try await fixture.service.setAssignment(
+                    staffID: principal.id, household: .id(h), assigned: true, actor: nil, requestID: "setup")
+            }
+        }
+        let before = try await SurvivorSafetyTests.allViews(fixture, households: households, principals: principals)
+        #expect(before.values.contains { String(decoding: $0, as: UTF8.self).contains("\"members\"") })
+
+        // The generator's own violence data (its justice feed also carries social indicators such as
+        // guardianship, which may rightly change a card: only the violence rows are taken), then every
+        // person marked as a protected survivor.
+        var violenceRows = 0
+        for source in ["police", "justice"] {
+            let lines = try feed(source).split(separator: "\n")
+            let violence = lines.dropFirst().filter { $0.split(separator: ",").dropFirst().first?.hasPrefix("violence.") == true }
+            violenceRows += violence.count
+            if !violence.isEmpty { try fixture.ingest(source, ([lines[0]] + violence).joined(separator: "\n") + "\n") }
+        }
+        #expect(violenceRows > 0)
+        var marks = "iin,indicator,value,observed_on\n"
+        for person in register {
+            marks += "\(person.iin),violence.protected_survivor,true,2026-12-01\n"
+            marks += "\(person.iin),violence.protection_order,true,2026-12-01\n"
+        }
+        try fixture.ingest("police", marks)
+        #expect(try await SurvivorSafetyTests.allViews(fixture, households: households, principals: principals) == before)
+
+        // Newer observations lift them again.
+        var lifts = "iin,indicator,value,observed_on\n"
+        for person in register {
+            lifts += "\(person.iin),violence.protected_survivor,false,2026-12-02\n"
+            lifts += "\(person.iin),violence.protection_order,false,2026-12-02\n"
+            lifts += "\(person.iin),violence.dv_report_count,0,2026-12-02\n"
+        }
+        try fixture.ingest("police", lifts)
+        #expect(try await SurvivorSafetyTests.allViews(fixture, households: households, principals: principals) == before)
     }
 }
