@@ -1,7 +1,7 @@
 public import Foundation
 
 /// Whether a request was allowed or denied.
-public enum AuditDecision: String, Sendable, Hashable, Codable {
+public enum AccessAuditDecision: String, Sendable, Hashable, Codable {
     /// Data (or a change) was released.
     case allow
     /// Nothing was released.
@@ -68,7 +68,7 @@ public struct AccessAuditEntry: Sendable, Hashable, Codable {
     /// also discloses sex and age band, recorded as `demographic.sex` and `identity.birth_date`.
     public var indicators: [String]
     /// Allow or deny.
-    public var decision: AuditDecision
+    public var decision: AccessAuditDecision
     /// The policies that determined the decision.
     public var policyIDs: [String]
     /// The request id (also sent in the response headers).
@@ -81,7 +81,7 @@ public struct AccessAuditEntry: Sendable, Hashable, Codable {
     /// Creates an entry.
     public init(
         time: Int64, actor: Int64?, role: Role?, action: AccessAction, view: ViewKind, subjects: [String],
-        indicators: [String], decision: AuditDecision, policyIDs: [String], requestID: String,
+        indicators: [String], decision: AccessAuditDecision, policyIDs: [String], requestID: String,
         breakGlass: Bool = false, justification: SealedJustification? = nil
     ) {
         self.time = time
