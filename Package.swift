@@ -61,6 +61,7 @@ let package = Package(
             dependencies: [
                 "ShanyrakCrypto", "ShanyrakCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -98,7 +99,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ShanyrakIngestTests",
-            dependencies: ["ShanyrakIngest", "ShanyrakStore", "ShanyrakCrypto", "ShanyrakCore"],
+            dependencies: [
+                "ShanyrakIngest", "ShanyrakStore", "ShanyrakCrypto", "ShanyrakCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -104,6 +104,42 @@ public enum KeyedBLAKE2b {
     }
 }
 
+extension KeyedBLAKE2b {
+    /// Incremental keyed BLAKE2b-256 for data that arrives in pieces (file digests).
+    /// The state is 64-byte aligned memory, as libsodium requires; one owner at a time.
+    public final class Hasher {
+        private let state: UnsafeMutableRawPointer
+
+        /// A fresh hasher under `key` (16...64 bytes).
+        /// - Throws: `CryptoError` on a bad key length.
+        public init(key: SecureBytes) throws(CryptoError) {
+            try Sodium.ensureInitialised()
+            guard key.count >= 16, key.count <= 64 else { throw .invalidKeyLength(expected: 32, actual: key.count) }
+            state = UnsafeMutableRawPointer.allocate(byteCount: crypto_generichash_statebytes(), alignment: 64)
+            let s = OpaquePointer(state)
+            let rc = key.withUnsafeBytes { k in crypto_generichash_init(s, k.sodiumPointer, k.count, 32) }
+            try Sodium.check(rc, "crypto_generichash_init")
+        }
+
+        deinit {
+            sodium_memzero(state, crypto_generichash_statebytes())
+            state.deallocate()
+        }
+
+        /// Adds `bytes`.
+        public func update(_ bytes: [UInt8]) {
+            _ = crypto_generichash_update(OpaquePointer(state), bytes, UInt64(bytes.count))
+        }
+
+        /// The 32-byte digest of everything added.
+        public func finalize() -> [UInt8] {
+            var out = [UInt8](repeating: 0, count: 32)
+            _ = crypto_generichash_final(OpaquePointer(state), &out, 32)
+            return out
+        }
+    }
+}
+
 /// Random bytes from libsodium's CSPRNG.
 public enum SecureRandom {
     /// `count` random bytes (not secret-protected: use `SecureBytes.random` for keys).

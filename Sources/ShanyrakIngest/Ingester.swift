@@ -1,5 +1,4 @@
 public import Foundation
-internal import GRDB
 public import ShanyrakCore
 public import ShanyrakCrypto
 public import ShanyrakStore
@@ -34,8 +33,9 @@ public struct IngestSummary: Sendable, Codable {
     public var seconds = 0.0
     /// The first problems (at most `IngestOptions.problemLimit`).
     public var problems: [IngestProblem] = []
-    /// SHA-256 of the file, hex.
-    public var fileSHA256 = ""
+    /// Keyed BLAKE2b-256 of the file (valuemac key), hex: identifies a re-delivered
+    /// file without letting anyone who reads the registry guess a small feed's content.
+    public var fileDigest = ""
 
     enum CodingKeys: String, CodingKey {
         case source, batch, seconds, problems
@@ -44,7 +44,7 @@ public struct IngestSummary: Sendable, Codable {
         case rowsQuarantined = "rows_quarantined"
         case valuesWritten = "values_written"
         case valuesUnchanged = "values_unchanged"
-        case fileSHA256 = "file_sha256"
+        case fileDigest = "file_digest"
     }
 }
 
@@ -66,9 +66,11 @@ public struct IngestOptions: Sendable {
 
 /// Loads agency feeds into the registry: validate, pseudonymise, seal, store.
 ///
-/// A batch is one transaction: a crash or kill at any point leaves the whole batch
-/// or none of it, and a re-run completes the work (identical values are recognised
-/// by their MAC and left as they are).
+/// Two threads: a producer reads, validates, pseudonymises and seals rows; the
+/// registry writer stores them. A bounded queue between them keeps memory flat
+/// whatever the size of the file. A batch is one transaction: a crash or kill at
+/// any point leaves the whole batch or none of it, and a re-run completes the work
+/// (a value identical to the newest stored version is recognised by its MAC).
 public struct Ingester: Sendable {
     private let registry: Registry
     private let keys: DataKeys
@@ -89,149 +91,112 @@ public struct Ingester: Sendable {
     }
 
     /// Ingests one feed file through its mapping.
-    /// - Returns: the summary (with `batch` nil if `allOrNothing` refused nothing... see throws).
+    /// - Returns: the summary of the committed batch.
     /// - Throws: `IngestError` when nothing was loaded (unreadable file, wrong header,
     ///   `allOrNothing` with bad rows), or a database error (then nothing was loaded either).
     public func ingest(file: URL, mapping: SourceMapping, options: IngestOptions = IngestOptions()) throws -> IngestSummary {
         let started = Date()
         var summary = IngestSummary(source: mapping.source)
-        summary.fileSHA256 = try Self.sha256Hex(of: file)
-        var reader = try CSVLineReader(url: file)
-        guard let headerLine = try reader.nextLine() else { throw IngestError.input("\(file.path): empty file, expected a header line") }
-        guard case .success(let header) = CSVLineReader.fields(of: headerLine) else {
-            throw IngestError.input("\(file.path):1: header is not valid CSV")
-        }
-        let layout = try RowLayout(header: header, mapping: mapping, catalog: catalog, file: file.path)
-        let numbers = try registry.indicatorNumbers()
-        for (_, id) in mapping.columns where numbers[id] == nil {
-            throw IngestError.configuration("indicator \(id) is not in the registry: run `shanyrak init` with this catalog")
-        }
         guard let (quarantineVersion, quarantineKey) = keys.writeKey(for: DataKeys.quarantineClass),
             let (_, macKey) = keys.writeKey(for: DataKeys.valueMACClass)
         else { throw IngestError.configuration("registry has no quarantine or valuemac key") }
-
-        let now = Int64(started.timeIntervalSince1970)
-        try registry.writer.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO batch (source, file_sha256, started_at, finished_at, rows_read, rows_accepted,
-                        rows_quarantined, values_written, values_unchanged) VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0)
-                    """, arguments: [mapping.source, summary.fileSHA256, now, now])
-            let batch = db.lastInsertedRowID
-            summary.batch = batch
-            let insertValue = try db.cachedStatement(
-                sql: """
-                    INSERT OR IGNORE INTO value (subject, indicator, observed_at, source, mac, key_version, sealed, batch)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-            let personExists = try db.cachedStatement(sql: "SELECT 1 FROM person WHERE pseudonym = ?")
-            let upsertHousehold = try db.cachedStatement(
-                sql: "INSERT INTO household (pseudonym, district) VALUES (?, ?) ON CONFLICT(pseudonym) DO UPDATE SET district = excluded.district")
-            let upsertPerson = try db.cachedStatement(
-                sql: """
-                    INSERT INTO person (pseudonym, household, relation) VALUES (?, ?, ?)
-                    ON CONFLICT(pseudonym) DO UPDATE SET household = excluded.household, relation = excluded.relation
-                    """)
-            let insertQuarantine = try db.cachedStatement(
-                sql: "INSERT INTO quarantine (batch, line, column_name, rule, key_version, sealed_line) VALUES (?, ?, ?, ?, ?, ?)")
-
-            var sealer = ValueSealer()
-            var macInput: [UInt8] = []
-            var mac = [UInt8](repeating: 0, count: 16)
-
-            func quarantine(_ line: ArraySlice<UInt8>, _ lineNumber: Int, _ column: String, _ rule: String) throws {
-                summary.rowsQuarantined += 1
-                if summary.problems.count < options.problemLimit {
-                    summary.problems.append(IngestProblem(line: lineNumber, column: column, rule: rule))
-                }
-                let ad = Array("shanyrak.quarantine.v1\u{0}\(batch)\u{0}\(lineNumber)".utf8)
-                let sealed = try XChaCha20Poly1305.seal(Array(line), associatedData: ad, key: quarantineKey)
-                insertQuarantine.setUncheckedArguments([
-                    batch, lineNumber, column, rule, Int64(quarantineVersion), Data(sealed),
-                ])
-                try insertQuarantine.execute()
+        summary.fileDigest = try Self.digestHex(of: file, key: macKey)
+        let layout: RowLayout
+        do {
+            var reader = try CSVLineReader(url: file)
+            guard let headerLine = try reader.nextLine() else {
+                throw IngestError.input("\(file.path): empty file, expected a header line")
             }
-
-            while let line = try reader.nextLine() {
-                if line.isEmpty { continue }
-                summary.rowsRead += 1
-                let lineNumber = reader.lineNumber
-                if summary.rowsRead % 50_000 == 0 { options.progress?(summary.rowsRead, reader.bytesRead) }
-                let fields: [String]
-                switch CSVLineReader.fields(of: line) {
-                case .failure(let malformed):
-                    try quarantine(line, lineNumber, "*", "malformed CSV at field \(malformed.field): \(malformed.rule)")
-                    continue
-                case .success(let f): fields = f
-                }
-                let row: ValidatedRow
-                switch layout.validate(fields, mapping: mapping, catalog: catalog, pseudonymiser: pseudonymiser) {
-                case .failure(let problem):
-                    try quarantine(line, lineNumber, problem.column, problem.rule)
-                    continue
-                case .success(let r): row = r
-                }
-                let subject = Data(row.subject.bytes)
-                if mapping.registersPersons, let household = row.household {
-                    let h = Data(household.pseudonym.bytes)
-                    upsertHousehold.setUncheckedArguments([h, household.district])
-                    try upsertHousehold.execute()
-                    upsertPerson.setUncheckedArguments([subject, h, household.relation])
-                    try upsertPerson.execute()
-                } else {
-                    personExists.setUncheckedArguments([subject])
-                    guard try Row.fetchOne(personExists) != nil else {
-                        try quarantine(line, lineNumber, mapping.subjectColumn, "person is not in the population register")
-                        continue
-                    }
-                }
-                for value in row.values {
-                    guard let indicator = catalog[value.indicator], let number = numbers[value.indicator],
-                        let (version, key) = keys.writeKey(for: indicator.indicatorClass.rawValue)
-                    else { throw IngestError.configuration("no key or number for \(value.indicator)") }
-                    macInput.removeAll(keepingCapacity: true)
-                    macInput.append(contentsOf: row.subject.bytes)
-                    macInput.append(contentsOf: value.indicator.utf8)
-                    macInput.append(0)
-                    macInput.append(contentsOf: value.value.utf8)
-                    try macInput.withUnsafeBytes { m in
-                        try mac.withUnsafeMutableBytes { o in try KeyedBLAKE2b.hash(m, key: macKey, into: o) }
-                    }
-                    let sealed = try sealer.seal(
-                        value.value, subject: row.subject, indicator: value.indicator, keyVersion: version, key: key)
-                    insertValue.setUncheckedArguments([
-                        subject, number, row.observedAt, mapping.source, Data(mac), Int64(version), Data(sealed), batch,
-                    ])
-                    try insertValue.execute()
-                    if db.changesCount > 0 { summary.valuesWritten += 1 } else { summary.valuesUnchanged += 1 }
-                }
-                summary.rowsAccepted += 1
+            guard case .success(let header) = CSVLineReader.fields(of: headerLine) else {
+                throw IngestError.input("\(file.path):1: header is not valid CSV")
             }
-            if options.allOrNothing && summary.rowsQuarantined > 0 {
-                let first = summary.problems.first.map { " (first: line \($0.line), column \($0.column): \($0.rule))" } ?? ""
-                throw IngestError.refused(
-                    "--all-or-nothing: \(summary.rowsQuarantined) of \(summary.rowsRead) rows are bad\(first); nothing was loaded")
-            }
-            summary.seconds = Date().timeIntervalSince(started)
-            try db.execute(
-                sql: """
-                    UPDATE batch SET finished_at = ?, rows_read = ?, rows_accepted = ?, rows_quarantined = ?,
-                        values_written = ?, values_unchanged = ? WHERE id = ?
-                    """,
-                arguments: [
-                    Int64(Date().timeIntervalSince1970), summary.rowsRead, summary.rowsAccepted, summary.rowsQuarantined,
-                    summary.valuesWritten, summary.valuesUnchanged, batch,
-                ])
+            layout = try RowLayout(header: header, mapping: mapping, catalog: catalog, file: file.path)
         }
-        options.progress?(summary.rowsRead, reader.bytesRead)
+        let numbers = try registry.indicatorNumbers()
+        for indicator in catalog.indicators where indicator.sources.contains(mapping.source) && numbers[indicator.id] == nil {
+            throw IngestError.configuration("indicator \(indicator.id) is not in the registry: the catalog grew since `init`")
+        }
+
+        let queue = PreparedChunkQueue(capacity: 8)
+        let producer = RowProducer(
+            file: file, layout: layout, mapping: mapping, catalog: catalog, pseudonymiser: pseudonymiser, keys: keys,
+            numbers: numbers, quarantineKey: quarantineKey, macKey: macKey)
+        let problemLimit = options.problemLimit
+        let allOrNothing = options.allOrNothing
+        let progress = options.progress
+        let (batch, counts): (Int64, BatchCounts)
+        do {
+            (batch, counts) = try registry.writeBatch(source: mapping.source, fileDigest: summary.fileDigest) { writer in
+                let batchID = writer.batchID
+                let thread = Thread { producer.run(batch: batchID, into: queue) }
+                thread.stackSize = 1 << 22
+                thread.start()
+                defer { queue.cancel() }
+                var counts = BatchCounts()
+                func reject(_ line: Int, _ column: String, _ rule: String, _ sealed: [UInt8]) throws {
+                    counts.rowsQuarantined += 1
+                    if summary.problems.count < problemLimit {
+                        summary.problems.append(IngestProblem(line: line, column: column, rule: rule))
+                    }
+                    try writer.quarantine(line: line, column: column, rule: rule, keyVersion: quarantineVersion, sealedLine: sealed)
+                }
+                while let chunk = try queue.take() {
+                    for row in chunk.rows {
+                        counts.rowsRead += 1
+                        switch row {
+                        case .rejected(let line, let column, let rule, let sealed):
+                            try reject(line, column, rule, sealed)
+                        case .accepted(let accepted):
+                            if let h = accepted.household {
+                                try writer.upsertMembership(
+                                    person: accepted.subject, household: h.pseudonym, district: h.district, relation: h.relation)
+                            } else if try !writer.personExists(accepted.subject) {
+                                let sealed = try XChaCha20Poly1305.seal(
+                                    accepted.rawLine,
+                                    associatedData: Registry.quarantineAssociatedData(batch: batchID, line: accepted.line),
+                                    key: quarantineKey)
+                                try reject(accepted.line, mapping.subjectColumn, "person is not in the population register", sealed)
+                                continue
+                            }
+                            let stored = try writer.latestMACs(subject: accepted.subject)
+                            for value in accepted.values {
+                                let key = StoredValueKey(indicator: value.indicator, observedAt: accepted.observedAt)
+                                if let mac = stored[key], mac == value.mac {
+                                    counts.valuesUnchanged += 1
+                                    continue
+                                }
+                                try writer.insertValue(
+                                    subject: accepted.subject, indicator: value.indicator, observedAt: accepted.observedAt,
+                                    mac: value.mac, keyVersion: value.keyVersion, sealed: value.sealed)
+                                counts.valuesWritten += 1
+                            }
+                            counts.rowsAccepted += 1
+                        }
+                    }
+                    progress?(counts.rowsRead, chunk.bytesRead)
+                }
+                if allOrNothing && counts.rowsQuarantined > 0 {
+                    let first = summary.problems.first.map { " (first: line \($0.line), column \($0.column): \($0.rule))" } ?? ""
+                    throw IngestError.refused(
+                        "--all-or-nothing: \(counts.rowsQuarantined) of \(counts.rowsRead) rows are bad\(first); nothing was loaded")
+                }
+                return counts
+            }
+        }
+        summary.batch = batch
+        summary.rowsRead = counts.rowsRead
+        summary.rowsAccepted = counts.rowsAccepted
+        summary.rowsQuarantined = counts.rowsQuarantined
+        summary.valuesWritten = counts.valuesWritten
+        summary.valuesUnchanged = counts.valuesUnchanged
         summary.seconds = Date().timeIntervalSince(started)
         return summary
     }
 
-    static func sha256Hex(of file: URL) throws -> String {
+    static func digestHex(of file: URL, key: SecureBytes) throws -> String {
         guard let handle = try? FileHandle(forReadingFrom: file) else { throw IngestError.input("cannot read \(file.path)") }
         defer { try? handle.close() }
-        var hasher = SHA256.Hasher()
+        let hasher = try KeyedBLAKE2b.Hasher(key: key)
         while let chunk = try handle.read(upToCount: 1 << 22), !chunk.isEmpty {
             hasher.update(Array(chunk))
         }

@@ -189,60 +189,108 @@ extension Registry {
 
     /// Re-seals values of `className` (or every class) that are sealed under an older
     /// version, `batchSize` values per transaction. Resumable: each batch commits on
-    /// its own and the next run picks up what is left.
+    /// its own and the next run picks up what is left. Class `quarantine` re-seals
+    /// quarantined lines.
     /// - Parameter progress: called after each batch with the number re-sealed so far.
     /// - Returns: how many values were re-sealed.
+    /// - Throws: `StoreError` for an unknown class or a value that does not open.
     public func rewrap(
         className: String?, keyring: Keyring, batchSize: Int = 10_000, progress: (Int) -> Void = { _ in }
     ) throws -> Int {
         let keys = try DataKeys.load(from: self, keyring: keyring)
-        let classes = className.map { [$0] } ?? IndicatorClass.allCases.map(\.rawValue)
+        let classes = className.map { [$0] } ?? (IndicatorClass.allCases.map(\.rawValue) + [DataKeys.quarantineClass])
         var total = 0
         for cls in classes {
-            guard let (writeVersion, writeKey) = keys.writeKey(for: cls) else {
-                throw StoreError(message: "unknown key class '\(cls)'")
+            guard let (writeVersion, writeKey) = keys.writeKey(for: cls), cls != DataKeys.valueMACClass else {
+                throw StoreError(message: "unknown or non-rewrappable key class '\(cls)'")
             }
+            var lastID: Int64 = 0
             while true {
-                let done = try writer.write { db -> Int in
-                    let rows = try Row.fetchAll(
-                        db,
-                        sql: """
-                            SELECT v.subject, v.indicator, v.observed_at, v.source, v.mac, v.key_version, v.sealed, i.id
-                            FROM value v JOIN indicator i ON i.number = v.indicator
-                            WHERE i.class = ? AND v.key_version < ? LIMIT ?
-                            """, arguments: [cls, Int64(writeVersion), batchSize])
-                    var sealer = ValueSealer()
-                    for row in rows {
-                        let subjectData: Data = row["subject"]
-                        guard let subject = Pseudonym(bytes: Array(subjectData)) else { continue }
-                        let oldVersion = UInt32(row["key_version"] as Int64)
-                        guard let oldKey = keys.key(for: cls, version: oldVersion) else {
-                            throw StoreError(message: "a \(cls) value is sealed under retired version \(oldVersion)")
-                        }
-                        let indicatorID: String = row["id"]
-                        let sealedData: Data = row["sealed"]
-                        let plain = try SealedValueFormat.open(
-                            Array(sealedData), subject: subject, indicator: indicatorID, keyVersion: oldVersion, key: oldKey)
-                        let resealed = try sealer.seal(
-                            plain, subject: subject, indicator: indicatorID, keyVersion: writeVersion, key: writeKey)
-                        try db.execute(
-                            sql: """
-                                UPDATE value SET sealed = ?, key_version = ?
-                                WHERE subject = ? AND indicator = ? AND observed_at = ? AND source = ? AND mac = ?
-                                """,
-                            arguments: [
-                                Data(resealed), Int64(writeVersion), subjectData, row["indicator"] as Int64,
-                                row["observed_at"] as String, row["source"] as String, row["mac"] as Data,
-                            ])
-                    }
-                    return rows.count
+                let (done, nextID) = try writer.write { db -> (Int, Int64) in
+                    cls == DataKeys.quarantineClass
+                        ? try Self.rewrapQuarantine(db, after: lastID, limit: batchSize, keys: keys, to: writeVersion, key: writeKey)
+                        : try Self.rewrapValues(db, cls, after: lastID, limit: batchSize, keys: keys, to: writeVersion, key: writeKey)
                 }
                 total += done
                 progress(total)
-                if done < batchSize { break }
+                if nextID == lastID { break }
+                lastID = nextID
             }
         }
         return total
+    }
+
+    /// Re-seals up to `limit` values of class `cls` with id > `after`; returns (re-sealed, last id scanned).
+    private static func rewrapValues(
+        _ db: Database, _ cls: String, after: Int64, limit: Int, keys: DataKeys, to writeVersion: UInt32, key writeKey: SecureBytes
+    ) throws -> (Int, Int64) {
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT v.id, v.subject, v.key_version, v.sealed, i.id AS indicator_id
+                FROM value v JOIN indicator i ON i.number = v.indicator
+                WHERE v.id > ? AND i.class = ? AND v.key_version < ? ORDER BY v.id LIMIT ?
+                """, arguments: [after, cls, Int64(writeVersion), limit])
+        var sealer = ValueSealer()
+        var last = after
+        for row in rows {
+            let id: Int64 = row["id"]
+            last = id
+            let subjectData: Data = row["subject"]
+            guard let subject = Pseudonym(bytes: Array(subjectData)) else {
+                throw StoreError(message: "value \(id) has a malformed subject pseudonym")
+            }
+            let oldVersion = UInt32(row["key_version"] as Int64)
+            guard let oldKey = keys.key(for: cls, version: oldVersion) else {
+                throw StoreError(message: "value \(id) is sealed under retired \(cls) version \(oldVersion)")
+            }
+            let indicatorID: String = row["indicator_id"]
+            let sealedData: Data = row["sealed"]
+            let plain: String
+            do {
+                plain = try SealedValueFormat.open(
+                    Array(sealedData), subject: subject, indicator: indicatorID, keyVersion: oldVersion, key: oldKey)
+            } catch {
+                throw StoreError(message: "value \(id) does not open (\(error)); it was not changed")
+            }
+            let resealed = try sealer.seal(plain, subject: subject, indicator: indicatorID, keyVersion: writeVersion, key: writeKey)
+            try db.execute(
+                sql: "UPDATE value SET sealed = ?, key_version = ? WHERE id = ?",
+                arguments: [Data(resealed), Int64(writeVersion), id])
+        }
+        return (rows.count, last)
+    }
+
+    /// The associated data of a sealed quarantined line.
+    public static func quarantineAssociatedData(batch: Int64, line: Int) -> [UInt8] {
+        Array("shanyrak.quarantine.v1\u{0}\(batch)\u{0}\(line)".utf8)
+    }
+
+    private static func rewrapQuarantine(
+        _ db: Database, after: Int64, limit: Int, keys: DataKeys, to writeVersion: UInt32, key writeKey: SecureBytes
+    ) throws -> (Int, Int64) {
+        let rows = try Row.fetchAll(
+            db,
+            sql: "SELECT id, batch, line, key_version, sealed_line FROM quarantine WHERE id > ? AND key_version < ? ORDER BY id LIMIT ?",
+            arguments: [after, Int64(writeVersion), limit])
+        var last = after
+        for row in rows {
+            let id: Int64 = row["id"]
+            last = id
+            let oldVersion = UInt32(row["key_version"] as Int64)
+            guard let oldKey = keys.key(for: DataKeys.quarantineClass, version: oldVersion) else {
+                throw StoreError(message: "quarantined row \(id) is sealed under retired version \(oldVersion)")
+            }
+            let ad = quarantineAssociatedData(batch: row["batch"], line: row["line"])
+            let sealed: Data = row["sealed_line"]
+            var plain = try XChaCha20Poly1305.open(Array(sealed), associatedData: ad, key: oldKey)
+            defer { wipe(&plain) }
+            let resealed = try XChaCha20Poly1305.seal(plain, associatedData: ad, key: writeKey)
+            try db.execute(
+                sql: "UPDATE quarantine SET sealed_line = ?, key_version = ? WHERE id = ?",
+                arguments: [Data(resealed), Int64(writeVersion), id])
+        }
+        return (rows.count, last)
     }
 
     /// Retires a data-key version that no value is sealed under any more.

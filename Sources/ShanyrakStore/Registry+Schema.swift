@@ -40,10 +40,12 @@ extension Registry {
                     ) WITHOUT ROWID;
                     CREATE INDEX person_household ON person(household);
 
-                    -- One row per observation. `mac` is a keyed hash of the canonical value
-                    -- (key `valuemac`), so that an identical re-delivery is recognised
-                    -- without opening anything.
+                    -- One row per observation, in ingest order (rowid). History is kept;
+                    -- the newest observation wins (observed_at, then id). `mac` is a keyed
+                    -- hash of the canonical value (key `valuemac`), so that an identical
+                    -- re-delivery is recognised without opening anything.
                     CREATE TABLE value (
+                        id INTEGER PRIMARY KEY,
                         subject BLOB NOT NULL,
                         indicator INTEGER NOT NULL REFERENCES indicator(number),
                         observed_at TEXT NOT NULL,
@@ -51,15 +53,14 @@ extension Registry {
                         mac BLOB NOT NULL,
                         key_version INTEGER NOT NULL,
                         sealed BLOB NOT NULL,
-                        batch INTEGER NOT NULL,
-                        PRIMARY KEY (subject, indicator, observed_at, source, mac)
-                    ) WITHOUT ROWID;
-                    CREATE INDEX value_key_version ON value(indicator, key_version);
+                        batch INTEGER NOT NULL
+                    );
+                    CREATE INDEX value_subject ON value(subject, indicator);
 
                     CREATE TABLE batch (
                         id INTEGER PRIMARY KEY,
                         source TEXT NOT NULL,
-                        file_sha256 TEXT NOT NULL,
+                        file_digest TEXT NOT NULL, -- keyed BLAKE2b (valuemac key): a plain hash of a small feed could be brute-forced
                         started_at INTEGER NOT NULL,
                         finished_at INTEGER NOT NULL,
                         rows_read INTEGER NOT NULL,

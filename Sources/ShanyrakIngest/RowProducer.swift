@@ -1,0 +1,179 @@
+internal import Foundation
+internal import ShanyrakCore
+internal import ShanyrakCrypto
+internal import ShanyrakStore
+
+/// A value sealed and ready to store.
+struct PreparedValue {
+    let indicator: Int64
+    let mac: [UInt8]
+    let keyVersion: UInt32
+    let sealed: [UInt8]
+}
+
+/// A row that passed validation, with everything the writer needs.
+struct AcceptedRow {
+    let line: Int
+    let subject: Pseudonym
+    let observedAt: String
+    let household: (pseudonym: Pseudonym, district: String, relation: String)?
+    let values: [PreparedValue]
+    /// The raw line, kept only for sources that do not register persons: the writer
+    /// quarantines it when the person is not in the register.
+    let rawLine: [UInt8]
+}
+
+/// One row's outcome from the producer.
+enum PreparedRow {
+    case accepted(AcceptedRow)
+    case rejected(line: Int, column: String, rule: String, sealedLine: [UInt8])
+}
+
+/// A chunk of prepared rows and how far into the file it reaches.
+struct PreparedChunk {
+    var rows: [PreparedRow] = []
+    var bytesRead = 0
+}
+
+/// A bounded hand-over queue between the producer thread and the writer.
+///
+/// `@unchecked Sendable`: every field is guarded by `condition`.
+final class PreparedChunkQueue: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var chunks: [PreparedChunk] = []
+    private var finished = false
+    private var cancelled = false
+    private var failure: (any Error)?
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Adds a chunk, waiting while the queue is full. Returns false when the consumer has gone.
+    func put(_ chunk: PreparedChunk) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while chunks.count >= capacity && !cancelled { condition.wait() }
+        if cancelled { return false }
+        chunks.append(chunk)
+        condition.broadcast()
+        return true
+    }
+
+    /// The producer is done, successfully or with `error`.
+    func finish(error: (any Error)?) {
+        condition.lock()
+        finished = true
+        failure = error
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The consumer stops; a waiting producer wakes and stops too.
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next chunk, nil at the end; rethrows the producer's error.
+    func take() throws -> PreparedChunk? {
+        condition.lock()
+        defer { condition.unlock() }
+        while chunks.isEmpty && !finished { condition.wait() }
+        if !chunks.isEmpty {
+            let chunk = chunks.removeFirst()
+            condition.broadcast()
+            return chunk
+        }
+        if let failure { throw failure }
+        return nil
+    }
+}
+
+/// Reads, validates, pseudonymises and seals rows on its own thread.
+struct RowProducer: Sendable {
+    let file: URL
+    let layout: RowLayout
+    let mapping: SourceMapping
+    let catalog: IndicatorCatalog
+    let pseudonymiser: Pseudonymiser
+    let keys: DataKeys
+    let numbers: [String: Int64]
+    let quarantineKey: SecureBytes
+    let macKey: SecureBytes
+
+    func run(batch: Int64, into queue: PreparedChunkQueue) {
+        do {
+            try produce(batch: batch, into: queue)
+            queue.finish(error: nil)
+        } catch {
+            queue.finish(error: error)
+        }
+    }
+
+    private func produce(batch: Int64, into queue: PreparedChunkQueue) throws {
+        var reader = try CSVLineReader(url: file)
+        _ = try reader.nextLine()  // header, checked by the caller
+        var sealer = ValueSealer()
+        var chunk = PreparedChunk()
+        chunk.rows.reserveCapacity(1024)
+        var macInput: [UInt8] = []
+        var classKeys: [IndicatorClass: (UInt32, SecureBytes)] = [:]
+        for cls in IndicatorClass.allCases {
+            if let k = keys.writeKey(for: cls.rawValue) { classKeys[cls] = k }
+        }
+        let keepRawLine = !mapping.registersPersons
+
+        func reject(_ line: ArraySlice<UInt8>, _ number: Int, _ column: String, _ rule: String) throws -> PreparedRow {
+            let sealed = try XChaCha20Poly1305.seal(
+                Array(line), associatedData: Registry.quarantineAssociatedData(batch: batch, line: number), key: quarantineKey)
+            return .rejected(line: number, column: column, rule: rule, sealedLine: sealed)
+        }
+
+        while let line = try reader.nextLine() {
+            if line.isEmpty { continue }
+            let number = reader.lineNumber
+            let prepared: PreparedRow
+            switch CSVLineReader.fields(of: line) {
+            case .failure(let malformed):
+                prepared = try reject(line, number, "*", "malformed CSV at field \(malformed.field): \(malformed.rule)")
+            case .success(let fields):
+                switch layout.validate(fields, mapping: mapping, catalog: catalog, pseudonymiser: pseudonymiser) {
+                case .failure(let problem):
+                    prepared = try reject(line, number, problem.column, problem.rule)
+                case .success(let row):
+                    var values: [PreparedValue] = []
+                    values.reserveCapacity(row.values.count)
+                    for value in row.values {
+                        guard let indicator = catalog[value.indicator], let indicatorNumber = numbers[value.indicator],
+                            let (version, key) = classKeys[indicator.indicatorClass]
+                        else { throw IngestError.configuration("no key or registry number for \(value.indicator)") }
+                        macInput.removeAll(keepingCapacity: true)
+                        macInput.append(contentsOf: row.subject.bytes)
+                        macInput.append(contentsOf: value.indicator.utf8)
+                        macInput.append(0)
+                        macInput.append(contentsOf: value.value.utf8)
+                        let mac = try KeyedBLAKE2b.hash(macInput, key: macKey, outputLength: 16)
+                        let sealed = try sealer.seal(
+                            value.value, subject: row.subject, indicator: value.indicator, keyVersion: version, key: key)
+                        values.append(PreparedValue(indicator: indicatorNumber, mac: mac, keyVersion: version, sealed: sealed))
+                    }
+                    prepared = .accepted(
+                        AcceptedRow(
+                            line: number, subject: row.subject, observedAt: row.observedAt, household: row.household,
+                            values: values, rawLine: keepRawLine ? Array(line) : []))
+                }
+            }
+            chunk.rows.append(prepared)
+            if chunk.rows.count == 1024 {
+                chunk.bytesRead = reader.bytesRead
+                guard queue.put(chunk) else { return }
+                chunk = PreparedChunk()
+                chunk.rows.reserveCapacity(1024)
+            }
+        }
+        chunk.bytesRead = reader.bytesRead
+        _ = queue.put(chunk)
+    }
+}

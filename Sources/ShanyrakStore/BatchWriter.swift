@@ -1,0 +1,218 @@
+public import Foundation
+public import GRDB
+internal import GRDBSQLite
+public import ShanyrakCore
+
+/// Counts that an ingest batch reports when it finishes.
+public struct BatchCounts: Sendable {
+    /// Data rows read.
+    public var rowsRead = 0
+    /// Rows accepted.
+    public var rowsAccepted = 0
+    /// Rows quarantined.
+    public var rowsQuarantined = 0
+    /// New values stored.
+    public var valuesWritten = 0
+    /// Values identical to the newest stored version.
+    public var valuesUnchanged = 0
+
+    /// Zero counts.
+    public init() {}
+}
+
+/// The newest stored version of one indicator about one subject from one source, by observation date.
+public struct StoredValueKey: Hashable, Sendable {
+    /// Registry number of the indicator.
+    public let indicator: Int64
+    /// Observation date, `YYYY-MM-DD`.
+    public let observedAt: String
+
+    /// Creates a key.
+    public init(indicator: Int64, observedAt: String) {
+        self.indicator = indicator
+        self.observedAt = observedAt
+    }
+}
+
+/// Writes one ingest batch inside one transaction (see `Registry.writeBatch`).
+///
+/// Uses prepared SQLite statements bound directly, because ingest writes hundreds
+/// of thousands of values per second and per-value allocations would dominate.
+/// Valid only inside the `writeBatch` closure that received it.
+public final class BatchWriter {
+    /// The batch's id in the `batch` table.
+    public let batchID: Int64
+    /// The source being ingested.
+    public let source: String
+    private let db: Database
+    private var statements: [OpaquePointer] = []
+    private let insertValue: OpaquePointer
+    private let latest: OpaquePointer
+    private let exists: OpaquePointer
+    private let upsertHousehold: OpaquePointer
+    private let upsertPerson: OpaquePointer
+    private let insertQuarantine: OpaquePointer
+    private static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+
+    init(db: Database, batchID: Int64, source: String) throws {
+        self.db = db
+        self.batchID = batchID
+        self.source = source
+        var prepared: [OpaquePointer] = []
+        func prepare(_ sql: String) throws -> OpaquePointer {
+            var stmt: OpaquePointer?
+            let rc = sqlite3_prepare_v2(db.sqliteConnection, sql, -1, &stmt, nil)
+            guard rc == SQLITE_OK, let stmt else {
+                for s in prepared { sqlite3_finalize(s) }
+                throw StoreError(message: "cannot prepare ingest statement (SQLite code \(rc))")
+            }
+            prepared.append(stmt)
+            return stmt
+        }
+        insertValue = try prepare(
+            """
+            INSERT INTO value (subject, indicator, observed_at, source, mac, key_version, sealed, batch)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            """)
+        latest = try prepare("SELECT indicator, observed_at, mac FROM value WHERE subject = ?1 AND source = ?2 ORDER BY id")
+        exists = try prepare("SELECT 1 FROM person WHERE pseudonym = ?1")
+        upsertHousehold = try prepare(
+            "INSERT INTO household (pseudonym, district) VALUES (?1, ?2) ON CONFLICT(pseudonym) DO UPDATE SET district = excluded.district")
+        upsertPerson = try prepare(
+            """
+            INSERT INTO person (pseudonym, household, relation) VALUES (?1, ?2, ?3)
+            ON CONFLICT(pseudonym) DO UPDATE SET household = excluded.household, relation = excluded.relation
+            """)
+        insertQuarantine = try prepare(
+            "INSERT INTO quarantine (batch, line, column_name, rule, key_version, sealed_line) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        statements = prepared
+    }
+
+    deinit {
+        for s in statements { sqlite3_finalize(s) }
+    }
+
+    private func bind(_ stmt: OpaquePointer, _ index: Int32, _ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { _ = sqlite3_bind_blob(stmt, index, $0.baseAddress, Int32($0.count), Self.transient) }
+    }
+
+    private func bind(_ stmt: OpaquePointer, _ index: Int32, _ text: String) {
+        _ = sqlite3_bind_text(stmt, index, text, -1, Self.transient)
+    }
+
+    private func run(_ stmt: OpaquePointer) throws {
+        let rc = sqlite3_step(stmt)
+        sqlite3_reset(stmt)
+        sqlite3_clear_bindings(stmt)
+        guard rc == SQLITE_DONE else {
+            throw StoreError(message: "ingest write failed: \(String(cString: sqlite3_errstr(rc)))")
+        }
+    }
+
+    /// Records that `person` belongs to `household` (creating either as needed).
+    public func upsertMembership(person: Pseudonym, household: Pseudonym, district: String, relation: String) throws {
+        bind(upsertHousehold, 1, household.bytes)
+        bind(upsertHousehold, 2, district)
+        try run(upsertHousehold)
+        bind(upsertPerson, 1, person.bytes)
+        bind(upsertPerson, 2, household.bytes)
+        bind(upsertPerson, 3, relation)
+        try run(upsertPerson)
+    }
+
+    /// Whether the population register knows `person`.
+    public func personExists(_ person: Pseudonym) throws -> Bool {
+        bind(exists, 1, person.bytes)
+        defer {
+            sqlite3_reset(exists)
+            sqlite3_clear_bindings(exists)
+        }
+        let rc = sqlite3_step(exists)
+        guard rc == SQLITE_ROW || rc == SQLITE_DONE else {
+            throw StoreError(message: "lookup failed: \(String(cString: sqlite3_errstr(rc)))")
+        }
+        return rc == SQLITE_ROW
+    }
+
+    /// The MAC of the newest stored value per (indicator, observation date) for `subject` from this source.
+    public func latestMACs(subject: Pseudonym) throws -> [StoredValueKey: [UInt8]] {
+        bind(latest, 1, subject.bytes)
+        bind(latest, 2, source)
+        defer {
+            sqlite3_reset(latest)
+            sqlite3_clear_bindings(latest)
+        }
+        var out: [StoredValueKey: [UInt8]] = [:]
+        while true {
+            let rc = sqlite3_step(latest)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else { throw StoreError(message: "lookup failed: \(String(cString: sqlite3_errstr(rc)))") }
+            let indicator = sqlite3_column_int64(latest, 0)
+            let date = sqlite3_column_text(latest, 1).map { String(cString: $0) } ?? ""
+            let n = Int(sqlite3_column_bytes(latest, 2))
+            let mac = sqlite3_column_blob(latest, 2).map { Array(UnsafeRawBufferPointer(start: $0, count: n)) } ?? []
+            out[StoredValueKey(indicator: indicator, observedAt: date)] = mac
+        }
+        return out
+    }
+
+    /// Stores one sealed value as a new version.
+    public func insertValue(
+        subject: Pseudonym, indicator: Int64, observedAt: String, mac: [UInt8], keyVersion: UInt32, sealed: [UInt8]
+    ) throws {
+        bind(insertValue, 1, subject.bytes)
+        sqlite3_bind_int64(insertValue, 2, indicator)
+        bind(insertValue, 3, observedAt)
+        bind(insertValue, 4, source)
+        bind(insertValue, 5, mac)
+        sqlite3_bind_int64(insertValue, 6, Int64(keyVersion))
+        bind(insertValue, 7, sealed)
+        sqlite3_bind_int64(insertValue, 8, batchID)
+        try run(insertValue)
+    }
+
+    /// Keeps a rejected line, sealed, with its line number, column and rule.
+    public func quarantine(line: Int, column: String, rule: String, keyVersion: UInt32, sealedLine: [UInt8]) throws {
+        sqlite3_bind_int64(insertQuarantine, 1, batchID)
+        sqlite3_bind_int64(insertQuarantine, 2, Int64(line))
+        bind(insertQuarantine, 3, column)
+        bind(insertQuarantine, 4, rule)
+        sqlite3_bind_int64(insertQuarantine, 5, Int64(keyVersion))
+        bind(insertQuarantine, 6, sealedLine)
+        try run(insertQuarantine)
+    }
+}
+
+extension Registry {
+    /// Runs one ingest batch in one write transaction: either everything `body` wrote
+    /// is committed together with the batch record, or (if `body` throws) nothing is.
+    /// - Parameters:
+    ///   - source: the feed's source name.
+    ///   - fileDigest: keyed digest of the feed file.
+    ///   - body: writes the batch; returns the counts to record.
+    /// - Returns: the batch id and the counts.
+    public func writeBatch(
+        source: String, fileDigest: String, _ body: (BatchWriter) throws -> BatchCounts
+    ) throws -> (batch: Int64, counts: BatchCounts) {
+        try writer.write { db in
+            let now = Int64(Date().timeIntervalSince1970)
+            try db.execute(
+                sql: """
+                    INSERT INTO batch (source, file_digest, started_at, finished_at, rows_read, rows_accepted,
+                        rows_quarantined, values_written, values_unchanged) VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0)
+                    """, arguments: [source, fileDigest, now, now])
+            let batch = db.lastInsertedRowID
+            let counts = try body(BatchWriter(db: db, batchID: batch, source: source))
+            try db.execute(
+                sql: """
+                    UPDATE batch SET finished_at = ?, rows_read = ?, rows_accepted = ?, rows_quarantined = ?,
+                        values_written = ?, values_unchanged = ? WHERE id = ?
+                    """,
+                arguments: [
+                    Int64(Date().timeIntervalSince1970), counts.rowsRead, counts.rowsAccepted, counts.rowsQuarantined,
+                    counts.valuesWritten, counts.valuesUnchanged, batch,
+                ])
+            return (batch, counts)
+        }
+    }
+}

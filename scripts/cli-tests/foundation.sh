@@ -1,0 +1,147 @@
+#!/bin/sh
+# End-to-end checks of the foundation commands: keys, init, ingest, stats.
+# Run by scripts/test-cli.sh in an empty folder with SHANYRAK_BIN and SHANYRAK_ROOT set.
+set -eu
+
+: "${SHANYRAK_BIN:?SHANYRAK_BIN must name the shanyrak binary}"
+: "${SHANYRAK_ROOT:?SHANYRAK_ROOT must name the repository}"
+py=${SHANYRAK_PYTHON:-python3}
+[ -x "$py" ] || command -v "$py" >/dev/null 2>&1 || py=python3
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+bin() { "$SHANYRAK_BIN" "$@"; }
+# run EXPECTED_STATUS OUTFILE CMD...: runs CMD, stdout+stderr to OUTFILE, checks the status.
+run() {
+    want=$1 out=$2
+    shift 2
+    set +e
+    "$@" >"$out" 2>&1
+    got=$?
+    set -e
+    [ "$got" -eq "$want" ] || { cat "$out" >&2; fail "$* exited $got, expected $want"; }
+}
+json_ok() { "$py" -c 'import json,sys; json.load(sys.stdin)' <"$1" || { cat "$1" >&2; fail "$2: not JSON"; }; }
+mode_of() { stat -c %a "$1" 2>/dev/null || stat -f %Lp "$1"; }
+
+# Valid IINs from ../shared/vectors/iin.json: 1990-01-01 male (x3), 2004-05-12 female.
+A=900101300017 B=900101300027 C=900101300811 D=040512650006
+
+cat >population.csv <<CSV
+iin,observed_on,household_id,relation_to_head,district_code,last_name,first_name,patronymic,birth_date,sex,marital_status,citizenship,address,phone
+$A,2024-01-01,H1,head,01-02,Zhaksylykov,Serik,Ergaliuly,1990-01-01,male,married,kz,"Abay 10, flat 4",+77015550001
+$B,2024-01-01,H1,sibling,01-02,Zhaksylykov,Nurlan,Ergaliuly,1990-01-01,male,single,kz,"Abay 10, flat 4",+77015550002
+$C,2024-01-01,H2,head,01-03,Omarov,Bolat,,1990-01-01,male,married,kz,"Tole bi 5",+77015550003
+$D,2024-01-01,H2,child,01-03,Omarova,Aigerim,Bolatkyzy,2004-05-12,female,single,kz,"Tole bi 5",+77015550004
+CSV
+labour_header=iin,observed_on,employment_status,registered_unemployed,sector,monthly_income,targeted_social_assistance,pension,disability_benefit,child_benefit,housing_tenure,housing_waiting_list,large_family
+printf '%s\n%s\n%s\n' "$labour_header" "$A,2024-02-01,employed,false,trade,250000,false,,,,rented,false,false" \
+    "$D,2024-02-01,student,,,0,,,,true,,," >labour.csv
+# Line 3 has a wrong IIN check digit (…018); line 4 an income that is not an integer.
+printf '%s\n%s\n%s\n%s\n' "$labour_header" "$B,2024-02-01,employed,,,180000,,,,,,," \
+    "900101300018,2024-02-01,employed,,,190000,,,,,,," "$C,2024-02-01,employed,,,lots,,,,,,," >labour-bad.csv
+
+# keys init: files written, secrets mode 600
+run 0 out.txt bin keys init --out keys
+for f in master.key pseudonym.key audit-signing.key policy-signing.key; do
+    [ -f "keys/$f" ] || fail "keys init did not write $f"
+    [ "$(mode_of "keys/$f")" = 600 ] || fail "keys/$f has mode $(mode_of "keys/$f"), expected 600"
+done
+cp keys/master.key master.copy
+run 1 out.txt bin keys init --out keys
+cmp -s keys/master.key master.copy || fail "keys init over an existing keyring changed master.key"
+ok "keys init, modes 600, no overwrite"
+
+# init, and init twice refused with data intact
+run 0 out.txt bin init --data data --keys keys --policies "$SHANYRAK_ROOT/policies"
+[ -f data/registry.sqlite ] || fail "init wrote no registry"
+run 0 out.txt bin ingest --data data --source population population.csv
+grep -q "4 accepted" out.txt || { cat out.txt >&2; fail "population: expected 4 accepted"; }
+run 0 before.json bin stats --data data --json
+json_ok before.json "stats --json"
+set +e
+bin init --data data --keys keys --policies "$SHANYRAK_ROOT/policies" >out.txt 2>&1
+st=$?
+set -e
+[ "$st" -ne 0 ] || fail "init on an existing data folder succeeded"
+run 0 after.json bin stats --data data --json
+cmp -s before.json after.json || fail "a refused second init changed the registry"
+"$py" -c 'import json,sys; s=json.load(open("after.json")); sys.exit(0 if s["persons"]==4 and s["households"]==2 else 1)' \
+    || fail "stats after init twice: expected 4 persons in 2 households"
+ok "init; second init refused, data intact; stats --json"
+
+# ingest a good file: exit 0, --json summary parses
+run 0 summary.json bin ingest --data data --source labour --json labour.csv
+json_ok summary.json "ingest --json"
+"$py" -c 'import json,sys; s=json.load(open("summary.json")); sys.exit(0 if s["rows_accepted"]==2 and s["rows_quarantined"]==0 and s["values_written"]>0 else 1)' \
+    || { cat summary.json >&2; fail "labour summary counts"; }
+ok "ingest good file, exit 0, JSON summary"
+
+# ingest with bad rows: exit 3, names line/column/rule, never the IIN or value
+run 3 out.txt bin ingest --data data --source labour labour-bad.csv
+grep -q "line 3, column iin: .*check digit" out.txt || { cat out.txt >&2; fail "no line/column/rule for the bad IIN"; }
+grep -q "line 4, column monthly_income: .*integer" out.txt || { cat out.txt >&2; fail "no line/column/rule for the bad income"; }
+for secret in 900101300018 "$C" lots 190000; do
+    if grep -q -- "$secret" out.txt; then cat out.txt >&2; fail "ingest output shows a personal value"; fi
+done
+run 3 out.json bin ingest --data data --source labour --json labour-bad.csv
+json_ok out.json "ingest --json with bad rows"
+for secret in 900101300018 "$C" lots; do
+    if grep -q -- "$secret" out.json; then fail "ingest --json shows a personal value"; fi
+done
+ok "bad rows: exit 3, line/column/rule, no IIN"
+
+# unknown source and wrong header: exit 2, nothing written
+run 0 before.json bin stats --data data --json
+run 2 out.txt bin ingest --data data --source nosuchagency labour.csv
+grep -q "unknown source" out.txt || { cat out.txt >&2; fail "unknown source message"; }
+run 2 out.txt bin ingest --data data --source population labour.csv
+run 0 after.json bin stats --data data --json
+cmp -s before.json after.json || fail "a refused ingest changed the registry"
+ok "unknown source / wrong header: exit 2, nothing written"
+
+# all-or-nothing: exit 4, nothing written
+run 4 out.txt bin ingest --data data --source labour --all-or-nothing labour-bad.csv
+run 0 after.json bin stats --data data --json
+cmp -s before.json after.json || fail "--all-or-nothing changed the registry"
+ok "all-or-nothing: exit 4, nothing written"
+
+# key rotation
+run 0 out.txt bin keys rotate --data data --class economic
+run 0 status.json bin keys status --data data --json
+json_ok status.json "keys status --json"
+"$py" - <<'PY' || fail "status after rotate"
+import json
+s = json.load(open("status.json"))
+e = {x["version"]: x for x in s if x["class"] == "economic"}
+assert e[2]["current"] and not e[1]["current"], e
+assert e[1]["sealed_count"] > 0 and e[2]["sealed_count"] == 0, e
+PY
+run 1 out.txt bin keys retire --data data --class economic --version 1
+run 0 out.txt bin keys rewrap --data data
+grep -q "re-sealed [1-9]" out.txt || { cat out.txt >&2; fail "rewrap re-sealed nothing"; }
+run 0 status.json bin keys status --data data --json
+"$py" - <<'PY' || fail "status after rewrap"
+import json
+s = json.load(open("status.json"))
+e = {x["version"]: x for x in s if x["class"] == "economic"}
+assert e[1]["sealed_count"] == 0 and e[2]["sealed_count"] > 0, e
+PY
+run 0 out.txt bin keys retire --data data --class economic --version 1
+run 0 out.json bin ingest --data data --source labour --json labour.csv
+"$py" -c 'import json,sys; s=json.load(open("out.json")); sys.exit(0 if s["values_written"]==0 and s["values_unchanged"]>0 else 1)' \
+    || { cat out.json >&2; fail "re-delivery after rotation should write nothing"; }
+ok "keys rotate / status --json / rewrap / retire"
+
+# a key file readable by others is refused, naming chmod 600
+chmod 644 keys/master.key
+run 1 out.txt bin stats --data data
+grep -q "chmod 600" out.txt || { cat out.txt >&2; fail "loose master.key: message does not say chmod 600"; }
+grep -q "master.key" out.txt || { cat out.txt >&2; fail "loose master.key: message does not name the file"; }
+run 1 out.txt bin ingest --data data --source labour labour.csv
+grep -q "chmod 600" out.txt || fail "ingest with a loose master.key not refused with chmod 600"
+chmod 600 keys/master.key
+run 0 out.txt bin stats --data data
+ok "chmod 644 master.key refused with chmod 600"
+
+echo "foundation CLI checks passed"
