@@ -329,8 +329,8 @@ extension Registry {
     /// The newest observation of each of `indicators` about each of `subjects`, still sealed.
     ///
     /// Only the named indicators are read: the access path passes exactly the ones
-    /// policy granted. The newest `observed_at` wins; ties go to the later batch, then
-    /// to the source and MAC order, so the choice is deterministic.
+    /// policy granted. The newest `observed_at` wins; ties go to the later row (ingest
+    /// order), as everywhere in the registry.
     /// - Throws: a database error.
     public func newestObservations(subjects: [Pseudonym], indicators: [String]) throws -> [SealedObservation] {
         guard !subjects.isEmpty, !indicators.isEmpty else { return [] }
@@ -346,7 +346,7 @@ extension Registry {
                     SELECT v.subject AS subject, i.id AS id, v.key_version AS key_version, v.sealed AS sealed
                     FROM value v JOIN indicator i ON i.number = v.indicator
                     WHERE v.subject IN (\(subjectMarks)) AND i.id IN (\(indicatorMarks))
-                    ORDER BY v.subject, i.id, v.observed_at DESC, v.batch DESC, v.source, v.mac
+                    ORDER BY v.subject, i.id, v.observed_at DESC, v.id DESC
                     """, arguments: arguments)
             var out: [SealedObservation] = []
             var last: (Data, String)?
