@@ -64,7 +64,8 @@ extension Shanyrak {
                 print(String(decoding: try encoder.encode(summary), as: UTF8.self))
                 return
             }
-            print("wrote \(summary.households) households, \(summary.persons) persons to \(out) in \(Self.format(seconds)) s")
+            let counts = "\(summary.households) households, \(summary.persons) persons"
+            print("wrote \(counts) to \(out) in \(Self.format(seconds)) s")
             for file in summary.files {
                 var line = "  \(file.fileName): \(file.rows) rows, observed_on \(file.observedOn)"
                 if file.corruptedRows > 0 {

@@ -27,8 +27,8 @@ public struct GenerationSummary: Sendable, Codable, Equatable {
         /// Rows deliberately corrupted, by kind (only kinds that occurred, in a fixed order).
         public var corruptions: [CorruptionCount]
 
-        /// Total corrupted rows of this file.
-        public var corruptedRows: Int { corruptions.reduce(0) { $0 + $1.rows } }
+        /// Total corrupted rows of this file: after ingest, its quarantined rows.
+        public var corruptedRows: Int
     }
 
     /// A number of rows corrupted in one way.

@@ -90,7 +90,8 @@ struct GeneratorEngine {
             files.append(
                 GenerationSummary.File(
                     source: source, fileName: "\(source).csv", rows: writers[i].rows,
-                    observedOn: String(decoding: observedBytes[i], as: UTF8.self), corruptions: counts))
+                    observedOn: String(decoding: observedBytes[i], as: UTF8.self), corruptions: counts,
+                    corruptedRows: counts.reduce(0) { $0 + $1.rows }))
         }
         return GenerationSummary(
             households: totalHouseholds, persons: persons, seed: seed, errorRate: errorRate, files: files,
@@ -148,7 +149,7 @@ struct GeneratorEngine {
         if size == 1 {
             let male = rng.chance(0.42)
             let old = rng.chance(0.45)
-            let head = add(.head, male: male, age: old ? rng.int(in: 60...92) : rng.int(in: 18...59))
+            let head = add(.head, male: male, age: old ? 60 + rng.below(16) + rng.below(17) : rng.int(in: 18...59))
             let age = members[head].age
             let r = rng.unit()
             if age >= 60 {
@@ -161,7 +162,7 @@ struct GeneratorEngine {
         let headMale = rng.chance(size >= 3 ? 0.78 : 0.62)
         let couple = headMale ? rng.chance(0.86) : rng.chance(0.18)
         let elderHead = rng.chance(size == 2 ? 0.4 : 0.2)
-        let headAge = elderHead ? rng.int(in: 55...85) : rng.int(in: 23...54)
+        let headAge = elderHead ? 55 + rng.below(16) + rng.below(16) : rng.int(in: 25...56)
         let head = add(.head, male: headMale, age: headAge)
         var motherAge = headMale ? -1 : headAge
         if couple {
@@ -173,7 +174,8 @@ struct GeneratorEngine {
         } else {
             let r = rng.unit()
             members[head].marital =
-                headAge >= 55 ? (r < 0.6 ? .widowed : r < 0.9 ? .divorced : .single)
+                headAge >= 55
+                ? (r < 0.6 ? .widowed : r < 0.9 ? .divorced : .single)
                 : (r < 0.55 ? .divorced : r < 0.7 ? .widowed : .single)
         }
         var remaining = size - members.count
@@ -217,8 +219,8 @@ struct GeneratorEngine {
             } else if headAge >= 50 && rng.chance(0.3) {
                 _ = add(.grandchild, male: rng.chance(0.51), age: rng.int(in: 0...max(0, min(17, headAge - 42))))
             } else {
-                let lo = max(0, parentAge - 44)
-                let hi = max(lo, parentAge - 18)
+                let lo = max(0, parentAge - 45)
+                let hi = max(lo, parentAge - 19)
                 let child = add(.child, male: rng.chance(0.51), age: rng.int(in: lo...hi))
                 if members[child].age >= 18 {
                     let m = rng.unit()
@@ -292,8 +294,10 @@ struct GeneratorEngine {
                 p.surname = headSurname
                 p.father = headFather
             case .grandchild:
-                if let son = members.firstIndex(where: { $0.relation == .child && $0.male && $0.age >= 18 }) {
-                    p.surname = headSurname
+                if let son = members.firstIndex(where: { $0.relation == .child && $0.male && $0.age >= 18 }), son < i {
+                    p.surnamePool = members[son].surnamePool
+                    p.surname = members[son].surname
+                    p.fatherPool = members[son].firstPool
                     p.father = members[son].first
                 } else if rng.chance(0.5) {
                     p.surname = headSurname
@@ -303,7 +307,11 @@ struct GeneratorEngine {
             case .nonRelative:
                 break
             }
-            if foreign && rng.chance(0.9) { p.citizenship = .foreign } else if rng.chance(0.002) { p.citizenship = .stateless }
+            if foreign && rng.chance(0.9) {
+                p.citizenship = .foreign
+            } else if rng.chance(0.002) {
+                p.citizenship = .stateless
+            }
             members[i] = p
         }
     }
@@ -320,7 +328,9 @@ struct GeneratorEngine {
             var day = referenceDay - age * 365 - age / 4 - rng.below(365)
             if CivilDate.age(born: day, on: referenceDay) < age { day -= 1 }
             var withoutPatronymic = rng.chance(members[i].citizenship == .kz ? 0.03 : 0.5)
-            if members[i].relation == .head || members[i].relation == .spouse { withoutPatronymic = withoutPatronymic && rng.chance(0.5) }
+            if members[i].relation == .head || members[i].relation == .spouse {
+                withoutPatronymic = withoutPatronymic && rng.chance(0.5)
+            }
             if withoutPatronymic { members[i].father = -1 }
             if members[i].father >= 0 && members[i].fatherPool == 0 {
                 let year = CivilDate.civil(day).year
@@ -388,7 +398,7 @@ struct GeneratorEngine {
             let age = p.age
             let pensionAge = p.male ? 63 : 61
             // Health.
-            let disabilityChance = age < 18 ? 0.014 : age < 40 ? 0.022 : age < 60 ? 0.045 : 0.085
+            let disabilityChance = age < 18 ? 0.016 : age < 40 ? 0.026 : age < 60 ? 0.053 : 0.1
             if rng.chance(disabilityChance) {
                 if age < 18 {
                     p.disability = .child
@@ -448,8 +458,12 @@ struct GeneratorEngine {
         }
     }
 
-    private static let sectorCumulativeUrban: [Double] = cumulative([0.04, 0.13, 0.09, 0.19, 0.08, 0.12, 0.07, 0.07, 0.21])
-    private static let sectorCumulativeRural: [Double] = cumulative([0.35, 0.07, 0.06, 0.13, 0.05, 0.13, 0.05, 0.06, 0.10])
+    private static let sectorCumulativeUrban: [Double] = cumulative([
+        0.04, 0.13, 0.09, 0.19, 0.08, 0.12, 0.07, 0.07, 0.21,
+    ])
+    private static let sectorCumulativeRural: [Double] = cumulative([
+        0.35, 0.07, 0.06, 0.13, 0.05, 0.13, 0.05, 0.06, 0.10,
+    ])
 
     private static func cumulative(_ weights: [Double]) -> [Double] {
         var sum = 0.0
@@ -481,11 +495,11 @@ struct GeneratorEngine {
         let couple = members.contains { $0.relation == .spouse }
         singleParent = !couple && minors > 0
         largeFamily = minors >= 4
-        var p = 0.006
-        if largeFamily { p += 0.09 }
-        if singleParent { p += 0.05 }
-        if !hasEarner { p += 0.12 }
-        if minors >= 2 { p += 0.015 }
+        var p = 0.005
+        if largeFamily { p += 0.075 }
+        if singleParent { p += 0.04 }
+        if !hasEarner { p += 0.1 }
+        if minors >= 2 { p += 0.012 }
         if !urban { p *= 1.3 }
         tsa = rng.chance(p)
         let r = rng.unit()
@@ -501,7 +515,8 @@ struct GeneratorEngine {
         let hasInfant = members.contains { $0.age <= 1 }
         if hasInfant || largeFamily {
             if let mother = members.firstIndex(where: {
-                !$0.male && $0.age >= 18 && ($0.relation == .spouse || $0.relation == .head || $0.relation == .otherRelative)
+                !$0.male && $0.age >= 18
+                    && ($0.relation == .spouse || $0.relation == .head || $0.relation == .otherRelative)
             }) {
                 members[mother].childBenefit = true
             }
@@ -559,7 +574,9 @@ struct GeneratorEngine {
         reportCount = 1
         while reportCount < 12 && rng.chance(0.42) { reportCount += 1 }
         let u = rng.unit()
-        let daysSince = 1 + Int(729 * u * u)
+        // Skewed towards recent reports: about 8% of victims reported in the last 30 days, which at
+        // national scale is some 70,000 protection orders a year.
+        let daysSince = 1 + Int(729 * u * (0.4 + 0.6 * u))
         lastReportDay = observed[Self.sourceIndex.police] - daysSince
         protectionOrder = daysSince <= 30
         policeProtected = rng.chance(reportCount >= 3 ? 0.3 : 0.1)
@@ -826,7 +843,9 @@ struct GeneratorEngine {
             let order = protectionOrder
             try longRow(self.police, source: police, iin: p.iin, indicator: Self.dvCount) { $0.integer(count) }
             try longRow(self.police, source: police, iin: p.iin, indicator: Self.lastReport) { $0.date(last) }
-            try longRow(self.police, source: police, iin: p.iin, indicator: Self.protectionOrderID) { $0.boolean(order) }
+            try longRow(self.police, source: police, iin: p.iin, indicator: Self.protectionOrderID) {
+                $0.boolean(order)
+            }
             if policeProtected {
                 try longRow(self.police, source: police, iin: p.iin, indicator: Self.protectedSurvivor) {
                     $0.boolean(true)
