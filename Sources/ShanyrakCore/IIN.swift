@@ -38,7 +38,20 @@ public struct IIN: Sendable, Hashable, CustomStringConvertible {
 
         /// `YYYY-MM-DD`.
         public var description: String {
-            String(format: "%04d-%02d-%02d", year, month, day)
+            // Built by hand: String(format:) is a measurable share of ingest time.
+            var out = [UInt8](repeating: 0x30, count: 10)
+            var y = year
+            for i in stride(from: 3, through: 0, by: -1) {
+                out[i] = UInt8(0x30 + y % 10)
+                y /= 10
+            }
+            out[4] = 0x2d
+            out[5] = UInt8(0x30 + month / 10)
+            out[6] = UInt8(0x30 + month % 10)
+            out[7] = 0x2d
+            out[8] = UInt8(0x30 + day / 10)
+            out[9] = UInt8(0x30 + day % 10)
+            return String(decoding: out, as: UTF8.self)
         }
 
         public static func < (lhs: Self, rhs: Self) -> Bool {

@@ -20,17 +20,25 @@ public enum KeyFile {
     public static func readSecret(_ url: URL, length: Int) throws(CryptoError) -> SecureBytes {
         try Sodium.ensureInitialised()
         let path = url.path
+        // Open first, then check the mode of what was opened (fstat), so that the file
+        // cannot be swapped between the check and the read.
+        let fd = open(path, O_RDONLY | O_NOFOLLOW)
+        guard fd >= 0 else {
+            throw .keyFile(
+                errno == ENOENT ? "key file \(path) cannot be read: it does not exist"
+                    : "key file \(path) cannot be opened (it must be a regular file, not a symbolic link)")
+        }
+        defer { close(fd) }
         var info = stat()
-        guard stat(path, &info) == 0 else { throw .keyFile("key file \(path) cannot be read: it does not exist") }
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            throw .keyFile("key file \(path) is not a regular file")
+        }
         let mode = info.st_mode & 0o777
         guard mode & 0o077 == 0 else {
             throw .keyFile(
                 "key file \(path) is readable by group or others (mode \(String(mode, radix: 8))); "
                     + "run: chmod 600 \(path)")
         }
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw .keyFile("key file \(path) cannot be opened") }
-        defer { close(fd) }
         let raw: SecureBytes
         var readCount = 0
         do {

@@ -46,6 +46,7 @@ public final class BatchWriter {
     public let source: String
     private let db: Database
     private var statements: [OpaquePointer] = []
+    private var sequence: Int64 = 0
     private let insertValue: OpaquePointer
     private let latest: OpaquePointer
     private let exists: OpaquePointer
@@ -71,10 +72,10 @@ public final class BatchWriter {
         }
         insertValue = try prepare(
             """
-            INSERT INTO value (subject, indicator, observed_at, source, mac, key_version, sealed, batch)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            INSERT INTO value (subject, indicator, id, observed_at, source, mac, key_version, sealed, batch)
+            VALUES (?1, ?2, ?9, ?3, ?4, ?5, ?6, ?7, ?8)
             """)
-        latest = try prepare("SELECT indicator, observed_at, mac FROM value WHERE subject = ?1 AND source = ?2 ORDER BY id")
+        latest = try prepare("SELECT indicator, observed_at, mac, id FROM value WHERE subject = ?1 AND source = ?2")
         exists = try prepare("SELECT 1 FROM person WHERE pseudonym = ?1")
         upsertHousehold = try prepare(
             "INSERT INTO household (pseudonym, district) VALUES (?1, ?2) ON CONFLICT(pseudonym) DO UPDATE SET district = excluded.district")
@@ -143,6 +144,7 @@ public final class BatchWriter {
             sqlite3_clear_bindings(latest)
         }
         var out: [StoredValueKey: [UInt8]] = [:]
+        var newest: [StoredValueKey: Int64] = [:]
         while true {
             let rc = sqlite3_step(latest)
             if rc == SQLITE_DONE { break }
@@ -151,24 +153,47 @@ public final class BatchWriter {
             let date = sqlite3_column_text(latest, 1).map { String(cString: $0) } ?? ""
             let n = Int(sqlite3_column_bytes(latest, 2))
             let mac = sqlite3_column_blob(latest, 2).map { Array(UnsafeRawBufferPointer(start: $0, count: n)) } ?? []
-            out[StoredValueKey(indicator: indicator, observedAt: date)] = mac
+            let key = StoredValueKey(indicator: indicator, observedAt: date)
+            let id = sqlite3_column_int64(latest, 3)
+            if let seen = newest[key], seen > id { continue }
+            newest[key] = id
+            out[key] = mac
         }
         return out
     }
 
     /// Stores one sealed value as a new version.
+    ///
+    /// Binds the buffers without copying (`SQLITE_STATIC`): they stay alive and
+    /// unmoved until `sqlite3_step` returns, inside the nested closures.
     public func insertValue(
         subject: Pseudonym, indicator: Int64, observedAt: String, mac: [UInt8], keyVersion: UInt32, sealed: [UInt8]
     ) throws {
-        bind(insertValue, 1, subject.bytes)
-        sqlite3_bind_int64(insertValue, 2, indicator)
-        bind(insertValue, 3, observedAt)
-        bind(insertValue, 4, source)
-        bind(insertValue, 5, mac)
-        sqlite3_bind_int64(insertValue, 6, Int64(keyVersion))
-        bind(insertValue, 7, sealed)
-        sqlite3_bind_int64(insertValue, 8, batchID)
-        try run(insertValue)
+        let stmt = insertValue
+        sequence += 1
+        let id = batchID << 32 | sequence
+        let rc = subject.bytes.withUnsafeBytes { s in
+            mac.withUnsafeBytes { m in
+                sealed.withUnsafeBytes { v in
+                    sqlite3_bind_blob(stmt, 1, s.baseAddress, Int32(s.count), nil)
+                    sqlite3_bind_int64(stmt, 2, indicator)
+                    sqlite3_bind_text(stmt, 3, observedAt, -1, Self.transient)
+                    sqlite3_bind_text(stmt, 4, source, -1, Self.transient)
+                    sqlite3_bind_blob(stmt, 5, m.baseAddress, Int32(m.count), nil)
+                    sqlite3_bind_int64(stmt, 6, Int64(keyVersion))
+                    sqlite3_bind_blob(stmt, 7, v.baseAddress, Int32(v.count), nil)
+                    sqlite3_bind_int64(stmt, 8, batchID)
+                    sqlite3_bind_int64(stmt, 9, id)
+                    let rc = sqlite3_step(stmt)
+                    sqlite3_reset(stmt)
+                    sqlite3_clear_bindings(stmt)
+                    return rc
+                }
+            }
+        }
+        guard rc == SQLITE_DONE else {
+            throw StoreError(message: "ingest write failed: \(String(cString: sqlite3_errstr(rc)))")
+        }
     }
 
     /// Keeps a rejected line, sealed, with its line number, column and rule.

@@ -204,39 +204,48 @@ extension Registry {
             guard let (writeVersion, writeKey) = keys.writeKey(for: cls), cls != DataKeys.valueMACClass else {
                 throw StoreError(message: "unknown or non-rewrappable key class '\(cls)'")
             }
-            var lastID: Int64 = 0
+            var cursor = RewrapCursor()
             while true {
-                let (done, nextID) = try writer.write { db -> (Int, Int64) in
+                let (done, next) = try writer.write { db -> (Int, RewrapCursor) in
                     cls == DataKeys.quarantineClass
-                        ? try Self.rewrapQuarantine(db, after: lastID, limit: batchSize, keys: keys, to: writeVersion, key: writeKey)
-                        : try Self.rewrapValues(db, cls, after: lastID, limit: batchSize, keys: keys, to: writeVersion, key: writeKey)
+                        ? try Self.rewrapQuarantine(db, after: cursor, limit: batchSize, keys: keys, to: writeVersion, key: writeKey)
+                        : try Self.rewrapValues(db, cls, after: cursor, limit: batchSize, keys: keys, to: writeVersion, key: writeKey)
                 }
                 total += done
                 progress(total)
-                if nextID == lastID { break }
-                lastID = nextID
+                if done < batchSize { break }
+                cursor = next
             }
         }
         return total
     }
 
-    /// Re-seals up to `limit` values of class `cls` with id > `after`; returns (re-sealed, last id scanned).
+    /// Where a rewrap pass has got to, in the value table's key order.
+    struct RewrapCursor {
+        var subject = Data()
+        var indicator: Int64 = 0
+        var id: Int64 = 0
+    }
+
+    /// Re-seals up to `limit` values of class `cls` after `cursor` (key order); returns (re-sealed, new cursor).
     private static func rewrapValues(
-        _ db: Database, _ cls: String, after: Int64, limit: Int, keys: DataKeys, to writeVersion: UInt32, key writeKey: SecureBytes
-    ) throws -> (Int, Int64) {
+        _ db: Database, _ cls: String, after cursor: RewrapCursor, limit: Int, keys: DataKeys, to writeVersion: UInt32,
+        key writeKey: SecureBytes
+    ) throws -> (Int, RewrapCursor) {
         let rows = try Row.fetchAll(
             db,
             sql: """
-                SELECT v.id, v.subject, v.key_version, v.sealed, i.id AS indicator_id
+                SELECT v.subject, v.indicator, v.id, v.key_version, v.sealed, i.id AS indicator_id
                 FROM value v JOIN indicator i ON i.number = v.indicator
-                WHERE v.id > ? AND i.class = ? AND v.key_version < ? ORDER BY v.id LIMIT ?
-                """, arguments: [after, cls, Int64(writeVersion), limit])
+                WHERE (v.subject, v.indicator, v.id) > (?, ?, ?) AND i.class = ? AND v.key_version < ?
+                ORDER BY v.subject, v.indicator, v.id LIMIT ?
+                """, arguments: [cursor.subject, cursor.indicator, cursor.id, cls, Int64(writeVersion), limit])
         var sealer = ValueSealer()
-        var last = after
+        var last = cursor
         for row in rows {
             let id: Int64 = row["id"]
-            last = id
             let subjectData: Data = row["subject"]
+            last = RewrapCursor(subject: subjectData, indicator: row["indicator"], id: id)
             guard let subject = Pseudonym(bytes: Array(subjectData)) else {
                 throw StoreError(message: "value \(id) has a malformed subject pseudonym")
             }
@@ -255,8 +264,8 @@ extension Registry {
             }
             let resealed = try sealer.seal(plain, subject: subject, indicator: indicatorID, keyVersion: writeVersion, key: writeKey)
             try db.execute(
-                sql: "UPDATE value SET sealed = ?, key_version = ? WHERE id = ?",
-                arguments: [Data(resealed), Int64(writeVersion), id])
+                sql: "UPDATE value SET sealed = ?, key_version = ? WHERE subject = ? AND indicator = ? AND id = ?",
+                arguments: [Data(resealed), Int64(writeVersion), subjectData, last.indicator, id])
         }
         return (rows.count, last)
     }
@@ -267,16 +276,18 @@ extension Registry {
     }
 
     private static func rewrapQuarantine(
-        _ db: Database, after: Int64, limit: Int, keys: DataKeys, to writeVersion: UInt32, key writeKey: SecureBytes
-    ) throws -> (Int, Int64) {
+        _ db: Database, after cursor: RewrapCursor, limit: Int, keys: DataKeys, to writeVersion: UInt32,
+        key writeKey: SecureBytes
+    ) throws -> (Int, RewrapCursor) {
+        let after = cursor.id
         let rows = try Row.fetchAll(
             db,
             sql: "SELECT id, batch, line, key_version, sealed_line FROM quarantine WHERE id > ? AND key_version < ? ORDER BY id LIMIT ?",
             arguments: [after, Int64(writeVersion), limit])
-        var last = after
+        var last = cursor
         for row in rows {
             let id: Int64 = row["id"]
-            last = id
+            last.id = id
             let oldVersion = UInt32(row["key_version"] as Int64)
             guard let oldKey = keys.key(for: DataKeys.quarantineClass, version: oldVersion) else {
                 throw StoreError(message: "quarantined row \(id) is sealed under retired version \(oldVersion)")

@@ -40,22 +40,25 @@ extension Registry {
                     ) WITHOUT ROWID;
                     CREATE INDEX person_household ON person(household);
 
-                    -- One row per observation, in ingest order (rowid). History is kept;
-                    -- the newest observation wins (observed_at, then id). `mac` is a keyed
-                    -- hash of the canonical value (key `valuemac`), so that an identical
-                    -- re-delivery is recognised without opening anything.
+                    -- One row per observation, clustered by subject so that a person's
+                    -- values sit together (one B-tree, no secondary index: ingest writes
+                    -- each value once). `id` = batch << 32 | sequence within the batch, so
+                    -- it orders versions by ingest. History is kept; the newest observation
+                    -- wins (observed_at, then id). `mac` is a keyed hash of the canonical
+                    -- value (key `valuemac`), so that an identical re-delivery is
+                    -- recognised without opening anything.
                     CREATE TABLE value (
-                        id INTEGER PRIMARY KEY,
                         subject BLOB NOT NULL,
-                        indicator INTEGER NOT NULL REFERENCES indicator(number),
+                        indicator INTEGER NOT NULL, -- indicator.number; no FOREIGN KEY: ingest checks it, a constraint would cost a lookup per value
+                        id INTEGER NOT NULL,
                         observed_at TEXT NOT NULL,
                         source TEXT NOT NULL,
                         mac BLOB NOT NULL,
                         key_version INTEGER NOT NULL,
                         sealed BLOB NOT NULL,
-                        batch INTEGER NOT NULL
-                    );
-                    CREATE INDEX value_subject ON value(subject, indicator);
+                        batch INTEGER NOT NULL,
+                        PRIMARY KEY (subject, indicator, id)
+                    ) WITHOUT ROWID;
 
                     CREATE TABLE batch (
                         id INTEGER PRIMARY KEY,
