@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "ShanyrakCoreTests", dependencies: ["ShanyrakCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ShanyrakPolicyTests",
-            dependencies: ["ShanyrakPolicy", "ShanyrakCore"],
+            dependencies: ["ShanyrakPolicy", "ShanyrakCore", "ShanyrakCrypto"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

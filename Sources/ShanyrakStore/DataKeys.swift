@@ -223,6 +223,7 @@ extension Registry {
     /// Where a rewrap pass has got to, in the value table's key order.
     struct RewrapCursor {
         var subject = Data()
+        var source = ""
         var indicator: Int64 = 0
         var id: Int64 = 0
     }
@@ -235,17 +236,18 @@ extension Registry {
         let rows = try Row.fetchAll(
             db,
             sql: """
-                SELECT v.subject, v.indicator, v.id, v.key_version, v.sealed, i.id AS indicator_id
+                SELECT v.subject, v.source, v.indicator, v.id, v.key_version, v.sealed, i.id AS indicator_id
                 FROM value v JOIN indicator i ON i.number = v.indicator
-                WHERE (v.subject, v.indicator, v.id) > (?, ?, ?) AND i.class = ? AND v.key_version < ?
-                ORDER BY v.subject, v.indicator, v.id LIMIT ?
-                """, arguments: [cursor.subject, cursor.indicator, cursor.id, cls, Int64(writeVersion), limit])
+                WHERE (v.subject, v.source, v.indicator, v.id) > (?, ?, ?, ?) AND i.class = ? AND v.key_version < ?
+                ORDER BY v.subject, v.source, v.indicator, v.id LIMIT ?
+                """,
+            arguments: [cursor.subject, cursor.source, cursor.indicator, cursor.id, cls, Int64(writeVersion), limit])
         var sealer = ValueSealer()
         var last = cursor
         for row in rows {
             let id: Int64 = row["id"]
             let subjectData: Data = row["subject"]
-            last = RewrapCursor(subject: subjectData, indicator: row["indicator"], id: id)
+            last = RewrapCursor(subject: subjectData, source: row["source"], indicator: row["indicator"], id: id)
             guard let subject = Pseudonym(bytes: Array(subjectData)) else {
                 throw StoreError(message: "value \(id) has a malformed subject pseudonym")
             }
@@ -264,8 +266,8 @@ extension Registry {
             }
             let resealed = try sealer.seal(plain, subject: subject, indicator: indicatorID, keyVersion: writeVersion, key: writeKey)
             try db.execute(
-                sql: "UPDATE value SET sealed = ?, key_version = ? WHERE subject = ? AND indicator = ? AND id = ?",
-                arguments: [Data(resealed), Int64(writeVersion), subjectData, last.indicator, id])
+                sql: "UPDATE value SET sealed = ?, key_version = ? WHERE subject = ? AND source = ? AND indicator = ? AND id = ?",
+                arguments: [Data(resealed), Int64(writeVersion), subjectData, last.source, last.indicator, id])
         }
         return (rows.count, last)
     }

@@ -40,8 +40,9 @@ extension Registry {
                     ) WITHOUT ROWID;
                     CREATE INDEX person_household ON person(household);
 
-                    -- One row per observation, clustered by subject so that a person's
-                    -- values sit together (one B-tree, no secondary index: ingest writes
+                    -- One row per observation, clustered by subject and source so that a
+                    -- person's values sit together and ingest finds a source's previous values
+                    -- in one short range (one B-tree, no secondary index: ingest writes
                     -- each value once). `id` = batch << 32 | sequence within the batch, so
                     -- it orders versions by ingest. History is kept; the newest observation
                     -- wins (observed_at, then id). `mac` is a keyed hash of the canonical
@@ -57,7 +58,7 @@ extension Registry {
                         key_version INTEGER NOT NULL,
                         sealed BLOB NOT NULL,
                         batch INTEGER NOT NULL,
-                        PRIMARY KEY (subject, indicator, id)
+                        PRIMARY KEY (subject, source, indicator, id)
                     ) WITHOUT ROWID;
 
                     CREATE TABLE batch (

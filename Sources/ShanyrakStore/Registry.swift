@@ -54,7 +54,7 @@ public struct Registry: Sendable {
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA secure_delete = ON")
-            try db.execute(sql: "PRAGMA cache_size = -1048576")  // 1 GiB page cache: bulk ingest spills less
+            try db.execute(sql: "PRAGMA cache_size = -262144")  // 256 MiB page cache: bounds ingest memory
         }
         config.busyMode = .timeout(30)
         return config

@@ -8,8 +8,8 @@ struct Shanyrak: AsyncParsableCommand {
         commandName: "shanyrak",
         abstract: "Shanyrak: privacy-preserving Family Social Card service.",
         subcommands: [
-            Keys.self, Init.self, Generate.self, Ingest.self, Stats.self, Users.self, Assign.self, Unassign.self,
-            Households.self,
+            Keys.self, Init.self, Generate.self, Ingest.self, Stats.self,
+            Policy.self, Users.self, Assign.self, Unassign.self, Households.self,
         ]
     )
 

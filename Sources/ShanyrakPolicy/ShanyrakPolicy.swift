@@ -1,1 +1,0 @@
-// The ShanyrakPolicy module. See docs/architecture.md.
