@@ -72,7 +72,7 @@ let package = Package(
         ),
         .target(
             name: "ShanyrakAccess",
-            dependencies: ["ShanyrakCore", "ShanyrakCrypto", "ShanyrakStore"],
+            dependencies: ["ShanyrakCore", "ShanyrakCrypto", "ShanyrakStore", "ShanyrakPolicy"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -107,7 +107,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ShanyrakAccessTests",
-            dependencies: ["ShanyrakAccess", "ShanyrakIngest", "ShanyrakStore", "ShanyrakCrypto", "ShanyrakCore"],
+            dependencies: [
+                "ShanyrakAccess", "ShanyrakIngest", "ShanyrakStore", "ShanyrakCrypto", "ShanyrakCore", "ShanyrakPolicy",
+            ],
             swiftSettings: swiftSettings
         ),
     ]
