@@ -94,7 +94,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ShanyrakAuditTests",
-            dependencies: ["ShanyrakAudit", "ShanyrakCrypto"],
+            dependencies: ["ShanyrakAudit", "ShanyrakCrypto", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

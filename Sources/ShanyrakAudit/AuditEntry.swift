@@ -1,0 +1,253 @@
+public import Foundation
+
+/// The outcome recorded for a request.
+public enum AuditDecision: String, Sendable, Codable, Hashable {
+    /// Access was denied.
+    case deny
+    /// Access was allowed.
+    case allow
+}
+
+/// What a caller supplies for one audit entry; the log adds the sequence number and time.
+///
+/// Sets (subjects, indicator ids, policy ids) are kept sorted by UTF-8 bytes without
+/// duplicates, so two drafts with the same members encode to the same bytes.
+public struct AuditEntryDraft: Sendable, Hashable, Codable {
+    /// Who asked: an authenticated principal id (never a person's IIN).
+    public var actorId: String
+    /// The role the actor acted in.
+    public var role: String
+    /// What was done (`read`, `export`, `ingest`, `policy-load`, `key-rotate`, ...).
+    public var action: String
+    /// The view or purpose the request was made for.
+    public var view: String
+    /// Pseudonyms of the people the request concerned (never IINs).
+    public var subjects: [String]
+    /// Ids of the indicators disclosed (never their values).
+    public var indicatorIds: [String]
+    /// Allow or deny.
+    public var decision: AuditDecision
+    /// Ids of the policies that determined the decision.
+    public var policyIds: [String]
+    /// Hash of the policy set in force (raw bytes, usually 32).
+    public var policySetHash: [UInt8]
+    /// The request id, to join with server logs.
+    public var requestId: String
+    /// For break-glass access: the justification, already sealed by the caller. The log stores the bytes as given.
+    public var sealedJustification: [UInt8]?
+
+    /// Creates a draft; sets are sorted and de-duplicated.
+    /// - Parameters:
+    ///   - actorId: who asked.
+    ///   - role: the role acted in.
+    ///   - action: what was done.
+    ///   - view: the view or purpose.
+    ///   - subjects: subject pseudonyms.
+    ///   - indicatorIds: indicator ids disclosed.
+    ///   - decision: allow or deny.
+    ///   - policyIds: determining policy ids.
+    ///   - policySetHash: hash of the policy set in force.
+    ///   - requestId: the request id.
+    ///   - sealedJustification: sealed break-glass justification, if any.
+    public init(
+        actorId: String, role: String, action: String, view: String, subjects: [String] = [],
+        indicatorIds: [String] = [], decision: AuditDecision, policyIds: [String] = [], policySetHash: [UInt8] = [],
+        requestId: String, sealedJustification: [UInt8]? = nil
+    ) {
+        self.actorId = actorId
+        self.role = role
+        self.action = action
+        self.view = view
+        self.subjects = canonicalSet(subjects)
+        self.indicatorIds = canonicalSet(indicatorIds)
+        self.decision = decision
+        self.policyIds = canonicalSet(policyIds)
+        self.policySetHash = policySetHash
+        self.requestId = requestId
+        self.sealedJustification = sealedJustification
+    }
+}
+
+/// One entry of the audit log: a draft plus the sequence number and time the log assigned.
+///
+/// `AuditEntryCodec.encode` gives its canonical bytes (the Merkle leaf data); the JSON form
+/// (Codable) is for people and export only and is never hashed.
+public struct AuditEntry: Sendable, Hashable, Codable {
+    /// Position in the log, from 0: equal to the Merkle leaf index.
+    public var sequence: UInt64
+    /// Time of the append in microseconds since 1970-01-01T00:00:00Z, never decreasing along the log.
+    public var timeMicroseconds: Int64
+    /// Who asked.
+    public var actorId: String
+    /// The role acted in.
+    public var role: String
+    /// What was done.
+    public var action: String
+    /// The view or purpose.
+    public var view: String
+    /// Subject pseudonyms, sorted by UTF-8 bytes, unique.
+    public var subjects: [String]
+    /// Indicator ids disclosed, sorted, unique.
+    public var indicatorIds: [String]
+    /// Allow or deny.
+    public var decision: AuditDecision
+    /// Determining policy ids, sorted, unique.
+    public var policyIds: [String]
+    /// Hash of the policy set in force.
+    public var policySetHash: [UInt8]
+    /// The request id.
+    public var requestId: String
+    /// Sealed break-glass justification, if any.
+    public var sealedJustification: [UInt8]?
+
+    /// Creates an entry from a draft and the values the log assigns.
+    /// - Parameters:
+    ///   - sequence: the leaf index.
+    ///   - timeMicroseconds: microseconds since the Unix epoch.
+    ///   - draft: what the caller supplied.
+    public init(sequence: UInt64, timeMicroseconds: Int64, draft: AuditEntryDraft) {
+        self.sequence = sequence
+        self.timeMicroseconds = timeMicroseconds
+        self.actorId = draft.actorId
+        self.role = draft.role
+        self.action = draft.action
+        self.view = draft.view
+        self.subjects = canonicalSet(draft.subjects)
+        self.indicatorIds = canonicalSet(draft.indicatorIds)
+        self.decision = draft.decision
+        self.policyIds = canonicalSet(draft.policyIds)
+        self.policySetHash = draft.policySetHash
+        self.requestId = draft.requestId
+        self.sealedJustification = draft.sealedJustification
+    }
+
+    /// The time as a `Date`.
+    public var date: Date { Date(timeIntervalSince1970: Double(timeMicroseconds) / 1_000_000) }
+
+    /// The caller-supplied part of the entry.
+    public var draft: AuditEntryDraft {
+        AuditEntryDraft(
+            actorId: actorId, role: role, action: action, view: view, subjects: subjects,
+            indicatorIds: indicatorIds, decision: decision, policyIds: policyIds, policySetHash: policySetHash,
+            requestId: requestId, sealedJustification: sealedJustification)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case sequence, time, actorId, role, action, view, subjects, indicatorIds, decision, policyIds
+        case policySetHash, requestId, sealedJustification
+    }
+
+    /// Decodes the JSON form (hash as lowercase hex, justification as base64).
+    /// - Throws: `DecodingError` on a missing or malformed field.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let hashHex = try c.decode(String.self, forKey: .policySetHash)
+        guard let hash = bytes(fromHex: hashHex) else {
+            throw DecodingError.dataCorruptedError(forKey: .policySetHash, in: c, debugDescription: "not hex")
+        }
+        var sealed: [UInt8]?
+        if let text = try c.decodeIfPresent(String.self, forKey: .sealedJustification) {
+            guard let data = Data(base64Encoded: text) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .sealedJustification, in: c, debugDescription: "not base64")
+            }
+            sealed = Array(data)
+        }
+        self.init(
+            sequence: try c.decode(UInt64.self, forKey: .sequence),
+            timeMicroseconds: try c.decode(Int64.self, forKey: .time),
+            draft: AuditEntryDraft(
+                actorId: try c.decode(String.self, forKey: .actorId),
+                role: try c.decode(String.self, forKey: .role),
+                action: try c.decode(String.self, forKey: .action),
+                view: try c.decode(String.self, forKey: .view),
+                subjects: try c.decode([String].self, forKey: .subjects),
+                indicatorIds: try c.decode([String].self, forKey: .indicatorIds),
+                decision: try c.decode(AuditDecision.self, forKey: .decision),
+                policyIds: try c.decode([String].self, forKey: .policyIds),
+                policySetHash: hash,
+                requestId: try c.decode(String.self, forKey: .requestId),
+                sealedJustification: sealed))
+    }
+
+    /// Encodes the JSON form (hash as lowercase hex, justification as base64, absent when nil).
+    /// - Throws: what the encoder throws.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(sequence, forKey: .sequence)
+        try c.encode(timeMicroseconds, forKey: .time)
+        try c.encode(actorId, forKey: .actorId)
+        try c.encode(role, forKey: .role)
+        try c.encode(action, forKey: .action)
+        try c.encode(view, forKey: .view)
+        try c.encode(subjects, forKey: .subjects)
+        try c.encode(indicatorIds, forKey: .indicatorIds)
+        try c.encode(decision, forKey: .decision)
+        try c.encode(policyIds, forKey: .policyIds)
+        try c.encode(hex(policySetHash), forKey: .policySetHash)
+        try c.encode(requestId, forKey: .requestId)
+        if let sealedJustification {
+            try c.encode(Data(sealedJustification).base64EncodedString(), forKey: .sealedJustification)
+        }
+    }
+}
+
+/// Sorts by UTF-8 bytes and removes byte-identical duplicates (Swift's `String ==` would merge
+/// canonically equivalent spellings, which encode differently).
+func canonicalSet(_ items: [String]) -> [String] {
+    // Fast path: already strictly increasing (the usual case once a draft exists), no allocation.
+    var sorted = true
+    var i = 1
+    while i < items.count {
+        if !items[i - 1].utf8.lexicographicallyPrecedes(items[i].utf8) {
+            sorted = false
+            break
+        }
+        i += 1
+    }
+    if sorted { return items }
+    let bytes = items.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
+    var out: [String] = []
+    out.reserveCapacity(bytes.count)
+    var previous: [UInt8]?
+    for item in bytes where item != previous {
+        out.append(String(decoding: item, as: UTF8.self))
+        previous = item
+    }
+    return out
+}
+
+/// Lowercase hex of `bytes`.
+func hex(_ bytes: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out = [UInt8]()
+    out.reserveCapacity(bytes.count * 2)
+    for b in bytes {
+        out.append(digits[Int(b >> 4)])
+        out.append(digits[Int(b & 0x0f)])
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// Bytes from hex (either case); nil when malformed.
+func bytes(fromHex text: String) -> [UInt8]? {
+    let chars = Array(text.utf8)
+    guard chars.count % 2 == 0 else { return nil }
+    func value(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x61...0x66: return c - 0x61 + 10
+        case 0x41...0x46: return c - 0x41 + 10
+        default: return nil
+        }
+    }
+    var out = [UInt8]()
+    out.reserveCapacity(chars.count / 2)
+    var i = 0
+    while i < chars.count {
+        guard let hi = value(chars[i]), let lo = value(chars[i + 1]) else { return nil }
+        out.append(hi << 4 | lo)
+        i += 2
+    }
+    return out
+}

@@ -1,1 +1,0 @@
-// The ShanyrakAudit module. See docs/architecture.md.
