@@ -72,7 +72,7 @@ let package = Package(
         ),
         .target(
             name: "ShanyrakAccess",
-            dependencies: ["ShanyrakCore", "ShanyrakCrypto", "ShanyrakStore", "ShanyrakPolicy"],
+            dependencies: ["ShanyrakCore", "ShanyrakCrypto", "ShanyrakStore", "ShanyrakPolicy", "ShanyrakAudit"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -109,6 +109,7 @@ let package = Package(
             name: "ShanyrakAccessTests",
             dependencies: [
                 "ShanyrakAccess", "ShanyrakIngest", "ShanyrakStore", "ShanyrakCrypto", "ShanyrakCore", "ShanyrakPolicy",
+                "ShanyrakAudit",
             ],
             swiftSettings: swiftSettings
         ),
