@@ -42,12 +42,20 @@ extension Shanyrak {
 
 private func changeAssignment(data: String, user: Int64, select: HouseholdSelectorOptions, assigned: Bool) async throws {
     let context = try ServiceContext.open(data: data)
-    let service = try context.accessService()
+    let session = try await context.accessSession()
+    let result: Result<Bool, any Error>
+    do {
+        result = .success(
+            try await session.service.setAssignment(
+                staffID: user, household: try select.selector(), assigned: assigned, actor: nil,
+                requestID: commandLineRequestID()))
+    } catch {
+        result = .failure(error)
+    }
+    await session.close()
     let changed: Bool
     do {
-        changed = try await service.setAssignment(
-            staffID: user, household: try select.selector(), assigned: assigned, actor: nil,
-            requestID: commandLineRequestID())
+        changed = try result.get()
     } catch is AccessDenied {
         throw CLIError("no such user or household", code: 3)
     }

@@ -63,10 +63,18 @@ extension Shanyrak {
         func run() async throws {
             try await runReportingErrors {
                 let context = try ServiceContext.open(data: data.data)
-                let service = try context.accessService()
+                let session = try await context.accessSession()
+                let found: Result<Pseudonym, any Error>
                 do {
-                    let household = try await service.findHousehold(
-                        try select.selector(), actor: nil, requestID: commandLineRequestID())
+                    found = .success(
+                        try await session.service.findHousehold(
+                            try select.selector(), actor: nil, requestID: commandLineRequestID()))
+                } catch {
+                    found = .failure(error)
+                }
+                await session.close()
+                do {
+                    let household = try found.get()
                     if json { try printJSON(["household": household.hex]) } else { print(household.hex) }
                 } catch is AccessDenied {
                     throw CLIError("no household found", code: 3)

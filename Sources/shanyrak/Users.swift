@@ -1,21 +1,56 @@
 import ArgumentParser
 import Foundation
 import ShanyrakAccess
+import ShanyrakAudit
 import ShanyrakCore
 import ShanyrakCrypto
 import ShanyrakStore
 
-extension ServiceContext {
-    /// File of the command line's audit log inside the data folder (until the Merkle log is wired in).
-    static let accessAuditFileName = "access-audit.jsonl"
+/// The access path of one command-line invocation: the service and the audit log it appends to.
+struct AccessSession {
+    let service: AccessService
+    let log: AuditLog
 
-    /// The access path over this data folder: default policies, the data folder's audit log.
-    func accessService() throws -> AccessService {
+    /// Closes the audit log (every append was already durable when it returned).
+    func close() async { await log.close() }
+}
+
+extension ServiceContext {
+    /// The access path over this data folder: the Cedar policies of the policies folder and the
+    /// Merkle audit log in the data folder (`audit.sqlite`, checkpoint key from the key folder).
+    /// Checkpoints are left to `shanyrak audit checkpoint`.
+    func accessSession() async throws -> AccessSession {
         let keys = try DataKeys.load(from: registry, keyring: keyring)
-        return AccessService(
-            registry: registry, keys: keys, catalog: catalog, policy: DefaultAccessPolicy(catalog: catalog),
-            auditLog: JSONLinesAccessAuditLog(url: dataDirectory.appendingPathComponent(Self.accessAuditFileName)),
+        let policy = try CedarAccessPolicy.load(directory: policiesDirectory, catalog: catalog)
+        let signer = try NoteSigner.load(keysDirectory: keysDirectory, name: AuditKeyOptions.defaultName)
+        let log = try await AuditLog(
+            directory: dataDirectory, signer: signer,
+            configuration: .init(checkpointEveryEntries: nil, checkpointInterval: nil))
+        let service = AccessService(
+            registry: registry, keys: keys, catalog: catalog, policy: policy,
+            auditLog: MerkleAccessAuditLog(log: log, policySetHash: hexBytes(policy.bundleHash), anonymousActor: "cli"),
             pseudonymiser: try Pseudonymiser(key: keyring.pseudonymKey))
+        return AccessSession(service: service, log: log)
+    }
+}
+
+/// Bytes of a hex string (empty when it is not hex).
+func hexBytes(_ hex: String) -> [UInt8] {
+    var out: [UInt8] = []
+    var iterator = hex.utf8.makeIterator()
+    while let hi = iterator.next(), let lo = iterator.next() {
+        guard let h = hexValue(hi), let l = hexValue(lo) else { return [] }
+        out.append(h << 4 | l)
+    }
+    return out
+}
+
+private func hexValue(_ c: UInt8) -> UInt8? {
+    switch c {
+    case 0x30...0x39: c - 0x30
+    case 0x61...0x66: c - 0x61 + 10
+    case 0x41...0x46: c - 0x41 + 10
+    default: nil
     }
 }
 
@@ -68,11 +103,12 @@ extension Shanyrak {
         func run() async throws {
             try await runReportingErrors {
                 let context = try ServiceContext.open(data: data.data)
-                let service = try context.accessService()
                 guard let role = Role(rawValue: role) else { throw CLIError("unknown role") }
-                let (id, token) = try await service.addStaff(
+                let session = try await context.accessSession()
+                let (id, token) = try await session.service.addStaff(
                     name: name, role: role, district: district, organisation: organisation, source: source,
                     actor: nil, requestID: commandLineRequestID())
+                await session.close()
                 if json {
                     try printJSON(NewAccount(id: id, token: token))
                 } else {
@@ -121,10 +157,10 @@ extension Shanyrak {
         func run() async throws {
             try await runReportingErrors {
                 let context = try ServiceContext.open(data: data.data)
-                let service = try context.accessService()
-                guard try await service.revokeStaff(id: user, actor: nil, requestID: commandLineRequestID()) else {
-                    throw CLIError("no active user with id \(user)")
-                }
+                let session = try await context.accessSession()
+                let revoked = try await session.service.revokeStaff(id: user, actor: nil, requestID: commandLineRequestID())
+                await session.close()
+                guard revoked else { throw CLIError("no active user with id \(user)") }
                 print("revoked user \(user)")
             }
         }
