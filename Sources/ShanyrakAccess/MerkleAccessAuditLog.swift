@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import ShanyrakAudit
 
 /// `AccessAuditLog` over the Merkle audit log of ShanyrakAudit (group commit, signed checkpoints).

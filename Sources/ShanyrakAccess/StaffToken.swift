@@ -1,4 +1,4 @@
-public import ShanyrakCrypto
+import ShanyrakCrypto
 
 /// API tokens of staff accounts.
 ///
