@@ -109,6 +109,15 @@ public struct SourceMapping: Sendable {
             household: household, columns: columns, indicatorColumn: indicatorColumn, valueColumn: valueColumn)
     }
 
+    /// The indicators this feed can carry: the mapped columns, or for a long feed
+    /// every catalog indicator the source may supply. Sorted.
+    public func suppliableIndicators(in catalog: IndicatorCatalog) -> [String] {
+        switch format {
+        case .wide: columns.map(\.indicator).sorted()
+        case .long: catalog.indicators.filter { $0.sources.contains(source) }.map(\.id).sorted()
+        }
+    }
+
     /// Every column the header must hold, in no particular order.
     public var expectedColumns: [String] {
         var out = [subjectColumn, observedAtColumn]

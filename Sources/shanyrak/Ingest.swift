@@ -48,6 +48,9 @@ extension Shanyrak {
                 }
                 let summary = try ingester.ingest(file: fileURL, mapping: mapping, options: options)
                 if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+                try await OperatorAudit.record(
+                    context, action: "ingest", indicatorIds: mapping.suppliableIndicators(in: context.catalog),
+                    requestId: "batch-\(summary.batch ?? 0):\(source):\(summary.valuesWritten)-written")
                 if json {
                     try printJSON(summary)
                 } else {

@@ -37,6 +37,7 @@ extension Shanyrak {
             try await runReportingErrors {
                 let context = try ServiceContext.open(data: data.data)
                 let version = try context.registry.rotateDataKey(className: `class`, keyring: context.keyring)
+                try await OperatorAudit.record(context, action: "keys.rotate", requestId: "\(`class`)-v\(version)")
                 print("\(`class`): new values are now sealed under version \(version); run `shanyrak keys rewrap` to re-seal older values")
             }
         }
@@ -65,6 +66,8 @@ extension Shanyrak {
                     if terminal { FileHandle.standardError.write(Data("\rre-sealed \(done) values".utf8)) }
                 }
                 if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+                try await OperatorAudit.record(
+                    context, action: "keys.rewrap", requestId: "\(`class` ?? "all"):\(n)-resealed")
                 print("re-sealed \(n) values")
             }
         }
@@ -104,6 +107,7 @@ extension Shanyrak {
             try await runReportingErrors {
                 let context = try ServiceContext.open(data: data.data)
                 try context.registry.retireDataKey(className: `class`, version: version)
+                try await OperatorAudit.record(context, action: "keys.retire", requestId: "\(`class`)-v\(version)")
                 print("\(`class`) v\(version) retired")
             }
         }
