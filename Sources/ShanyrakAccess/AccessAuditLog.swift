@@ -27,7 +27,9 @@ public struct SealedJustification: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case keyClass = "key_class", keyVersion = "key_version", sealed
+        case keyClass = "key_class"
+        case keyVersion = "key_version"
+        case sealed
     }
 
     /// Decodes `sealed` from base64.
@@ -100,7 +102,9 @@ public struct AccessAuditEntry: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case time, actor, role, action, view, subjects, indicators, decision, justification
-        case policyIDs = "policy_ids", requestID = "request_id", breakGlass = "break_glass"
+        case policyIDs = "policy_ids"
+        case requestID = "request_id"
+        case breakGlass = "break_glass"
     }
 
     /// The entry as canonical JSON (sorted keys): the bytes a log stores.

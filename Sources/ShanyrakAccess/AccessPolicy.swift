@@ -87,11 +87,15 @@ public protocol AccessPolicy: Sendable {
 /// The design's default policies, written in Swift: used by tests and until the
 /// Cedar engine is wired in.
 ///
-/// - `sw-assigned`: a social worker reads non-sensitive indicators of assigned households (household and person views).
-/// - `gbv-assigned-household`: a GBV specialist reads non-sensitive indicators in household views of assigned households.
-/// - `gbv-assigned-person`: a GBV specialist reads every indicator, violence included, in person views of assigned cases.
+/// - `sw-assigned`: a social worker reads non-sensitive indicators of assigned households
+///   (household and person views).
+/// - `gbv-assigned-household`: a GBV specialist reads non-sensitive indicators in household views
+///   of assigned households.
+/// - `gbv-assigned-person`: a GBV specialist reads every indicator, violence included, in person
+///   views of assigned cases.
 /// - `gbv-break-glass`: the same in a person view of the caller's district with break-glass.
-/// - `sw-break-glass`: a social worker reads non-sensitive indicators in a person view of their district with break-glass.
+/// - `sw-break-glass`: a social worker reads non-sensitive indicators in a person view of their
+///   district with break-glass.
 /// - every other role: nothing (default deny).
 public struct DefaultAccessPolicy: AccessPolicy {
     private let catalog: IndicatorCatalog
@@ -119,8 +123,11 @@ public struct DefaultAccessPolicy: AccessPolicy {
             case (.gbvSpecialist, .household):
                 if context.assigned && !sensitive { policy = "gbv-assigned-household" }
             case (.gbvSpecialist, .person):
-                if context.assigned { policy = "gbv-assigned-person" }
-                else if context.breakGlass && context.sameDistrict { policy = "gbv-break-glass" }
+                if context.assigned {
+                    policy = "gbv-assigned-person"
+                } else if context.breakGlass && context.sameDistrict {
+                    policy = "gbv-break-glass"
+                }
             default:
                 break
             }

@@ -62,7 +62,8 @@ public struct AccessService: Sendable {
         guard matches, let record = found?.record, record.revokedAt == nil, let role = Role(rawValue: record.role)
         else { return nil }
         return Principal(
-            id: record.id, role: role, district: record.district, organisation: record.organisation, source: record.source)
+            id: record.id, role: role, district: record.district, organisation: record.organisation,
+            source: record.source)
     }
 
     /// Records a failed authentication (wrong, revoked or missing token) without the token.
@@ -79,7 +80,9 @@ public struct AccessService: Sendable {
     /// The survivor-safe household card of `householdID` (32 hex digits).
     /// - Throws: `AccessDenied` (audited) when the household does not exist or policy
     ///   grants nothing; `AuditLogUnavailable` when the log cannot be written.
-    public func householdView(principal: Principal, householdID: String, requestID: String) async throws -> HouseholdView {
+    public func householdView(principal: Principal, householdID: String, requestID: String) async throws
+        -> HouseholdView
+    {
         guard let household = Pseudonym(hex: householdID), let record = try registry.householdRecord(household) else {
             try await deny(principal, .household, subjects: [householdID], policyIDs: [], requestID: requestID)
         }
@@ -91,7 +94,8 @@ public struct AccessService: Sendable {
         let decision = try decide(principal, .read, context, candidates)
         let granted = candidates.filter { decision.allowed.contains($0) }
         guard !granted.isEmpty else {
-            try await deny(principal, .household, subjects: [household.hex], policyIDs: decision.policyIDs, requestID: requestID)
+            try await deny(
+                principal, .household, subjects: [household.hex], policyIDs: decision.policyIDs, requestID: requestID)
         }
         let members = record.members.map(\.pseudonym)
         let values = try unsealNewest(subjects: members, indicators: granted + Self.shapeIndicators)
@@ -157,7 +161,8 @@ public struct AccessService: Sendable {
             indicators: values.filter { granted.contains($0.key) })
         let entry = AccessAuditEntry(
             time: now(), actor: principal.id, role: principal.role, action: .read, view: .person,
-            subjects: [person.hex, record.household.hex], indicators: Array(Set(granted + Self.shapeIndicators)).sorted(),
+            subjects: [person.hex, record.household.hex],
+            indicators: Array(Set(granted + Self.shapeIndicators)).sorted(),
             decision: .allow, policyIDs: decision.policyIDs, requestID: requestID, breakGlass: isBreakGlass,
             justification: sealedJustification)
         return try await audited(entry) { view }
@@ -190,7 +195,9 @@ public struct AccessService: Sendable {
     /// - Parameter actor: the administrator (nil for the local command line operator).
     /// - Throws: `AccessDenied` (audited) when no household matches; `AuditLogUnavailable`;
     ///   `AccessFailure` when the service has no pseudonymiser.
-    public func findHousehold(_ selector: HouseholdSelector, actor: Principal?, requestID: String) async throws -> Pseudonym {
+    public func findHousehold(_ selector: HouseholdSelector, actor: Principal?, requestID: String) async throws
+        -> Pseudonym
+    {
         let household = try resolve(selector)
         let entry = AccessAuditEntry(
             time: now(), actor: actor?.id, role: actor?.role ?? .administrator, action: .find, view: .administration,
@@ -237,7 +244,8 @@ public struct AccessService: Sendable {
     ) async throws -> (id: Int64, token: String) {
         let entry = AccessAuditEntry(
             time: now(), actor: actor?.id, role: actor?.role ?? .administrator, action: .administer,
-            view: .administration, subjects: [], indicators: [], decision: .allow, policyIDs: ["users.add." + role.rawValue],
+            view: .administration, subjects: [], indicators: [], decision: .allow,
+            policyIDs: ["users.add." + role.rawValue],
             requestID: requestID)
         try await audited(entry) { () }
         let token = StaffToken.generate()
@@ -285,7 +293,8 @@ public struct AccessService: Sendable {
 
     private func now() -> Int64 { Int64(clock().timeIntervalSince1970) }
 
-    private func decide(_ principal: Principal, _ action: AccessAction, _ context: AccessContext, _ ids: [String]) throws
+    private func decide(_ principal: Principal, _ action: AccessAction, _ context: AccessContext, _ ids: [String])
+        throws
         -> AccessDecision
     {
         do {
@@ -317,7 +326,9 @@ public struct AccessService: Sendable {
 
     private func seal(justification: String, requestID: String) throws -> SealedJustification {
         let cls = IndicatorClass.violence.rawValue
-        guard let (version, key) = keys.writeKey(for: cls) else { throw AccessFailure("no data key to seal a justification") }
+        guard let (version, key) = keys.writeKey(for: cls) else {
+            throw AccessFailure("no data key to seal a justification")
+        }
         let ad = Array("shanyrak.breakglass.v1\u{0}\(requestID)\u{0}\(version)".utf8)
         let sealed = try XChaCha20Poly1305.seal(Array(justification.utf8), associatedData: ad, key: key)
         return SealedJustification(keyClass: cls, keyVersion: version, sealed: sealed)
@@ -337,13 +348,15 @@ public struct AccessService: Sendable {
     }
 
     private func deny(
-        _ principal: Principal?, _ view: ViewKind, action: AccessAction = .read, subjects: [String], policyIDs: [String],
+        _ principal: Principal?, _ view: ViewKind, action: AccessAction = .read, subjects: [String],
+        policyIDs: [String],
         requestID: String, breakGlass: Bool = false, justification: SealedJustification? = nil
     ) async throws -> Never {
         // A requested id that is not a pseudonym is not recorded verbatim: it could be anything a caller typed.
         let safeSubjects = subjects.map { Pseudonym(hex: $0) == nil ? "invalid" : $0 }
         let entry = AccessAuditEntry(
-            time: now(), actor: principal?.id, role: principal?.role, action: action, view: view, subjects: safeSubjects,
+            time: now(), actor: principal?.id, role: principal?.role, action: action, view: view,
+            subjects: safeSubjects,
             indicators: [], decision: .deny, policyIDs: policyIDs, requestID: requestID, breakGlass: breakGlass,
             justification: justification)
         try await audited(entry) { () }

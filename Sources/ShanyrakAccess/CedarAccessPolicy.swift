@@ -49,7 +49,8 @@ public struct CedarAccessPolicy: AccessPolicy {
             view: view, assigned: context.assigned, sameDistrict: context.sameDistrict, purpose: context.purpose ?? "",
             breakGlass: context.breakGlass)
         if context.breakGlass {
-            let session = engine.authorize(staff: staff, action: .breakGlass, resource: ShanyrakModel.registry, context: facts)
+            let session = engine.authorize(
+                staff: staff, action: .breakGlass, resource: ShanyrakModel.registry, context: facts)
             guard session.decision == .allow else {
                 return AccessDecision(allowed: [], policyIDs: session.determiningPolicies)
             }

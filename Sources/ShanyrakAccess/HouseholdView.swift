@@ -105,7 +105,9 @@ public struct HouseholdView: Sendable, Hashable, Encodable {
         public var indicators: [String: String]
 
         /// Creates an input.
-        public init(pseudonym: Pseudonym, relation: String, sex: String?, ageBand: AgeBand, indicators: [String: String]) {
+        public init(
+            pseudonym: Pseudonym, relation: String, sex: String?, ageBand: AgeBand, indicators: [String: String]
+        ) {
             self.pseudonym = pseudonym
             self.relation = relation
             self.sex = sex

@@ -202,7 +202,9 @@ extension Registry {
     /// - Throws: a database error.
     public func staff(tokenHash: [UInt8]) throws -> (record: StaffRecord, storedHash: [UInt8])? {
         try writer.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM staff WHERE token_hash = ?", arguments: [Data(tokenHash)])
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM staff WHERE token_hash = ?", arguments: [Data(tokenHash)])
             else { return nil }
             let stored: Data = row["token_hash"]
             return (StaffRecord(row: row), Array(stored))
@@ -232,7 +234,8 @@ extension Registry {
                 throw StoreError(message: "no staff account with id \(staffID)")
             }
             guard
-                try Int.fetchOne(db, sql: "SELECT 1 FROM household WHERE pseudonym = ?", arguments: [Data(household.bytes)])
+                try Int.fetchOne(
+                    db, sql: "SELECT 1 FROM household WHERE pseudonym = ?", arguments: [Data(household.bytes)])
                     != nil
             else { throw StoreError(message: "no such household") }
             try db.execute(
@@ -288,10 +291,13 @@ extension Registry {
     public func householdRecord(_ household: Pseudonym) throws -> HouseholdRecord? {
         try writer.read { db in
             let key = Data(household.bytes)
-            guard let district = try String.fetchOne(db, sql: "SELECT district FROM household WHERE pseudonym = ?", arguments: [key])
+            guard
+                let district = try String.fetchOne(
+                    db, sql: "SELECT district FROM household WHERE pseudonym = ?", arguments: [key])
             else { return nil }
             let members = try Row.fetchAll(
-                db, sql: "SELECT pseudonym, relation FROM person WHERE household = ? ORDER BY pseudonym", arguments: [key]
+                db, sql: "SELECT pseudonym, relation FROM person WHERE household = ? ORDER BY pseudonym",
+                arguments: [key]
             ).compactMap { row -> (pseudonym: Pseudonym, relation: String)? in
                 let bytes: Data = row["pseudonym"]
                 return Pseudonym(bytes: Array(bytes)).map { ($0, row["relation"]) }
@@ -314,7 +320,8 @@ extension Registry {
             else { return nil }
             let bytes: Data = row["household"]
             guard let household = Pseudonym(bytes: Array(bytes)) else { return nil }
-            return PersonRecord(pseudonym: person, household: household, relation: row["relation"], district: row["district"])
+            return PersonRecord(
+                pseudonym: person, household: household, relation: row["relation"], district: row["district"])
         }
     }
 
@@ -322,7 +329,8 @@ extension Registry {
     /// - Throws: a database error.
     public func householdExists(_ household: Pseudonym) throws -> Bool {
         try writer.read { db in
-            try Int.fetchOne(db, sql: "SELECT 1 FROM household WHERE pseudonym = ?", arguments: [Data(household.bytes)]) != nil
+            try Int.fetchOne(db, sql: "SELECT 1 FROM household WHERE pseudonym = ?", arguments: [Data(household.bytes)])
+                != nil
         }
     }
 

@@ -40,7 +40,8 @@ extension Shanyrak {
     }
 }
 
-private func changeAssignment(data: String, user: Int64, select: HouseholdSelectorOptions, assigned: Bool) async throws {
+private func changeAssignment(data: String, user: Int64, select: HouseholdSelectorOptions, assigned: Bool) async throws
+{
     let context = try ServiceContext.open(data: data)
     let session = try await context.accessSession()
     let result: Result<Bool, any Error>

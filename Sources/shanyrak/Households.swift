@@ -18,7 +18,9 @@ struct HouseholdSelectorOptions: ParsableArguments {
         let given = [household != nil, iin != nil, registerID != nil].filter { $0 }.count
         guard given == 1 else {
             throw ValidationError(
-                allowID ? "give exactly one of --household, --iin, --register-id" : "give exactly one of --iin, --register-id")
+                allowID
+                    ? "give exactly one of --household, --iin, --register-id"
+                    : "give exactly one of --iin, --register-id")
         }
         if !allowID && household != nil { throw ValidationError("--household is not accepted here") }
         if let iin {

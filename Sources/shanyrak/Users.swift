@@ -17,18 +17,20 @@ struct AccessSession {
 
 extension ServiceContext {
     /// The access path over this data folder: the Cedar policies of the policies folder and the
-    /// Merkle audit log in the data folder (`audit.sqlite`, checkpoint key from the key folder).
+    /// Merkle audit log in the data folder (`audit.sqlite`, the keyring's checkpoint key); entries name
+    /// the operating-system user as actor, as `OperatorAudit` does.
     /// Checkpoints are left to `shanyrak audit checkpoint`.
     func accessSession() async throws -> AccessSession {
         let keys = try DataKeys.load(from: registry, keyring: keyring)
         let policy = try CedarAccessPolicy.load(directory: policiesDirectory, catalog: catalog)
-        let signer = try NoteSigner.load(keysDirectory: keysDirectory, name: AuditKeyOptions.defaultName)
+        let signer = try NoteSigner(name: AuditKeyOptions.defaultName, signingKey: keyring.auditSigning)
         let log = try await AuditLog(
             directory: dataDirectory, signer: signer,
             configuration: .init(checkpointEveryEntries: nil, checkpointInterval: nil))
         let service = AccessService(
             registry: registry, keys: keys, catalog: catalog, policy: policy,
-            auditLog: MerkleAccessAuditLog(log: log, policySetHash: hexBytes(policy.bundleHash), anonymousActor: "cli"),
+            auditLog: MerkleAccessAuditLog(
+                log: log, policySetHash: hexBytes(policy.bundleHash), anonymousActor: OperatorAudit.actor),
             pseudonymiser: try Pseudonymiser(key: keyring.pseudonymKey))
         return AccessSession(service: service, log: log)
     }
@@ -87,7 +89,8 @@ extension Shanyrak {
 
         func validate() throws {
             guard let role = Role(rawValue: role) else {
-                throw ValidationError("unknown role '\(role)' (one of: \(Role.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw ValidationError(
+                    "unknown role '\(role)' (one of: \(Role.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             if role == .agency && source == nil { throw ValidationError("role agency needs --source") }
             if role != .agency && source != nil { throw ValidationError("--source is only for role agency") }
@@ -97,7 +100,9 @@ extension Shanyrak {
                     throw ValidationError("district code must be RR-DD (two digits, dash, two digits)")
                 }
             }
-            guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--name must not be empty") }
+            guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw ValidationError("--name must not be empty")
+            }
         }
 
         func run() async throws {
@@ -125,7 +130,8 @@ extension Shanyrak {
     }
 
     struct UsersList: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List staff accounts (never tokens).")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List staff accounts (never tokens).")
         @OptionGroup var data: DataOption
         @Flag(name: .long, help: "Print JSON.")
         var json = false
@@ -139,8 +145,10 @@ extension Shanyrak {
                 } else {
                     for s in staff {
                         let state = s.revokedAt == nil ? "active" : "revoked"
-                        print(
-                            "\(s.id)\t\(s.role)\t\(s.district ?? "-")\t\(s.organisation ?? "-")\t\(s.source ?? "-")\t\(state)\t\(s.name)")
+                        let fields = [
+                            String(s.id), s.role, s.district ?? "-", s.organisation ?? "-", s.source ?? "-", state, s.name,
+                        ]
+                        print(fields.joined(separator: "\t"))
                     }
                 }
             }
@@ -158,7 +166,8 @@ extension Shanyrak {
             try await runReportingErrors {
                 let context = try ServiceContext.open(data: data.data)
                 let session = try await context.accessSession()
-                let revoked = try await session.service.revokeStaff(id: user, actor: nil, requestID: commandLineRequestID())
+                let revoked = try await session.service.revokeStaff(
+                    id: user, actor: nil, requestID: commandLineRequestID())
                 await session.close()
                 guard revoked else { throw CLIError("no active user with id \(user)") }
                 print("revoked user \(user)")

@@ -25,7 +25,8 @@ struct AccessServiceTests {
             let v = people[0]
             try fixture.ingest(
                 "police",
-                "iin,indicator,value,observed_on\n\(v.iin),violence.protection_order,true,2026-04-01\n\(v.iin),violence.dv_report_count,2,2026-04-01\n")
+                "iin,indicator,value,observed_on\n\(v.iin),violence.protection_order,true,2026-04-01\n\(v.iin),violence.dv_report_count,2,2026-04-01\n"
+            )
             first = fixture.householdID(registerID: people[0].household)
             second = fixture.householdID(registerID: people.first { $0.household != people[0].household }!.household)
             victim = try fixture.personID(iin: v.iin)
@@ -43,7 +44,8 @@ struct AccessServiceTests {
         let (sw, _) = try await world.fixture.staff(.socialWorker)
         try await world.assign(sw, world.first)
 
-        let view = try await world.fixture.service.householdView(principal: sw, householdID: world.first, requestID: "a1")
+        let view = try await world.fixture.service.householdView(
+            principal: sw, householdID: world.first, requestID: "a1")
         #expect(view.household.hex == world.first)
         #expect(!view.members.isEmpty)
         #expect(view.members.allSatisfy { $0.indicators.keys.allSatisfy { !$0.hasPrefix("violence.") } })
@@ -91,7 +93,8 @@ struct AccessServiceTests {
         try await world.assign(gbv, world.first)
         try await world.assign(sw, world.first)
 
-        let gbvView = try await world.fixture.service.personView(principal: gbv, personID: world.victim, requestID: "p1")
+        let gbvView = try await world.fixture.service.personView(
+            principal: gbv, personID: world.victim, requestID: "p1")
         #expect(gbvView.indicators["violence.protection_order"] == "true")
         #expect(gbvView.indicators["violence.dv_report_count"] == "2")
         let swView = try await world.fixture.service.personView(principal: sw, personID: world.victim, requestID: "p2")
@@ -100,24 +103,29 @@ struct AccessServiceTests {
         #expect(swView.indicators["employment.status"] != nil)
 
         // The household view of the GBV specialist still holds no violence data.
-        let card = try await world.fixture.service.householdView(principal: gbv, householdID: world.first, requestID: "p3")
+        let card = try await world.fixture.service.householdView(
+            principal: gbv, householdID: world.first, requestID: "p3")
         let text = String(decoding: try card.canonicalJSON(), as: UTF8.self)
         #expect(!text.contains("violence"))
         #expect(!text.contains("identity.address"))
     }
 
-    @Test("researchers, auditors, administrators and agencies get no views", arguments: [
-        Role.researcher, .auditor, .administrator, .agency,
-    ])
+    @Test(
+        "researchers, auditors, administrators and agencies get no views",
+        arguments: [
+            Role.researcher, .auditor, .administrator, .agency,
+        ])
     func otherRolesDenied(role: Role) async throws {
         let world = try World()
         let (principal, _) = try await world.fixture.staff(role)
         try await world.assign(principal, world.first)
         await #expect(throws: AccessDenied.self) {
-            _ = try await world.fixture.service.householdView(principal: principal, householdID: world.first, requestID: "r1")
+            _ = try await world.fixture.service.householdView(
+                principal: principal, householdID: world.first, requestID: "r1")
         }
         await #expect(throws: AccessDenied.self) {
-            _ = try await world.fixture.service.personView(principal: principal, personID: world.victim, requestID: "r2")
+            _ = try await world.fixture.service.personView(
+                principal: principal, personID: world.victim, requestID: "r2")
         }
         let entries = await world.fixture.log.entries.filter { $0.requestID.hasPrefix("r") }
         #expect(entries.count == 2)

@@ -26,14 +26,17 @@ struct CedarAccessPolicyTests {
         return (fixture, fixture.householdID(registerID: people[0].household), try fixture.personID(iin: people[0].iin))
     }
 
-    @Test("Cedar policies: social worker reads the card, GBV specialist violence data in person views, researcher nothing")
+    @Test(
+        "Cedar policies: social worker reads the card, GBV specialist violence data in person views, researcher nothing"
+    )
     func cedarRoles() async throws {
         let (fixture, household, victim) = try await Self.world()
         let (sw, _) = try await fixture.staff(.socialWorker)
         let (gbv, _) = try await fixture.staff(.gbvSpecialist)
         let (researcher, _) = try await fixture.staff(.researcher)
         for p in [sw, gbv, researcher] {
-            try await fixture.service.setAssignment(staffID: p.id, household: .id(household), assigned: true, actor: nil, requestID: "s")
+            try await fixture.service.setAssignment(
+                staffID: p.id, household: .id(household), assigned: true, actor: nil, requestID: "s")
         }
         let card = try await fixture.service.householdView(principal: sw, householdID: household, requestID: "c1")
         #expect(card.members.contains { $0.indicators["employment.status"] != nil })

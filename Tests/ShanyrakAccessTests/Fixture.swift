@@ -19,7 +19,8 @@ actor FakeAuditLog: AccessAuditLog {
         entries.append(entry)
     }
 
-    func recordThenRelease<T: Sendable>(_ entry: AccessAuditEntry, release: @Sendable () throws -> T) async throws -> T {
+    func recordThenRelease<T: Sendable>(_ entry: AccessAuditEntry, release: @Sendable () throws -> T) async throws -> T
+    {
         try await append(entry)
         releases += 1
         return try release()
@@ -66,7 +67,8 @@ struct Fixture {
     let service: AccessService
 
     init(policy: ((IndicatorCatalog) -> any AccessPolicy)? = nil) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("shanyrak-access-\(UUID().uuidString)")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "shanyrak-access-\(UUID().uuidString)")
         catalog = try IndicatorCatalog.load(contentsOf: Self.root.appendingPathComponent("policies/indicators.yaml"))
         let keyring = Keyring(
             master: try SecureBytes.random(count: 32), pseudonymKey: try SecureBytes.random(count: 32),
@@ -114,7 +116,9 @@ struct Fixture {
     static func makeIIN(year: Int, month: Int, day: Int, female: Bool, rng: inout SeededRandom) -> String {
         while true {
             let centuryBase = year >= 2000 ? 5 : (year >= 1900 ? 3 : 1)
-            var d = [year % 100 / 10, year % 10, month / 10, month % 10, day / 10, day % 10, centuryBase + (female ? 1 : 0)]
+            var d = [
+                year % 100 / 10, year % 10, month / 10, month % 10, day / 10, day % 10, centuryBase + (female ? 1 : 0),
+            ]
             for _ in 0..<4 { d.append(Int.random(in: 0...9, using: &rng)) }
             if let check = IIN.checkDigit(d) {
                 return (d + [check]).map(String.init).joined()
@@ -131,8 +135,14 @@ struct Fixture {
             let size = Int.random(in: 1...6, using: &rng)
             let district = districts[Int.random(in: 0..<districts.count, using: &rng)]
             for m in 0..<size {
-                let relation = m == 0 ? "head" : (m == 1 ? "spouse" : ["child", "parent", "grandchild", "sibling"].randomElement(using: &rng) ?? "child")
-                let year = relation == "child" || relation == "grandchild"
+                let relation =
+                    m == 0
+                    ? "head"
+                    : (m == 1
+                        ? "spouse"
+                        : ["child", "parent", "grandchild", "sibling"].randomElement(using: &rng) ?? "child")
+                let year =
+                    relation == "child" || relation == "grandchild"
                     ? Int.random(in: 2005...2025, using: &rng) : Int.random(in: 1940...2004, using: &rng)
                 let month = Int.random(in: 1...12, using: &rng)
                 let day = Int.random(in: 1...28, using: &rng)
@@ -148,20 +158,25 @@ struct Fixture {
     }
 
     static func populationCSV(_ people: [GeneratedPerson]) -> String {
-        var out = "iin,last_name,first_name,patronymic,birth_date,sex,marital_status,citizenship,address,phone,household_id,relation_to_head,district_code,observed_on\n"
+        var out =
+            "iin,last_name,first_name,patronymic,birth_date,sex,marital_status,citizenship,address,phone,household_id,relation_to_head,district_code,observed_on\n"
         for (i, p) in people.enumerated() {
-            out += "\(p.iin),Family\(i),Name\(i),,\(p.birthDate),\(p.sex),single,kz,\"Street \(i), flat 2\",+7700000\(String(format: "%04d", i % 10000)),\(p.household),\(p.relation),\(p.district),2026-01-10\n"
+            out +=
+                "\(p.iin),Family\(i),Name\(i),,\(p.birthDate),\(p.sex),single,kz,\"Street \(i), flat 2\",+7700000\(String(format: "%04d", i % 10000)),\(p.household),\(p.relation),\(p.district),2026-01-10\n"
         }
         return out
     }
 
     static func labourCSV(_ people: [GeneratedPerson], seed: UInt64) -> String {
         var rng = SeededRandom(seed: seed ^ 0xABCD)
-        var out = "iin,observed_on,employment_status,registered_unemployed,sector,monthly_income,targeted_social_assistance,pension,disability_benefit,child_benefit,housing_tenure,housing_waiting_list,large_family\n"
+        var out =
+            "iin,observed_on,employment_status,registered_unemployed,sector,monthly_income,targeted_social_assistance,pension,disability_benefit,child_benefit,housing_tenure,housing_waiting_list,large_family\n"
         for p in people {
-            let status = ["employed", "unemployed", "retired", "student", "inactive"].randomElement(using: &rng) ?? "employed"
+            let status =
+                ["employed", "unemployed", "retired", "student", "inactive"].randomElement(using: &rng) ?? "employed"
             let income = Int.random(in: 0...500_000, using: &rng)
-            out += "\(p.iin),2026-02-01,\(status),\(status == "unemployed"),none,\(income),\(Bool.random(using: &rng)),,,\(Bool.random(using: &rng)),rented,false,false\n"
+            out +=
+                "\(p.iin),2026-02-01,\(status),\(status == "unemployed"),none,\(income),\(Bool.random(using: &rng)),,,\(Bool.random(using: &rng)),rented,false,false\n"
         }
         return out
     }

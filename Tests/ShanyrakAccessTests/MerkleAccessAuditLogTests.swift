@@ -10,14 +10,17 @@ struct MerkleAccessAuditLogTests {
     func merkle() async throws {
         let (fixture, household, _) = try await CedarAccessPolicyTests.world()
         let (sw, _) = try await fixture.staff(.socialWorker)
-        try await fixture.service.setAssignment(staffID: sw.id, household: .id(household), assigned: true, actor: nil, requestID: "s")
+        try await fixture.service.setAssignment(
+            staffID: sw.id, household: .id(household), assigned: true, actor: nil, requestID: "s")
         let log = try await AuditLog(directory: fixture.directory, signer: nil)
         let service = AccessService(
-            registry: fixture.registry, keys: fixture.keys, catalog: fixture.catalog, policy: CedarAccessPolicyTests.cedar(fixture.catalog),
+            registry: fixture.registry, keys: fixture.keys, catalog: fixture.catalog,
+            policy: CedarAccessPolicyTests.cedar(fixture.catalog),
             auditLog: MerkleAccessAuditLog(log: log, policySetHash: [1, 2, 3]))
         _ = try await service.householdView(principal: sw, householdID: household, requestID: "m1")
         await #expect(throws: AccessDenied.self) {
-            _ = try await service.householdView(principal: sw, householdID: String(repeating: "0", count: 32), requestID: "m2")
+            _ = try await service.householdView(
+                principal: sw, householdID: String(repeating: "0", count: 32), requestID: "m2")
         }
         let entries = try log.reader.query(AuditQuery())
         #expect(entries.map(\.requestId) == ["m1", "m2"])

@@ -7,7 +7,9 @@ import Testing
 /// The household card must not change, byte for byte, whatever happens to its members' violence data.
 struct SurvivorSafetyTests {
     /// Every household view for every role, as bytes (or a denial marker).
-    static func allViews(_ fixture: Fixture, households: [String], principals: [Principal]) async throws -> [String: Data] {
+    static func allViews(_ fixture: Fixture, households: [String], principals: [Principal]) async throws -> [String:
+        Data]
+    {
         var out: [String: Data] = [:]
         for principal in principals {
             for household in households {
@@ -70,7 +72,8 @@ struct SurvivorSafetyTests {
         #expect(!granted.isEmpty)
         for bytes in before.values {
             let text = String(decoding: bytes, as: UTF8.self)
-            #expect(!text.contains("violence.") && !text.contains("identity.address") && !text.contains("identity.phone"))
+            #expect(
+                !text.contains("violence.") && !text.contains("identity.address") && !text.contains("identity.phone"))
         }
         #expect(before.values.contains { $0 != Data("denied".utf8) })
 
@@ -120,13 +123,16 @@ struct SurvivorSafetyTests {
         #expect(witnessAfter.indicators["violence.protection_order"] == "false")
     }
 
-    @Test("the household view type refuses survivor-sensitive indicators", arguments: [
-        "violence.protection_order", "violence.dv_report_count", "identity.address", "identity.phone", "no.such",
-    ])
+    @Test(
+        "the household view type refuses survivor-sensitive indicators",
+        arguments: [
+            "violence.protection_order", "violence.dv_report_count", "identity.address", "identity.phone", "no.such",
+        ])
     func typeRefuses(indicator: String) throws {
         let fixture = try Fixture()
         let member = HouseholdView.MemberInput(
-            pseudonym: try #require(Pseudonym(hex: String(repeating: "ab", count: 16))), relation: "head", sex: "female",
+            pseudonym: try #require(Pseudonym(hex: String(repeating: "ab", count: 16))), relation: "head",
+            sex: "female",
             ageBand: .from30To44, indicators: [indicator: "x"])
         #expect(throws: HouseholdViewError.self) {
             try HouseholdView(
@@ -193,7 +199,9 @@ struct GeneratedPopulationSurvivorSafetyTests {
         var violenceRows = 0
         for source in ["police", "justice"] {
             let lines = try feed(source).split(separator: "\n")
-            let violence = lines.dropFirst().filter { $0.split(separator: ",").dropFirst().first?.hasPrefix("violence.") == true }
+            let violence = lines.dropFirst().filter {
+                $0.split(separator: ",").dropFirst().first?.hasPrefix("violence.") == true
+            }
             violenceRows += violence.count
             if !violence.isEmpty { try fixture.ingest(source, ([lines[0]] + violence).joined(separator: "\n") + "\n") }
         }
@@ -204,7 +212,8 @@ struct GeneratedPopulationSurvivorSafetyTests {
             marks += "\(person.iin),violence.protection_order,true,2026-12-01\n"
         }
         try fixture.ingest("police", marks)
-        #expect(try await SurvivorSafetyTests.allViews(fixture, households: households, principals: principals) == before)
+        #expect(
+            try await SurvivorSafetyTests.allViews(fixture, households: households, principals: principals) == before)
 
         // Newer observations lift them again.
         var lifts = "iin,indicator,value,observed_on\n"
@@ -214,6 +223,7 @@ struct GeneratedPopulationSurvivorSafetyTests {
             lifts += "\(person.iin),violence.dv_report_count,0,2026-12-02\n"
         }
         try fixture.ingest("police", lifts)
-        #expect(try await SurvivorSafetyTests.allViews(fixture, households: households, principals: principals) == before)
+        #expect(
+            try await SurvivorSafetyTests.allViews(fixture, households: households, principals: principals) == before)
     }
 }
