@@ -325,7 +325,7 @@ public struct AccessService: Sendable {
     }
 
     private func seal(justification: String, requestID: String) throws -> SealedJustification {
-        let cls = IndicatorClass.violence.rawValue
+        let cls = DataKeys.justificationClass
         guard let (version, key) = keys.writeKey(for: cls) else {
             throw AccessFailure("no data key to seal a justification")
         }
