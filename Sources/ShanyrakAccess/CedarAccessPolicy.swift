@@ -1,5 +1,6 @@
 public import Foundation
 public import ShanyrakCore
+public import ShanyrakCrypto
 public import ShanyrakPolicy
 
 /// `AccessPolicy` over the Cedar-compatible engine of ShanyrakPolicy.
@@ -20,9 +21,14 @@ public struct CedarAccessPolicy: AccessPolicy {
     public init(engine: PolicyEngine) { self.engine = engine }
 
     /// Loads the policies of `directory` (`*.cedar`, `schema.cedarschema.json`) over `catalog`.
-    /// - Throws: `PolicyLoadError` naming the file that failed.
-    public static func load(directory: URL, catalog: IndicatorCatalog) throws -> CedarAccessPolicy {
-        CedarAccessPolicy(engine: try PolicyEngine.load(directory: directory, catalog: catalog))
+    /// - Parameter publicKey: when given, the set loads only if its signature (`policies.sig`,
+    ///   see `PolicyBundleSignature`) covers exactly its files and verifies with this key.
+    /// - Throws: `PolicySignatureError` or `PolicyLoadError` naming the file that failed.
+    public static func load(directory: URL, catalog: IndicatorCatalog, publicKey: Ed25519.PublicKey? = nil) throws
+        -> CedarAccessPolicy
+    {
+        if let publicKey { try PolicyBundleSignature.verify(directory: directory, publicKey: publicKey) }
+        return CedarAccessPolicy(engine: try PolicyEngine.load(directory: directory, catalog: catalog))
     }
 
     /// Decides through the engine's decision table.

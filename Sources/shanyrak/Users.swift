@@ -22,7 +22,8 @@ extension ServiceContext {
     /// Checkpoints are left to `shanyrak audit checkpoint`.
     func accessSession() async throws -> AccessSession {
         let keys = try DataKeys.load(from: registry, keyring: keyring)
-        let policy = try CedarAccessPolicy.load(directory: policiesDirectory, catalog: catalog)
+        let policy = try CedarAccessPolicy.load(
+            directory: policiesDirectory, catalog: catalog, publicKey: config.policyVerificationKey())
         let signer = try NoteSigner(name: AuditKeyOptions.defaultName, signingKey: keyring.auditSigning)
         let log = try await AuditLog(
             directory: dataDirectory, signer: signer,
