@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "ShanyrakAudit", targets: ["ShanyrakAudit"]),
         .library(name: "ShanyrakStore", targets: ["ShanyrakStore"]),
         .library(name: "ShanyrakIngest", targets: ["ShanyrakIngest"]),
+        .library(name: "ShanyrakAccess", targets: ["ShanyrakAccess"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -69,11 +70,16 @@ let package = Package(
             dependencies: ["ShanyrakCrypto", "ShanyrakCore", "ShanyrakStore"],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "ShanyrakAccess",
+            dependencies: ["ShanyrakCore", "ShanyrakCrypto", "ShanyrakStore", "ShanyrakPolicy", "ShanyrakAudit"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "shanyrak",
             dependencies: [
                 "ShanyrakCrypto", "ShanyrakCore", "ShanyrakPolicy", "ShanyrakAudit", "ShanyrakStore",
-                "ShanyrakIngest",
+                "ShanyrakIngest", "ShanyrakAccess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -96,6 +102,14 @@ let package = Package(
             dependencies: [
                 "ShanyrakIngest", "ShanyrakStore", "ShanyrakCrypto", "ShanyrakCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ShanyrakAccessTests",
+            dependencies: [
+                "ShanyrakAccess", "ShanyrakIngest", "ShanyrakStore", "ShanyrakCrypto", "ShanyrakCore", "ShanyrakPolicy",
+                "ShanyrakAudit",
             ],
             swiftSettings: swiftSettings
         ),

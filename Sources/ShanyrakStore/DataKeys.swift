@@ -14,9 +14,12 @@ public struct DataKeys: Sendable {
     public static let quarantineClass = "quarantine"
     /// Class name of the key for value MACs.
     public static let valueMACClass = "valuemac"
+    /// Class name of the key that seals break-glass justifications in audit entries.
+    /// Its versions are never retired: the audit log keeps what they seal forever.
+    public static let justificationClass = "justification"
     /// Every class that has data keys.
     public static var allClasses: [String] {
-        IndicatorClass.allCases.map(\.rawValue) + [quarantineClass, valueMACClass]
+        IndicatorClass.allCases.map(\.rawValue) + [quarantineClass, valueMACClass, justificationClass]
     }
 
     private let keys: [String: [UInt32: SecureBytes]]
@@ -201,7 +204,9 @@ extension Registry {
         let classes = className.map { [$0] } ?? (IndicatorClass.allCases.map(\.rawValue) + [DataKeys.quarantineClass])
         var total = 0
         for cls in classes {
-            guard let (writeVersion, writeKey) = keys.writeKey(for: cls), cls != DataKeys.valueMACClass else {
+            guard let (writeVersion, writeKey) = keys.writeKey(for: cls), cls != DataKeys.valueMACClass,
+                cls != DataKeys.justificationClass
+            else {
                 throw StoreError(message: "unknown or non-rewrappable key class '\(cls)'")
             }
             var cursor = RewrapCursor()
@@ -314,6 +319,9 @@ extension Registry {
             throw StoreError(message: "no data key \(className) v\(version)")
         }
         guard !entry.current else { throw StoreError(message: "\(className) v\(version) is the current version; rotate first") }
+        guard className != DataKeys.justificationClass else {
+            throw StoreError(message: "justification keys are never retired: audit entries sealed under them must stay readable")
+        }
         guard entry.sealedCount == 0 else {
             throw StoreError(message: "\(className) v\(version) still seals \(entry.sealedCount) values; run `keys rewrap` first")
         }

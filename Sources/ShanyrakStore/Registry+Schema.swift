@@ -87,6 +87,7 @@ extension Registry {
                     );
                     """)
         }
+        registerStaffMigration(&migrator)
         return migrator
     }
 }

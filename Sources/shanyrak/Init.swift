@@ -15,6 +15,10 @@ extension Shanyrak {
         var keys: String
         @Option(name: .long, help: "The policies folder holding indicators.yaml and sources/.")
         var policies = "policies"
+        @Option(
+            name: .long,
+            help: "A policy public key (e.g. KEYDIR/policy-signing.pub): only policy sets signed with its key are loaded.")
+        var policyPublicKey: String?
 
         func run() async throws {
             try await runReportingErrors {
@@ -24,6 +28,9 @@ extension Shanyrak {
                 // Check everything before writing anything.
                 let keyring = try Keyring.load(from: keysDir)
                 let catalog = try IndicatorCatalog.load(contentsOf: policiesDir.appendingPathComponent("indicators.yaml"))
+                let publicKeyPath = policyPublicKey.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+                let config = ServiceConfig(keys: keysDir.path, policies: policiesDir.path, policyPublicKey: publicKeyPath)
+                _ = try config.policyVerificationKey()  // refuse an unreadable key before writing anything
                 if FileManager.default.fileExists(atPath: dir.appendingPathComponent(ServiceConfig.fileName).path)
                     || FileManager.default.fileExists(atPath: dir.appendingPathComponent(Registry.fileName).path)
                 {
@@ -32,7 +39,7 @@ extension Shanyrak {
                 let registry = try Registry.create(dataDirectory: dir)
                 do {
                     try registry.initialise(catalog: catalog, keyring: keyring)
-                    try ServiceConfig(keys: keysDir.path, policies: policiesDir.path).write(dataDirectory: dir)
+                    try config.write(dataDirectory: dir)
                 } catch {
                     // Leave no half-made folder behind.
                     for suffix in ["", "-wal", "-shm"] {

@@ -10,6 +10,16 @@ struct ServiceConfig: Codable {
     var keys: String
     /// Absolute path of the policies folder (catalog, sources, Cedar policies).
     var policies: String
+    /// Absolute path of the policy public key; when set, only a policy set signed with
+    /// the matching key (`shanyrak policy sign`) is loaded.
+    var policyPublicKey: String?
+
+    /// The policy verification key, if one is configured.
+    func policyVerificationKey() throws -> Ed25519.PublicKey? {
+        guard let policyPublicKey else { return nil }
+        return try Ed25519.PublicKey(
+            rawBytes: KeyFile.readPublic(URL(fileURLWithPath: policyPublicKey), length: Ed25519.publicKeyLength))
+    }
 
     static let fileName = "shanyrak.json"
 

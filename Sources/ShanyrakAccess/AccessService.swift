@@ -1,0 +1,365 @@
+public import Foundation
+public import ShanyrakCore
+public import ShanyrakCrypto
+public import ShanyrakStore
+
+/// The one path to record data, used by the server and the command line alike.
+///
+/// Every read goes: authenticate, compute the context facts (assigned from the
+/// caseload, same district), decide per indicator through the `AccessPolicy`, fetch
+/// only the granted values (newest observation wins), unseal them, build the view,
+/// append the audit entry and await its durability, and only then return the view.
+/// A denial, for whatever reason, throws `AccessDenied` after it too is audited.
+/// When the audit log cannot be written, `AuditLogUnavailable` is thrown and
+/// nothing is returned.
+public struct AccessService: Sendable {
+    private let registry: Registry
+    private let keys: DataKeys
+    private let catalog: IndicatorCatalog
+    private let policy: any AccessPolicy
+    private let auditLog: any AccessAuditLog
+    private let pseudonymiser: Pseudonymiser?
+    private let clock: @Sendable () -> Date
+
+    /// Indicators read for the fixed shape of every view (sex and age band).
+    static let shapeIndicators = ["demographic.sex", "identity.birth_date"]
+
+    /// Creates the service.
+    /// - Parameters:
+    ///   - registry: the registry database.
+    ///   - keys: the unwrapped data keys.
+    ///   - catalog: the indicator catalog.
+    ///   - policy: the policy engine.
+    ///   - auditLog: the audit log; every request is appended to it before anything is released.
+    ///   - pseudonymiser: needed only for `findHousehold` (IIN or register id lookups).
+    ///   - clock: the time used for audit entries and age bands.
+    public init(
+        registry: Registry, keys: DataKeys, catalog: IndicatorCatalog, policy: any AccessPolicy,
+        auditLog: any AccessAuditLog, pseudonymiser: Pseudonymiser? = nil,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.registry = registry
+        self.keys = keys
+        self.catalog = catalog
+        self.policy = policy
+        self.auditLog = auditLog
+        self.pseudonymiser = pseudonymiser
+        self.clock = clock
+    }
+
+    // MARK: Authentication
+
+    /// The active account whose token this is, or nil (unknown or revoked token).
+    ///
+    /// The token's SHA-256 is looked up, then compared with the stored hash in
+    /// constant time; an unknown token costs the same comparison against a dummy.
+    /// - Throws: a database error.
+    public func authenticate(token: String) throws -> Principal? {
+        let presented = StaffToken.hash(token)
+        let found = try registry.staff(tokenHash: presented)
+        let stored = found?.storedHash ?? [UInt8](repeating: 0, count: presented.count)
+        let matches = constantTimeEquals(presented, stored)
+        guard matches, let record = found?.record, record.revokedAt == nil, let role = Role(rawValue: record.role)
+        else { return nil }
+        return Principal(
+            id: record.id, role: role, district: record.district, organisation: record.organisation,
+            source: record.source)
+    }
+
+    /// Records a failed authentication (wrong, revoked or missing token) without the token.
+    /// - Throws: `AuditLogUnavailable` when it could not be recorded.
+    public func recordFailedAuthentication(requestID: String, view: ViewKind = .household) async throws {
+        let entry = AccessAuditEntry(
+            time: now(), actor: nil, role: nil, action: .read, view: view, subjects: [], indicators: [],
+            decision: .deny, policyIDs: [], requestID: requestID)
+        try await audited(entry) { () }
+    }
+
+    // MARK: Views
+
+    /// The survivor-safe household card of `householdID` (32 hex digits).
+    /// - Throws: `AccessDenied` (audited) when the household does not exist or policy
+    ///   grants nothing; `AuditLogUnavailable` when the log cannot be written.
+    public func householdView(principal: Principal, householdID: String, requestID: String) async throws
+        -> HouseholdView
+    {
+        guard let household = Pseudonym(hex: householdID), let record = try registry.householdRecord(household) else {
+            try await deny(principal, .household, subjects: [householdID], policyIDs: [], requestID: requestID)
+        }
+        let context = AccessContext(
+            view: .household, assigned: try registry.isAssigned(staffID: principal.id, household: household),
+            sameDistrict: principal.district == record.district)
+        // Only indicators that may ever be on a card are asked about; the card's type refuses the rest anyway.
+        let candidates = catalog.indicators.map(\.id).filter { HouseholdView.mayAppear($0, catalog: catalog) }
+        let decision = try decide(principal, .read, context, candidates)
+        let granted = candidates.filter { decision.allowed.contains($0) }
+        guard !granted.isEmpty else {
+            try await deny(
+                principal, .household, subjects: [household.hex], policyIDs: decision.policyIDs, requestID: requestID)
+        }
+        let members = record.members.map(\.pseudonym)
+        let values = try unsealNewest(subjects: members, indicators: granted + Self.shapeIndicators)
+        let today = clock()
+        let inputs = record.members.map { member in
+            let mine = values[member.pseudonym] ?? [:]
+            return HouseholdView.MemberInput(
+                pseudonym: member.pseudonym, relation: member.relation, sex: mine["demographic.sex"],
+                ageBand: AgeBand.of(birthDate: mine["identity.birth_date"], on: today),
+                indicators: mine.filter { granted.contains($0.key) })
+        }
+        let view = try HouseholdView(household: household, district: record.district, members: inputs, catalog: catalog)
+        let entry = AccessAuditEntry(
+            time: now(), actor: principal.id, role: principal.role, action: .read, view: .household,
+            subjects: [household.hex] + members.map(\.hex), indicators: (granted + Self.shapeIndicators).sorted(),
+            decision: .allow, policyIDs: decision.policyIDs, requestID: requestID)
+        return try await audited(entry) { view }
+    }
+
+    /// The person view of `personID` (32 hex digits) within the caller's caseload.
+    /// - Throws: `AccessDenied` (audited) or `AuditLogUnavailable`.
+    public func personView(principal: Principal, personID: String, requestID: String) async throws -> PersonView {
+        try await personView(principal: principal, personID: personID, breakGlass: nil, requestID: requestID)
+    }
+
+    /// A person view beyond the caller's caseload, with a written justification, where policy allows it.
+    /// The audit entry is flagged and holds the justification sealed.
+    /// - Throws: `AccessDenied` (audited) for an empty justification or when policy refuses;
+    ///   `AuditLogUnavailable`.
+    public func breakGlassPersonView(principal: Principal, personID: String, justification: String, requestID: String)
+        async throws -> PersonView
+    {
+        try await personView(principal: principal, personID: personID, breakGlass: justification, requestID: requestID)
+    }
+
+    private func personView(principal: Principal, personID: String, breakGlass: String?, requestID: String)
+        async throws -> PersonView
+    {
+        let sealedJustification = try breakGlass.map { try seal(justification: $0, requestID: requestID) }
+        let isBreakGlass = breakGlass != nil
+        guard let person = Pseudonym(hex: personID), let record = try registry.personRecord(person),
+            breakGlass.map({ !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) ?? true
+        else {
+            try await deny(
+                principal, .person, subjects: [personID], policyIDs: [], requestID: requestID, breakGlass: isBreakGlass,
+                justification: sealedJustification)
+        }
+        let context = AccessContext(
+            view: .person, assigned: try registry.isAssigned(staffID: principal.id, household: record.household),
+            sameDistrict: principal.district == record.district, breakGlass: isBreakGlass)
+        let candidates = catalog.indicators.map(\.id)
+        let decision = try decide(principal, .read, context, candidates)
+        let granted = candidates.filter { decision.allowed.contains($0) }
+        guard !granted.isEmpty else {
+            try await deny(
+                principal, .person, subjects: [person.hex], policyIDs: decision.policyIDs, requestID: requestID,
+                breakGlass: isBreakGlass, justification: sealedJustification)
+        }
+        let values = try unsealNewest(subjects: [person], indicators: granted + Self.shapeIndicators)[person] ?? [:]
+        let view = PersonView(
+            person: person, household: record.household, relation: record.relation, sex: values["demographic.sex"],
+            ageBand: AgeBand.of(birthDate: values["identity.birth_date"], on: clock()),
+            indicators: values.filter { granted.contains($0.key) })
+        let entry = AccessAuditEntry(
+            time: now(), actor: principal.id, role: principal.role, action: .read, view: .person,
+            subjects: [person.hex, record.household.hex],
+            indicators: Array(Set(granted + Self.shapeIndicators)).sorted(),
+            decision: .allow, policyIDs: decision.policyIDs, requestID: requestID, breakGlass: isBreakGlass,
+            justification: sealedJustification)
+        return try await audited(entry) { view }
+    }
+
+    /// The caller's caseload. Audited; any authenticated caller may see their own (it may be empty).
+    /// - Throws: `AuditLogUnavailable`, or a database error.
+    public func caseload(principal: Principal, requestID: String) async throws -> Caseload {
+        let rows = try registry.assignedHouseholds(staffID: principal.id)
+        let caseload = Caseload(households: rows.map { Caseload.Entry(household: $0.household, district: $0.district) })
+        let entry = AccessAuditEntry(
+            time: now(), actor: principal.id, role: principal.role, action: .read, view: .caseload,
+            subjects: rows.map(\.household.hex), indicators: [], decision: .allow, policyIDs: [], requestID: requestID)
+        return try await audited(entry) { caseload }
+    }
+
+    // MARK: Administration
+
+    /// How an administrator names a household.
+    public enum HouseholdSelector: Sendable, Hashable {
+        /// The service pseudonym (32 hex digits).
+        case id(String)
+        /// A member's IIN.
+        case iin(IIN)
+        /// The population register's household id.
+        case registerID(String)
+    }
+
+    /// Resolves a selector to the household's pseudonym, and records the lookup.
+    /// - Parameter actor: the administrator (nil for the local command line operator).
+    /// - Throws: `AccessDenied` (audited) when no household matches; `AuditLogUnavailable`;
+    ///   `AccessFailure` when the service has no pseudonymiser.
+    public func findHousehold(_ selector: HouseholdSelector, actor: Principal?, requestID: String) async throws
+        -> Pseudonym
+    {
+        let household = try resolve(selector)
+        let entry = AccessAuditEntry(
+            time: now(), actor: actor?.id, role: actor?.role ?? .administrator, action: .find, view: .administration,
+            subjects: household.map { [$0.hex] } ?? [], indicators: [], decision: household == nil ? .deny : .allow,
+            policyIDs: [], requestID: requestID)
+        return try await audited(entry) { () throws -> Pseudonym in
+            guard let household else { throw AccessDenied() }
+            return household
+        }
+    }
+
+    /// Adds (`assigned` true) or removes a household from a staff member's caseload, and records the change.
+    /// - Returns: whether anything changed.
+    /// - Throws: `AccessDenied` (audited) for an unknown household or account; `AuditLogUnavailable`.
+    @discardableResult
+    public func setAssignment(
+        staffID: Int64, household selector: HouseholdSelector, assigned: Bool, actor: Principal?, requestID: String
+    ) async throws -> Bool {
+        let household = try resolve(selector)
+        let staffExists = try registry.staff(id: staffID) != nil
+        guard let household, staffExists else {
+            try await deny(
+                actor, .administration, action: .assign, subjects: household.map { [$0.hex] } ?? [], policyIDs: [],
+                requestID: requestID)
+        }
+        // Record first: a change that cannot be audited is not made.
+        let entry = AccessAuditEntry(
+            time: now(), actor: actor?.id, role: actor?.role ?? .administrator, action: .assign, view: .administration,
+            subjects: [household.hex], indicators: [], decision: .allow,
+            policyIDs: [assigned ? "assign" : "unassign"], requestID: requestID)
+        try await audited(entry) { () }
+        return assigned
+            ? try registry.assign(staffID: staffID, household: household)
+            : try registry.unassign(staffID: staffID, household: household)
+    }
+
+    /// Creates a staff account and returns its token: the only time the token exists outside the caller.
+    /// Only the token's hash is stored. Recorded in the audit log before the account is made.
+    /// - Returns: the account id and the token.
+    /// - Throws: `AuditLogUnavailable`, or a database error.
+    public func addStaff(
+        name: String, role: Role, district: String?, organisation: String?, source: String?, actor: Principal?,
+        requestID: String
+    ) async throws -> (id: Int64, token: String) {
+        let entry = AccessAuditEntry(
+            time: now(), actor: actor?.id, role: actor?.role ?? .administrator, action: .administer,
+            view: .administration, subjects: [], indicators: [], decision: .allow,
+            policyIDs: ["users.add." + role.rawValue],
+            requestID: requestID)
+        try await audited(entry) { () }
+        let token = StaffToken.generate()
+        let id = try registry.addStaff(
+            name: name, role: role.rawValue, district: district, organisation: organisation, source: source,
+            tokenHash: StaffToken.hash(token), now: clock())
+        return (id, token)
+    }
+
+    /// Revokes a staff account: its token stops working at once. Recorded in the audit log first.
+    /// - Returns: false when there is no such active account.
+    /// - Throws: `AuditLogUnavailable`, or a database error.
+    public func revokeStaff(id: Int64, actor: Principal?, requestID: String) async throws -> Bool {
+        let entry = AccessAuditEntry(
+            time: now(), actor: actor?.id, role: actor?.role ?? .administrator, action: .administer,
+            view: .administration, subjects: ["staff:\(id)"], indicators: [], decision: .allow,
+            policyIDs: ["users.revoke"], requestID: requestID)
+        try await audited(entry) { () }
+        return try registry.revokeStaff(id: id, now: clock())
+    }
+
+    /// Every staff account (never tokens or their hashes).
+    /// - Throws: a database error.
+    public func listStaff() throws -> [StaffRecord] {
+        try registry.listStaff()
+    }
+
+    private func resolve(_ selector: HouseholdSelector) throws -> Pseudonym? {
+        let candidate: Pseudonym?
+        switch selector {
+        case .id(let hex):
+            candidate = Pseudonym(hex: hex)
+        case .iin(let iin):
+            guard let pseudonymiser else { throw AccessFailure("this service cannot pseudonymise (no pseudonym key)") }
+            candidate = try registry.personRecord(pseudonymiser.person(iin))?.household
+        case .registerID(let id):
+            guard let pseudonymiser else { throw AccessFailure("this service cannot pseudonymise (no pseudonym key)") }
+            candidate = pseudonymiser.household(registerID: id)
+        }
+        guard let candidate, try registry.householdExists(candidate) else { return nil }
+        return candidate
+    }
+
+    // MARK: Steps of the path
+
+    private func now() -> Int64 { Int64(clock().timeIntervalSince1970) }
+
+    private func decide(_ principal: Principal, _ action: AccessAction, _ context: AccessContext, _ ids: [String])
+        throws
+        -> AccessDecision
+    {
+        do {
+            return try policy.decide(principal: principal, action: action, context: context, indicators: ids)
+        } catch {
+            // A policy that cannot be evaluated grants nothing.
+            return AccessDecision(allowed: [], policyIDs: [])
+        }
+    }
+
+    /// Fetches the newest observation of each indicator for each subject and opens it.
+    private func unsealNewest(subjects: [Pseudonym], indicators: [String]) throws -> [Pseudonym: [String: String]] {
+        let observations = try registry.newestObservations(subjects: subjects, indicators: indicators)
+        var out: [Pseudonym: [String: String]] = [:]
+        for observation in observations {
+            guard let indicator = catalog[observation.indicator],
+                let key = keys.key(for: indicator.indicatorClass.rawValue, version: observation.keyVersion)
+            else { throw AccessFailure("a stored value has no active data key") }
+            do {
+                out[observation.subject, default: [:]][observation.indicator] = try SealedValueFormat.open(
+                    observation.sealed, subject: observation.subject, indicator: observation.indicator,
+                    keyVersion: observation.keyVersion, key: key)
+            } catch {
+                throw AccessFailure("a stored value does not open (tampered or misplaced)")
+            }
+        }
+        return out
+    }
+
+    private func seal(justification: String, requestID: String) throws -> SealedJustification {
+        let cls = DataKeys.justificationClass
+        guard let (version, key) = keys.writeKey(for: cls) else {
+            throw AccessFailure("no data key to seal a justification")
+        }
+        let ad = Array("shanyrak.breakglass.v1\u{0}\(requestID)\u{0}\(version)".utf8)
+        let sealed = try XChaCha20Poly1305.seal(Array(justification.utf8), associatedData: ad, key: key)
+        return SealedJustification(keyClass: cls, keyVersion: version, sealed: sealed)
+    }
+
+    /// Appends and awaits durability, then releases; a log failure becomes `AuditLogUnavailable`.
+    private func audited<T: Sendable>(_ entry: AccessAuditEntry, release: @Sendable () throws -> T) async throws -> T {
+        let released: Result<T, any Error>
+        do {
+            released = try await auditLog.recordThenRelease(entry) { () -> Result<T, any Error> in
+                Result { try release() }
+            }
+        } catch {
+            throw AuditLogUnavailable()
+        }
+        return try released.get()
+    }
+
+    private func deny(
+        _ principal: Principal?, _ view: ViewKind, action: AccessAction = .read, subjects: [String],
+        policyIDs: [String],
+        requestID: String, breakGlass: Bool = false, justification: SealedJustification? = nil
+    ) async throws -> Never {
+        // A requested id that is not a pseudonym is not recorded verbatim: it could be anything a caller typed.
+        let safeSubjects = subjects.map { Pseudonym(hex: $0) == nil ? "invalid" : $0 }
+        let entry = AccessAuditEntry(
+            time: now(), actor: principal?.id, role: principal?.role, action: action, view: view,
+            subjects: safeSubjects,
+            indicators: [], decision: .deny, policyIDs: policyIDs, requestID: requestID, breakGlass: breakGlass,
+            justification: justification)
+        try await audited(entry) { () }
+        throw AccessDenied()
+    }
+}

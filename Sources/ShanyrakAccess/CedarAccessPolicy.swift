@@ -1,0 +1,79 @@
+public import Foundation
+public import ShanyrakCore
+public import ShanyrakCrypto
+public import ShanyrakPolicy
+
+/// `AccessPolicy` over the Cedar-compatible engine of ShanyrakPolicy.
+///
+/// Each request builds one `DecisionTable` for (staff, action, context), so a view
+/// costs one evaluation per indicator group, not per indicator. The principal is
+/// the staff entity `Shanyrak::Staff::"<id>"` in its role; the context carries
+/// `view`, `assigned`, `sameDistrict`, `purpose` and `breakGlass`. A break-glass
+/// read also needs `breakGlass` on `Shanyrak::System::"registry"` to be permitted.
+public struct CedarAccessPolicy: AccessPolicy {
+    /// The loaded policy engine.
+    public let engine: PolicyEngine
+
+    /// SHA-256 (hex) of the loaded policy bundle, for audit entries (empty for an in-memory engine).
+    public var bundleHash: String { engine.bundleHash }
+
+    /// Wraps a loaded engine.
+    public init(engine: PolicyEngine) { self.engine = engine }
+
+    /// Loads the policies of `directory` (`*.cedar`, `schema.cedarschema.json`) over `catalog`.
+    /// - Parameter publicKey: when given, the set loads only if its signature (`policies.sig`,
+    ///   see `PolicyBundleSignature`) covers exactly its files and verifies with this key.
+    /// - Throws: `PolicySignatureError` or `PolicyLoadError` naming the file that failed.
+    public static func load(directory: URL, catalog: IndicatorCatalog, publicKey: Ed25519.PublicKey? = nil) throws
+        -> CedarAccessPolicy
+    {
+        if let publicKey { try PolicyBundleSignature.verify(directory: directory, publicKey: publicKey) }
+        return CedarAccessPolicy(engine: try PolicyEngine.load(directory: directory, catalog: catalog))
+    }
+
+    /// Decides through the engine's decision table.
+    public func decide(principal: Principal, action: AccessAction, context: AccessContext, indicators: [String]) throws
+        -> AccessDecision
+    {
+        let cedarAction: ShanyrakModel.Action
+        switch action {
+        case .read: cedarAction = .read
+        case .export: cedarAction = .export
+        case .ingest: cedarAction = .ingest
+        case .assign, .find, .administer: return AccessDecision(allowed: [], policyIDs: [])
+        }
+        let view: ShanyrakModel.View
+        switch context.view {
+        case .household: view = .household
+        case .person: view = .person
+        case .caseload, .administration: view = .none
+        }
+        let staff = ShanyrakModel.Staff(
+            id: String(principal.id), roles: [principal.role.rawValue], district: principal.district ?? "",
+            organisation: principal.organisation ?? "", source: principal.source ?? "")
+        let facts = ShanyrakModel.context(
+            view: view, assigned: context.assigned, sameDistrict: context.sameDistrict, purpose: context.purpose ?? "",
+            breakGlass: context.breakGlass)
+        if context.breakGlass {
+            let session = engine.authorize(
+                staff: staff, action: .breakGlass, resource: ShanyrakModel.registry, context: facts)
+            guard session.decision == .allow else {
+                return AccessDecision(allowed: [], policyIDs: session.determiningPolicies)
+            }
+        }
+        let table = engine.decisionTable(staff: staff, action: cedarAction, context: facts)
+        var allowed = Set<String>()
+        var allowing = Set<String>()
+        var forbidding = Set<String>()
+        for id in indicators {
+            guard let response = table.response(for: id) else { continue }
+            if response.decision == .allow {
+                allowed.insert(id)
+                allowing.formUnion(response.determiningPolicies)
+            } else {
+                forbidding.formUnion(response.determiningPolicies)
+            }
+        }
+        return AccessDecision(allowed: allowed, policyIDs: Array(allowed.isEmpty ? forbidding : allowing))
+    }
+}

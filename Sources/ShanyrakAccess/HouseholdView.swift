@@ -1,0 +1,246 @@
+public import Foundation
+public import ShanyrakCore
+
+/// An age band, computed from a sealed birth date: the household card shows the band, never the date.
+public enum AgeBand: String, Sendable, Hashable, Codable, CaseIterable {
+    /// 0 to 5 years.
+    case upTo5 = "0-5"
+    /// 6 to 17 years.
+    case from6To17 = "6-17"
+    /// 18 to 29 years.
+    case from18To29 = "18-29"
+    /// 30 to 44 years.
+    case from30To44 = "30-44"
+    /// 45 to 59 years.
+    case from45To59 = "45-59"
+    /// 60 years and more.
+    case from60 = "60+"
+    /// No valid birth date is recorded.
+    case unknown
+
+    /// The band of someone born on `birthDate` (`YYYY-MM-DD`), on `today` (UTC).
+    /// - Returns: `.unknown` for a missing or malformed date, or one in the future.
+    public static func of(birthDate: String?, on today: Date) -> AgeBand {
+        guard let birthDate else { return .unknown }
+        let parts = birthDate.split(separator: "-")
+        guard parts.count == 3, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]) else {
+            return .unknown
+        }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
+        let now = calendar.dateComponents([.year, .month, .day], from: today)
+        guard let ny = now.year, let nm = now.month, let nd = now.day else { return .unknown }
+        var age = ny - y
+        if (nm, nd) < (m, d) { age -= 1 }
+        switch age {
+        case ..<0: return .unknown
+        case 0...5: return .upTo5
+        case 6...17: return .from6To17
+        case 18...29: return .from18To29
+        case 30...44: return .from30To44
+        case 45...59: return .from45To59
+        default: return .from60
+        }
+    }
+}
+
+/// Why a household view could not be built. Names the indicator id and the rule, never a value.
+public struct HouseholdViewError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The indicator id refused.
+    public let indicator: String
+    /// The rule that refused it.
+    public let rule: String
+    /// Creates an error.
+    public init(indicator: String, rule: String) {
+        self.indicator = indicator
+        self.rule = rule
+    }
+    /// Indicator and rule.
+    public var description: String { "household view refuses \(indicator): \(rule)" }
+}
+
+/// The survivor-safe household card: a fixed shape, and nothing else.
+///
+/// The household's pseudonym and district, and for each member the pseudonym,
+/// relation, sex, age band and the indicators policy granted for a household view.
+/// The initialiser refuses any indicator that is not in the catalog, that is
+/// violence-class or survivor-sensitive (`Indicator.mayAppearInHouseholdView`), or
+/// that is a person-level address or phone, whatever the catalog file says; the
+/// stored properties are immutable, so no path can add one afterwards.
+///
+/// The encoding is canonical (see `canonicalJSON()`): keys sorted, members sorted by
+/// pseudonym, indicators keyed by id; nothing per request. The same household seen
+/// twice by the same user is the same bytes.
+public struct HouseholdView: Sendable, Hashable, Encodable {
+    /// One member of the household, as the card shows them.
+    public struct Member: Sendable, Hashable, Encodable {
+        /// The member's pseudonym.
+        public let pseudonym: Pseudonym
+        /// Relation to the head of household.
+        public let relation: String
+        /// `male`, `female` or `unknown`.
+        public let sex: String
+        /// The age band.
+        public let ageBand: AgeBand
+        /// Granted indicator values by indicator id (canonical value strings).
+        public let indicators: [String: String]
+
+        enum CodingKeys: String, CodingKey {
+            case pseudonym, relation, sex, indicators
+            case ageBand = "age_band"
+        }
+    }
+
+    /// A member as handed to the initialiser, before the checks.
+    public struct MemberInput: Sendable {
+        /// The member's pseudonym.
+        public var pseudonym: Pseudonym
+        /// Relation to the head of household.
+        public var relation: String
+        /// `male`, `female` or nil when not recorded.
+        public var sex: String?
+        /// The age band.
+        public var ageBand: AgeBand
+        /// Granted indicator values by indicator id.
+        public var indicators: [String: String]
+
+        /// Creates an input.
+        public init(
+            pseudonym: Pseudonym, relation: String, sex: String?, ageBand: AgeBand, indicators: [String: String]
+        ) {
+            self.pseudonym = pseudonym
+            self.relation = relation
+            self.sex = sex
+            self.ageBand = ageBand
+            self.indicators = indicators
+        }
+    }
+
+    /// Indicator ids refused in a household view even if a catalog marked them harmless:
+    /// a person-level address or phone can lead an abuser to a survivor.
+    public static let alwaysRefused: Set<String> = ["identity.address", "identity.phone"]
+
+    /// The household pseudonym.
+    public let household: Pseudonym
+    /// The district code.
+    public let district: String
+    /// Members, sorted by pseudonym.
+    public let members: [Member]
+
+    /// Builds a card, refusing anything that may not be on one.
+    /// - Parameters:
+    ///   - household: the household pseudonym.
+    ///   - district: its district code.
+    ///   - members: the members with their granted values.
+    ///   - catalog: the indicator catalog the values belong to.
+    /// - Throws: `HouseholdViewError` for an indicator that is unknown, violence-class,
+    ///   survivor-sensitive or a person-level address or phone. Nothing is built then.
+    public init(household: Pseudonym, district: String, members: [MemberInput], catalog: IndicatorCatalog) throws {
+        var built: [Member] = []
+        built.reserveCapacity(members.count)
+        for input in members {
+            for id in input.indicators.keys {
+                try Self.check(id, catalog: catalog)
+            }
+            let sex = input.sex.flatMap { $0 == "male" || $0 == "female" ? $0 : nil } ?? "unknown"
+            built.append(
+                Member(
+                    pseudonym: input.pseudonym, relation: input.relation, sex: sex, ageBand: input.ageBand,
+                    indicators: input.indicators))
+        }
+        self.household = household
+        self.district = district
+        self.members = built.sorted { $0.pseudonym < $1.pseudonym }
+    }
+
+    /// Whether `id` may ever appear on a household card under `catalog`.
+    public static func mayAppear(_ id: String, catalog: IndicatorCatalog) -> Bool {
+        (try? check(id, catalog: catalog)) != nil
+    }
+
+    private static func check(_ id: String, catalog: IndicatorCatalog) throws {
+        guard let indicator = catalog[id] else {
+            throw HouseholdViewError(indicator: id, rule: "not in the indicator catalog")
+        }
+        guard indicator.mayAppearInHouseholdView, indicator.indicatorClass != .violence, !indicator.survivorSensitive
+        else { throw HouseholdViewError(indicator: id, rule: "violence-class or survivor-sensitive") }
+        guard !alwaysRefused.contains(id) else {
+            throw HouseholdViewError(indicator: id, rule: "person-level address or phone")
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case household, district, members
+    }
+
+    /// The canonical bytes of the card: JSON with sorted keys, no whitespace, slashes unescaped.
+    /// - Throws: an encoding error (not expected for this shape).
+    public func canonicalJSON() throws -> Data {
+        try canonicalEncoder().encode(self)
+    }
+}
+
+/// The person view: what policy granted about one person in a person view.
+public struct PersonView: Sendable, Hashable, Encodable {
+    /// The person's pseudonym.
+    public let person: Pseudonym
+    /// The household's pseudonym.
+    public let household: Pseudonym
+    /// Relation to the head of household.
+    public let relation: String
+    /// `male`, `female` or `unknown`.
+    public let sex: String
+    /// The age band.
+    public let ageBand: AgeBand
+    /// Granted indicator values by indicator id (canonical value strings).
+    public let indicators: [String: String]
+
+    /// Creates a person view.
+    public init(
+        person: Pseudonym, household: Pseudonym, relation: String, sex: String?, ageBand: AgeBand,
+        indicators: [String: String]
+    ) {
+        self.person = person
+        self.household = household
+        self.relation = relation
+        self.sex = sex.flatMap { $0 == "male" || $0 == "female" ? $0 : nil } ?? "unknown"
+        self.ageBand = ageBand
+        self.indicators = indicators
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case person, household, relation, sex, indicators
+        case ageBand = "age_band"
+    }
+
+    /// The canonical bytes of the view (sorted keys, no whitespace).
+    /// - Throws: an encoding error.
+    public func canonicalJSON() throws -> Data {
+        try canonicalEncoder().encode(self)
+    }
+}
+
+/// The caller's caseload: assigned households with their districts.
+public struct Caseload: Sendable, Hashable, Encodable {
+    /// One assigned household.
+    public struct Entry: Sendable, Hashable, Encodable {
+        /// The household pseudonym.
+        public let household: Pseudonym
+        /// Its district code.
+        public let district: String
+    }
+    /// Assigned households, sorted by pseudonym.
+    public let households: [Entry]
+
+    /// The canonical bytes (sorted keys, no whitespace).
+    /// - Throws: an encoding error.
+    public func canonicalJSON() throws -> Data {
+        try canonicalEncoder().encode(self)
+    }
+}
+
+func canonicalEncoder() -> JSONEncoder {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return encoder
+}

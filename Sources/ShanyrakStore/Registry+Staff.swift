@@ -1,0 +1,376 @@
+public import Foundation
+internal import GRDB
+public import ShanyrakCore
+
+// Staff accounts, caseloads and the narrow read queries of the access path.
+//
+// Everything here is the SQL side of `ShanyrakAccess`: that module holds the rules
+// (who may see what); this file only stores and fetches. Keeping the SQL in the
+// store keeps GRDB out of the access module and keeps the store replaceable.
+
+/// One staff account (a row of `staff`).
+///
+/// The display name is stored in plaintext: it names an employee, not a person
+/// the registry is about, and auditors need it readable. The token is never
+/// stored, only its hash.
+public struct StaffRecord: Sendable, Equatable, Codable {
+    /// Service-assigned id.
+    public var id: Int64
+    /// Display name of the employee.
+    public var name: String
+    /// Role name (`social_worker`, `gbv_specialist`, ...).
+    public var role: String
+    /// District code the account works in, if any.
+    public var district: String?
+    /// Employing organisation, if any.
+    public var organisation: String?
+    /// The agency source an `agency` account is bound to, if any.
+    public var source: String?
+    /// Unix time of revocation; nil while the account is active.
+    public var revokedAt: Int64?
+    /// Unix time of creation.
+    public var createdAt: Int64
+
+    /// Creates a record.
+    public init(
+        id: Int64, name: String, role: String, district: String?, organisation: String?, source: String?,
+        revokedAt: Int64?, createdAt: Int64
+    ) {
+        self.id = id
+        self.name = name
+        self.role = role
+        self.district = district
+        self.organisation = organisation
+        self.source = source
+        self.revokedAt = revokedAt
+        self.createdAt = createdAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, role, district, organisation, source
+        case revokedAt = "revoked_at"
+        case createdAt = "created_at"
+    }
+
+    init(row: Row) {
+        self.init(
+            id: row["id"], name: row["name"], role: row["role"], district: row["district"],
+            organisation: row["organisation"], source: row["source"], revokedAt: row["revoked_at"],
+            createdAt: row["created_at"])
+    }
+}
+
+/// A household's structure: district and members, no values.
+public struct HouseholdRecord: Sendable, Equatable {
+    /// The household pseudonym.
+    public var pseudonym: Pseudonym
+    /// District code.
+    public var district: String
+    /// Members with their relation to the head, sorted by pseudonym.
+    public var members: [(pseudonym: Pseudonym, relation: String)]
+
+    /// Creates a record.
+    public init(pseudonym: Pseudonym, district: String, members: [(pseudonym: Pseudonym, relation: String)]) {
+        self.pseudonym = pseudonym
+        self.district = district
+        self.members = members
+    }
+
+    /// Compares pseudonym, district and members.
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.pseudonym == rhs.pseudonym && lhs.district == rhs.district
+            && lhs.members.map(\.pseudonym) == rhs.members.map(\.pseudonym)
+            && lhs.members.map(\.relation) == rhs.members.map(\.relation)
+    }
+}
+
+/// A person's place in the register: household, relation, district.
+public struct PersonRecord: Sendable, Equatable {
+    /// The person pseudonym.
+    public var pseudonym: Pseudonym
+    /// The household pseudonym.
+    public var household: Pseudonym
+    /// Relation to the head of household.
+    public var relation: String
+    /// The household's district code.
+    public var district: String
+
+    /// Creates a record.
+    public init(pseudonym: Pseudonym, household: Pseudonym, relation: String, district: String) {
+        self.pseudonym = pseudonym
+        self.household = household
+        self.relation = relation
+        self.district = district
+    }
+}
+
+/// The newest stored observation of one indicator about one subject, still sealed.
+public struct SealedObservation: Sendable, Equatable {
+    /// The subject pseudonym.
+    public var subject: Pseudonym
+    /// Indicator id.
+    public var indicator: String
+    /// Data-key version it is sealed under.
+    public var keyVersion: UInt32
+    /// The sealed bytes (format of `SealedValueFormat`).
+    public var sealed: [UInt8]
+
+    /// Creates an observation.
+    public init(subject: Pseudonym, indicator: String, keyVersion: UInt32, sealed: [UInt8]) {
+        self.subject = subject
+        self.indicator = indicator
+        self.keyVersion = keyVersion
+        self.sealed = sealed
+    }
+}
+
+extension Registry {
+    /// Migration "v2: staff": staff accounts and caseload assignments.
+    static func registerStaffMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v2: staff") { db in
+            try db.execute(
+                sql: """
+                    -- Staff accounts. token_hash is SHA-256 of a random 256-bit token;
+                    -- the token itself is shown once and never stored.
+                    CREATE TABLE staff (
+                        id INTEGER PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        role TEXT NOT NULL,
+                        district TEXT,
+                        organisation TEXT,
+                        source TEXT,
+                        token_hash BLOB NOT NULL UNIQUE,
+                        revoked_at INTEGER,
+                        created_at INTEGER NOT NULL
+                    );
+
+                    -- Caseloads: which households a staff member is assigned to.
+                    CREATE TABLE assignment (
+                        staff_id INTEGER NOT NULL REFERENCES staff(id),
+                        household BLOB NOT NULL REFERENCES household(pseudonym),
+                        assigned_at INTEGER NOT NULL,
+                        PRIMARY KEY (staff_id, household)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX assignment_household ON assignment(household);
+                    """)
+        }
+    }
+
+    // MARK: Staff
+
+    /// Adds a staff account.
+    /// - Parameter tokenHash: the hash of the account's token (never the token).
+    /// - Returns: the new account's id.
+    /// - Throws: a database error.
+    public func addStaff(
+        name: String, role: String, district: String?, organisation: String?, source: String?, tokenHash: [UInt8],
+        now: Date = Date()
+    ) throws -> Int64 {
+        try writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO staff (name, role, district, organisation, source, token_hash, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    name, role, district, organisation, source, Data(tokenHash), Int64(now.timeIntervalSince1970),
+                ])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Every staff account, by id.
+    /// - Throws: a database error.
+    public func listStaff() throws -> [StaffRecord] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM staff ORDER BY id").map(StaffRecord.init(row:))
+        }
+    }
+
+    /// The staff account with this id, if any.
+    /// - Throws: a database error.
+    public func staff(id: Int64) throws -> StaffRecord? {
+        try writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM staff WHERE id = ?", arguments: [id]).map(StaffRecord.init(row:))
+        }
+    }
+
+    /// The account whose stored token hash is `tokenHash`, with that stored hash.
+    ///
+    /// The lookup uses the unique index on the hash: what it could leak through timing
+    /// is the hash of a guess, which says nothing about any real token.
+    /// - Throws: a database error.
+    public func staff(tokenHash: [UInt8]) throws -> (record: StaffRecord, storedHash: [UInt8])? {
+        try writer.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM staff WHERE token_hash = ?", arguments: [Data(tokenHash)])
+            else { return nil }
+            let stored: Data = row["token_hash"]
+            return (StaffRecord(row: row), Array(stored))
+        }
+    }
+
+    /// Revokes an account (its token stops working at once).
+    /// - Returns: false when there is no such account or it was already revoked.
+    /// - Throws: a database error.
+    public func revokeStaff(id: Int64, now: Date = Date()) throws -> Bool {
+        try writer.write { db in
+            try db.execute(
+                sql: "UPDATE staff SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                arguments: [Int64(now.timeIntervalSince1970), id])
+            return db.changesCount > 0
+        }
+    }
+
+    // MARK: Caseloads
+
+    /// Assigns a household to a staff member.
+    /// - Returns: false when it was already assigned.
+    /// - Throws: `StoreError` when the account or the household does not exist.
+    public func assign(staffID: Int64, household: Pseudonym, now: Date = Date()) throws -> Bool {
+        try writer.write { db in
+            guard try Int.fetchOne(db, sql: "SELECT 1 FROM staff WHERE id = ?", arguments: [staffID]) != nil else {
+                throw StoreError(message: "no staff account with id \(staffID)")
+            }
+            guard
+                try Int.fetchOne(
+                    db, sql: "SELECT 1 FROM household WHERE pseudonym = ?", arguments: [Data(household.bytes)])
+                    != nil
+            else { throw StoreError(message: "no such household") }
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO assignment (staff_id, household, assigned_at) VALUES (?, ?, ?)",
+                arguments: [staffID, Data(household.bytes), Int64(now.timeIntervalSince1970)])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Removes a household from a staff member's caseload.
+    /// - Returns: false when it was not assigned.
+    /// - Throws: a database error.
+    public func unassign(staffID: Int64, household: Pseudonym) throws -> Bool {
+        try writer.write { db in
+            try db.execute(
+                sql: "DELETE FROM assignment WHERE staff_id = ? AND household = ?",
+                arguments: [staffID, Data(household.bytes)])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Whether `household` is in the caseload of `staffID`.
+    /// - Throws: a database error.
+    public func isAssigned(staffID: Int64, household: Pseudonym) throws -> Bool {
+        try writer.read { db in
+            try Int.fetchOne(
+                db, sql: "SELECT 1 FROM assignment WHERE staff_id = ? AND household = ?",
+                arguments: [staffID, Data(household.bytes)]) != nil
+        }
+    }
+
+    /// The caseload of `staffID`: household pseudonyms with their districts, sorted by pseudonym.
+    /// - Throws: a database error.
+    public func assignedHouseholds(staffID: Int64) throws -> [(household: Pseudonym, district: String)] {
+        try writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT h.pseudonym AS pseudonym, h.district AS district FROM assignment a
+                    JOIN household h ON h.pseudonym = a.household WHERE a.staff_id = ? ORDER BY h.pseudonym
+                    """, arguments: [staffID]
+            ).compactMap { row in
+                let bytes: Data = row["pseudonym"]
+                return Pseudonym(bytes: Array(bytes)).map { ($0, row["district"]) }
+            }
+        }
+    }
+
+    // MARK: Structure and values for the access path
+
+    /// The household's district and members, or nil when it does not exist.
+    /// - Throws: a database error.
+    public func householdRecord(_ household: Pseudonym) throws -> HouseholdRecord? {
+        try writer.read { db in
+            let key = Data(household.bytes)
+            guard
+                let district = try String.fetchOne(
+                    db, sql: "SELECT district FROM household WHERE pseudonym = ?", arguments: [key])
+            else { return nil }
+            let members = try Row.fetchAll(
+                db, sql: "SELECT pseudonym, relation FROM person WHERE household = ? ORDER BY pseudonym",
+                arguments: [key]
+            ).compactMap { row -> (pseudonym: Pseudonym, relation: String)? in
+                let bytes: Data = row["pseudonym"]
+                return Pseudonym(bytes: Array(bytes)).map { ($0, row["relation"]) }
+            }
+            return HouseholdRecord(pseudonym: household, district: district, members: members)
+        }
+    }
+
+    /// The person's household, relation and district, or nil when the person is not registered.
+    /// - Throws: a database error.
+    public func personRecord(_ person: Pseudonym) throws -> PersonRecord? {
+        try writer.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT p.household AS household, p.relation AS relation, h.district AS district
+                        FROM person p JOIN household h ON h.pseudonym = p.household WHERE p.pseudonym = ?
+                        """, arguments: [Data(person.bytes)])
+            else { return nil }
+            let bytes: Data = row["household"]
+            guard let household = Pseudonym(bytes: Array(bytes)) else { return nil }
+            return PersonRecord(
+                pseudonym: person, household: household, relation: row["relation"], district: row["district"])
+        }
+    }
+
+    /// Whether a household with this pseudonym exists.
+    /// - Throws: a database error.
+    public func householdExists(_ household: Pseudonym) throws -> Bool {
+        try writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT 1 FROM household WHERE pseudonym = ?", arguments: [Data(household.bytes)])
+                != nil
+        }
+    }
+
+    /// The newest observation of each of `indicators` about each of `subjects`, still sealed.
+    ///
+    /// Only the named indicators are read: the access path passes exactly the ones
+    /// policy granted. The newest `observed_at` wins; ties go to the later row (ingest
+    /// order), as everywhere in the registry.
+    /// - Throws: a database error.
+    public func newestObservations(subjects: [Pseudonym], indicators: [String]) throws -> [SealedObservation] {
+        guard !subjects.isEmpty, !indicators.isEmpty else { return [] }
+        return try writer.read { db in
+            let subjectMarks = Array(repeating: "?", count: subjects.count).joined(separator: ",")
+            let indicatorMarks = Array(repeating: "?", count: indicators.count).joined(separator: ",")
+            var arguments = StatementArguments()
+            for s in subjects { _ = arguments.append(contentsOf: [Data(s.bytes)]) }
+            for i in indicators { _ = arguments.append(contentsOf: [i]) }
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT v.subject AS subject, i.id AS id, v.key_version AS key_version, v.sealed AS sealed
+                    FROM value v JOIN indicator i ON i.number = v.indicator
+                    WHERE v.subject IN (\(subjectMarks)) AND i.id IN (\(indicatorMarks))
+                    ORDER BY v.subject, i.id, v.observed_at DESC, v.id DESC
+                    """, arguments: arguments)
+            var out: [SealedObservation] = []
+            var last: (Data, String)?
+            for row in rows {
+                let subject: Data = row["subject"]
+                let id: String = row["id"]
+                if let (s, i) = last, s == subject, i == id { continue }
+                last = (subject, id)
+                guard let pseudonym = Pseudonym(bytes: Array(subject)) else { continue }
+                let sealed: Data = row["sealed"]
+                out.append(
+                    SealedObservation(
+                        subject: pseudonym, indicator: id, keyVersion: UInt32(row["key_version"] as Int64),
+                        sealed: Array(sealed)))
+            }
+            return out
+        }
+    }
+}

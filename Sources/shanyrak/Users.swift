@@ -1,0 +1,178 @@
+import ArgumentParser
+import Foundation
+import ShanyrakAccess
+import ShanyrakAudit
+import ShanyrakCore
+import ShanyrakCrypto
+import ShanyrakStore
+
+/// The access path of one command-line invocation: the service and the audit log it appends to.
+struct AccessSession {
+    let service: AccessService
+    let log: AuditLog
+
+    /// Closes the audit log (every append was already durable when it returned).
+    func close() async { await log.close() }
+}
+
+extension ServiceContext {
+    /// The access path over this data folder: the Cedar policies of the policies folder and the
+    /// Merkle audit log in the data folder (`audit.sqlite`, the keyring's checkpoint key); entries name
+    /// the operating-system user as actor, as `OperatorAudit` does.
+    /// Checkpoints are left to `shanyrak audit checkpoint`.
+    func accessSession() async throws -> AccessSession {
+        let keys = try DataKeys.load(from: registry, keyring: keyring)
+        let policy = try CedarAccessPolicy.load(
+            directory: policiesDirectory, catalog: catalog, publicKey: config.policyVerificationKey())
+        let signer = try NoteSigner(name: AuditKeyOptions.defaultName, signingKey: keyring.auditSigning)
+        let log = try await AuditLog(
+            directory: dataDirectory, signer: signer,
+            configuration: .init(checkpointEveryEntries: nil, checkpointInterval: nil))
+        let service = AccessService(
+            registry: registry, keys: keys, catalog: catalog, policy: policy,
+            auditLog: MerkleAccessAuditLog(
+                log: log, policySetHash: hexBytes(policy.bundleHash), anonymousActor: OperatorAudit.actor),
+            pseudonymiser: try Pseudonymiser(key: keyring.pseudonymKey))
+        return AccessSession(service: service, log: log)
+    }
+}
+
+/// Bytes of a hex string (empty when it is not hex).
+func hexBytes(_ hex: String) -> [UInt8] {
+    var out: [UInt8] = []
+    var iterator = hex.utf8.makeIterator()
+    while let hi = iterator.next(), let lo = iterator.next() {
+        guard let h = hexValue(hi), let l = hexValue(lo) else { return [] }
+        out.append(h << 4 | l)
+    }
+    return out
+}
+
+private func hexValue(_ c: UInt8) -> UInt8? {
+    switch c {
+    case 0x30...0x39: c - 0x30
+    case 0x61...0x66: c - 0x61 + 10
+    case 0x41...0x46: c - 0x41 + 10
+    default: nil
+    }
+}
+
+/// A request id for one command-line invocation (recorded in the audit log).
+func commandLineRequestID() -> String { "cli-" + UUID().uuidString.lowercased() }
+
+extension Shanyrak {
+    /// `shanyrak users ...`: staff accounts and their API tokens.
+    struct Users: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create, list and revoke staff accounts (API tokens).",
+            subcommands: [UsersAdd.self, UsersList.self, UsersRevoke.self])
+    }
+
+    struct UsersAdd: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "add",
+            abstract: "Create a staff account and print its API token once (only a hash is stored).")
+        @OptionGroup var data: DataOption
+        @Option(name: .long, help: "Display name of the employee.")
+        var name: String
+        @Option(
+            name: .long,
+            help: "Role: \(Role.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var role: String
+        @Option(name: .long, help: "District code RR-DD the account works in.")
+        var district: String?
+        @Option(name: .long, help: "Employing organisation.")
+        var organisation: String?
+        @Option(name: .long, help: "For role agency: the feed source the account may deliver.")
+        var source: String?
+        @Flag(name: .long, help: "Print {\"id\": ..., \"token\": ...} as JSON.")
+        var json = false
+
+        func validate() throws {
+            guard let role = Role(rawValue: role) else {
+                throw ValidationError(
+                    "unknown role '\(role)' (one of: \(Role.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            if role == .agency && source == nil { throw ValidationError("role agency needs --source") }
+            if role != .agency && source != nil { throw ValidationError("--source is only for role agency") }
+            if let district {
+                let d = Array(district.utf8)
+                guard d.count == 5, d[2] == 0x2d, [0, 1, 3, 4].allSatisfy({ d[$0] >= 0x30 && d[$0] <= 0x39 }) else {
+                    throw ValidationError("district code must be RR-DD (two digits, dash, two digits)")
+                }
+            }
+            guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw ValidationError("--name must not be empty")
+            }
+        }
+
+        func run() async throws {
+            try await runReportingErrors {
+                let context = try ServiceContext.open(data: data.data)
+                guard let role = Role(rawValue: role) else { throw CLIError("unknown role") }
+                let session = try await context.accessSession()
+                let (id, token) = try await session.service.addStaff(
+                    name: name, role: role, district: district, organisation: organisation, source: source,
+                    actor: nil, requestID: commandLineRequestID())
+                await session.close()
+                if json {
+                    try printJSON(NewAccount(id: id, token: token))
+                } else {
+                    print("created user \(id) (\(role.rawValue))")
+                    print("token (shown once, keep it secret): \(token)")
+                }
+            }
+        }
+
+        struct NewAccount: Encodable {
+            var id: Int64
+            var token: String
+        }
+    }
+
+    struct UsersList: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List staff accounts (never tokens).")
+        @OptionGroup var data: DataOption
+        @Flag(name: .long, help: "Print JSON.")
+        var json = false
+
+        func run() async throws {
+            try await runReportingErrors {
+                let context = try ServiceContext.open(data: data.data)
+                let staff = try context.registry.listStaff()
+                if json {
+                    try printJSON(staff)
+                } else {
+                    for s in staff {
+                        let state = s.revokedAt == nil ? "active" : "revoked"
+                        let fields = [
+                            String(s.id), s.role, s.district ?? "-", s.organisation ?? "-", s.source ?? "-", state, s.name,
+                        ]
+                        print(fields.joined(separator: "\t"))
+                    }
+                }
+            }
+        }
+    }
+
+    struct UsersRevoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "revoke", abstract: "Revoke a staff account: its token stops working at once.")
+        @OptionGroup var data: DataOption
+        @Option(name: .long, help: "The account id.")
+        var user: Int64
+
+        func run() async throws {
+            try await runReportingErrors {
+                let context = try ServiceContext.open(data: data.data)
+                let session = try await context.accessSession()
+                let revoked = try await session.service.revokeStaff(
+                    id: user, actor: nil, requestID: commandLineRequestID())
+                await session.close()
+                guard revoked else { throw CLIError("no active user with id \(user)") }
+                print("revoked user \(user)")
+            }
+        }
+    }
+}

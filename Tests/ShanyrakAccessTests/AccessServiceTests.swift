@@ -1,0 +1,235 @@
+import Foundation
+import ShanyrakAccess
+import ShanyrakCore
+import Testing
+
+struct AccessServiceTests {
+    /// Two households in district 01-01; one victim with violence data in the first.
+    struct World {
+        let fixture: Fixture
+        let people: [GeneratedPerson]
+        let first: String
+        let second: String
+        let victim: String
+
+        init() throws {
+            fixture = try Fixture()
+            let people = Fixture.population(households: 2, seed: 42).map {
+                var p = $0
+                p.district = "01-01"
+                return p
+            }
+            self.people = people
+            try fixture.ingest("population", Fixture.populationCSV(people))
+            try fixture.ingest("labour", Fixture.labourCSV(people, seed: 42))
+            let v = people[0]
+            try fixture.ingest(
+                "police",
+                "iin,indicator,value,observed_on\n\(v.iin),violence.protection_order,true,2026-04-01\n\(v.iin),violence.dv_report_count,2,2026-04-01\n"
+            )
+            first = fixture.householdID(registerID: people[0].household)
+            second = fixture.householdID(registerID: people.first { $0.household != people[0].household }!.household)
+            victim = try fixture.personID(iin: v.iin)
+        }
+
+        func assign(_ principal: Principal, _ household: String) async throws {
+            try await fixture.service.setAssignment(
+                staffID: principal.id, household: .id(household), assigned: true, actor: nil, requestID: "setup")
+        }
+    }
+
+    @Test("a social worker sees their caseload and is denied, audited, outside it")
+    func socialWorkerCaseload() async throws {
+        let world = try World()
+        let (sw, _) = try await world.fixture.staff(.socialWorker)
+        try await world.assign(sw, world.first)
+
+        let view = try await world.fixture.service.householdView(
+            principal: sw, householdID: world.first, requestID: "a1")
+        #expect(view.household.hex == world.first)
+        #expect(!view.members.isEmpty)
+        #expect(view.members.allSatisfy { $0.indicators.keys.allSatisfy { !$0.hasPrefix("violence.") } })
+        let caseload = try await world.fixture.service.caseload(principal: sw, requestID: "c1")
+        #expect(caseload.households.map(\.household.hex) == [world.first])
+
+        await #expect(throws: AccessDenied.self) {
+            _ = try await world.fixture.service.householdView(principal: sw, householdID: world.second, requestID: "a2")
+        }
+        let entries = await world.fixture.log.entries
+        let denial = try #require(entries.first { $0.requestID == "a2" })
+        #expect(denial.decision == .deny)
+        #expect(denial.actor == sw.id)
+        #expect(denial.subjects == [world.second])
+        #expect(denial.indicators.isEmpty)
+        let allowed = try #require(entries.first { $0.requestID == "a1" })
+        #expect(allowed.decision == .allow)
+        #expect(allowed.indicators.contains("employment.status"))
+        #expect(!allowed.indicators.contains { $0.hasPrefix("violence.") })
+    }
+
+    @Test("a household that does not exist gets the same denial, audited")
+    func unknownHousehold() async throws {
+        let world = try World()
+        let (sw, _) = try await world.fixture.staff(.socialWorker)
+        for id in [String(repeating: "0", count: 32), "not-a-pseudonym"] {
+            do {
+                _ = try await world.fixture.service.householdView(principal: sw, householdID: id, requestID: "u")
+                Issue.record("expected a denial")
+            } catch let error as AccessDenied {
+                #expect(String(describing: error) == "access denied")
+            }
+        }
+        let denials = await world.fixture.log.entries.filter { $0.requestID == "u" }
+        #expect(denials.count == 2)
+        #expect(denials.allSatisfy { $0.decision == .deny })
+        #expect(denials[1].subjects == ["invalid"])
+    }
+
+    @Test("a GBV specialist with the case sees violence indicators in a person view; a social worker does not")
+    func personViews() async throws {
+        let world = try World()
+        let (gbv, _) = try await world.fixture.staff(.gbvSpecialist)
+        let (sw, _) = try await world.fixture.staff(.socialWorker)
+        try await world.assign(gbv, world.first)
+        try await world.assign(sw, world.first)
+
+        let gbvView = try await world.fixture.service.personView(
+            principal: gbv, personID: world.victim, requestID: "p1")
+        #expect(gbvView.indicators["violence.protection_order"] == "true")
+        #expect(gbvView.indicators["violence.dv_report_count"] == "2")
+        let swView = try await world.fixture.service.personView(principal: sw, personID: world.victim, requestID: "p2")
+        #expect(swView.indicators.keys.allSatisfy { !$0.hasPrefix("violence.") })
+        #expect(swView.indicators["identity.address"] == nil)
+        #expect(swView.indicators["employment.status"] != nil)
+
+        // The household view of the GBV specialist still holds no violence data.
+        let card = try await world.fixture.service.householdView(
+            principal: gbv, householdID: world.first, requestID: "p3")
+        let text = String(decoding: try card.canonicalJSON(), as: UTF8.self)
+        #expect(!text.contains("violence"))
+        #expect(!text.contains("identity.address"))
+    }
+
+    @Test(
+        "researchers, auditors, administrators and agencies get no views",
+        arguments: [
+            Role.researcher, .auditor, .administrator, .agency,
+        ])
+    func otherRolesDenied(role: Role) async throws {
+        let world = try World()
+        let (principal, _) = try await world.fixture.staff(role)
+        try await world.assign(principal, world.first)
+        await #expect(throws: AccessDenied.self) {
+            _ = try await world.fixture.service.householdView(
+                principal: principal, householdID: world.first, requestID: "r1")
+        }
+        await #expect(throws: AccessDenied.self) {
+            _ = try await world.fixture.service.personView(
+                principal: principal, personID: world.victim, requestID: "r2")
+        }
+        let entries = await world.fixture.log.entries.filter { $0.requestID.hasPrefix("r") }
+        #expect(entries.count == 2)
+        #expect(entries.allSatisfy { $0.decision == .deny && $0.actor == principal.id })
+    }
+
+    @Test("tokens: right one authenticates, wrong and revoked ones do not")
+    func tokens() async throws {
+        let world = try World()
+        let (sw, token) = try await world.fixture.staff(.socialWorker)
+        #expect(try world.fixture.service.authenticate(token: token) == sw)
+        #expect(try world.fixture.service.authenticate(token: token + "x") == nil)
+        #expect(try world.fixture.service.authenticate(token: "") == nil)
+        #expect(try world.fixture.service.authenticate(token: StaffToken.generate()) == nil)
+        #expect(try await world.fixture.service.revokeStaff(id: sw.id, actor: nil, requestID: "rv"))
+        #expect(try world.fixture.service.authenticate(token: token) == nil)
+        #expect(try await world.fixture.service.revokeStaff(id: sw.id, actor: nil, requestID: "rv") == false)
+        #expect(token.hasPrefix("shk_") && token.count == 68)
+    }
+
+    @Test("when the audit log fails, nothing is released")
+    func auditFailure() async throws {
+        let world = try World()
+        let (sw, _) = try await world.fixture.staff(.socialWorker)
+        try await world.assign(sw, world.first)
+        let releasesBefore = await world.fixture.log.releases
+        await world.fixture.log.setFailing(true)
+        await #expect(throws: AuditLogUnavailable.self) {
+            _ = try await world.fixture.service.householdView(principal: sw, householdID: world.first, requestID: "f1")
+        }
+        await #expect(throws: AuditLogUnavailable.self) {
+            _ = try await world.fixture.service.personView(principal: sw, personID: world.victim, requestID: "f2")
+        }
+        await #expect(throws: AuditLogUnavailable.self) {
+            _ = try await world.fixture.service.caseload(principal: sw, requestID: "f3")
+        }
+        // A denial that cannot be audited is reported as the log failure, not silently.
+        await #expect(throws: AuditLogUnavailable.self) {
+            _ = try await world.fixture.service.householdView(principal: sw, householdID: world.second, requestID: "f4")
+        }
+        #expect(await world.fixture.log.releases == releasesBefore)
+        await world.fixture.log.setFailing(false)
+        _ = try await world.fixture.service.householdView(principal: sw, householdID: world.first, requestID: "f5")
+        #expect(await world.fixture.log.releases == releasesBefore + 1)
+    }
+
+    @Test("break-glass: allowed in the district with a justification, flagged and sealed in the log")
+    func breakGlass() async throws {
+        let world = try World()
+        let (gbv, _) = try await world.fixture.staff(.gbvSpecialist)
+        await #expect(throws: AccessDenied.self) {
+            _ = try await world.fixture.service.personView(principal: gbv, personID: world.victim, requestID: "b0")
+        }
+        await #expect(throws: AccessDenied.self) {
+            _ = try await world.fixture.service.breakGlassPersonView(
+                principal: gbv, personID: world.victim, justification: "  ", requestID: "b1")
+        }
+        let justification = "Hospital called about an injured woman"
+        let view = try await world.fixture.service.breakGlassPersonView(
+            principal: gbv, personID: world.victim, justification: justification, requestID: "b2")
+        #expect(view.indicators["violence.protection_order"] == "true")
+        let entry = try #require(await world.fixture.log.entries.first { $0.requestID == "b2" })
+        #expect(entry.breakGlass)
+        #expect(entry.policyIDs == ["gbv-break-glass"])
+        let sealed = try #require(entry.justification)
+        let encoded = String(decoding: try entry.canonicalJSON(), as: UTF8.self)
+        #expect(!encoded.contains("Hospital"))
+        #expect(sealed.sealed.count > justification.utf8.count)
+
+        let (other, _) = try await world.fixture.staff(.gbvSpecialist, district: "09-09")
+        await #expect(throws: AccessDenied.self) {
+            _ = try await world.fixture.service.breakGlassPersonView(
+                principal: other, personID: world.victim, justification: justification, requestID: "b3")
+        }
+    }
+
+    @Test("the same household seen twice by the same user is the same bytes")
+    func canonicalBytes() async throws {
+        let world = try World()
+        let (sw, _) = try await world.fixture.staff(.socialWorker)
+        try await world.assign(sw, world.first)
+        let a = try await world.fixture.service.householdView(principal: sw, householdID: world.first, requestID: "x1")
+        let b = try await world.fixture.service.householdView(principal: sw, householdID: world.first, requestID: "x2")
+        #expect(try a.canonicalJSON() == b.canonicalJSON())
+        let text = String(decoding: try a.canonicalJSON(), as: UTF8.self)
+        #expect(!text.contains("x1"))
+        #expect(a.members.map(\.pseudonym) == a.members.map(\.pseudonym).sorted())
+        #expect(a.members.allSatisfy { $0.sex == "male" || $0.sex == "female" })
+        #expect(a.members.allSatisfy { $0.ageBand != .unknown })
+    }
+
+    @Test("administrators find households by IIN or register id, and the lookup is audited")
+    func findHousehold() async throws {
+        let world = try World()
+        let iin = try IIN(validating: world.people[0].iin)
+        let byIIN = try await world.fixture.service.findHousehold(.iin(iin), actor: nil, requestID: "h1")
+        let byRegister = try await world.fixture.service.findHousehold(
+            .registerID(world.people[0].household), actor: nil, requestID: "h2")
+        #expect(byIIN.hex == world.first)
+        #expect(byRegister == byIIN)
+        await #expect(throws: AccessDenied.self) {
+            _ = try await world.fixture.service.findHousehold(.registerID("nope"), actor: nil, requestID: "h3")
+        }
+        let entries = await world.fixture.log.entries.filter { $0.requestID.hasPrefix("h") }
+        #expect(entries.map(\.decision) == [.allow, .allow, .deny])
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import ShanyrakAccess
+import ShanyrakCore
+import ShanyrakPolicy
+import Testing
+
+/// The access path under the repository's Cedar policies (ShanyrakPolicy).
+struct CedarAccessPolicyTests {
+    static func cedar(_ catalog: IndicatorCatalog) -> any AccessPolicy {
+        // The repository's default policies; a load failure fails the test through the force-try.
+        try! CedarAccessPolicy.load(directory: Fixture.root.appendingPathComponent("policies"), catalog: catalog)
+    }
+
+    /// One household in district 01-01 with a victim, under the Cedar policies.
+    static func world() async throws -> (Fixture, household: String, victim: String) {
+        let fixture = try Fixture(policy: cedar)
+        let people = Fixture.population(households: 1, seed: 9).map {
+            var p = $0
+            p.district = "01-01"
+            return p
+        }
+        try fixture.ingest("population", Fixture.populationCSV(people))
+        try fixture.ingest("labour", Fixture.labourCSV(people, seed: 9))
+        try fixture.ingest(
+            "police", "iin,indicator,value,observed_on\n\(people[0].iin),violence.protection_order,true,2026-04-01\n")
+        return (fixture, fixture.householdID(registerID: people[0].household), try fixture.personID(iin: people[0].iin))
+    }
+
+    @Test(
+        "Cedar policies: social worker reads the card, GBV specialist violence data in person views, researcher nothing"
+    )
+    func cedarRoles() async throws {
+        let (fixture, household, victim) = try await Self.world()
+        let (sw, _) = try await fixture.staff(.socialWorker)
+        let (gbv, _) = try await fixture.staff(.gbvSpecialist)
+        let (researcher, _) = try await fixture.staff(.researcher)
+        for p in [sw, gbv, researcher] {
+            try await fixture.service.setAssignment(
+                staffID: p.id, household: .id(household), assigned: true, actor: nil, requestID: "s")
+        }
+        let card = try await fixture.service.householdView(principal: sw, householdID: household, requestID: "c1")
+        #expect(card.members.contains { $0.indicators["employment.status"] != nil })
+        let swPerson = try await fixture.service.personView(principal: sw, personID: victim, requestID: "c2")
+        #expect(swPerson.indicators.keys.allSatisfy { !$0.hasPrefix("violence.") })
+        let gbvPerson = try await fixture.service.personView(principal: gbv, personID: victim, requestID: "c3")
+        #expect(gbvPerson.indicators["violence.protection_order"] == "true")
+        // The repository's policies give GBV specialists person views only.
+        await #expect(throws: AccessDenied.self) {
+            _ = try await fixture.service.householdView(principal: gbv, householdID: household, requestID: "c4")
+        }
+        await #expect(throws: AccessDenied.self) {
+            _ = try await fixture.service.householdView(principal: researcher, householdID: household, requestID: "c5")
+        }
+        let entry = try #require(await fixture.log.entries.first { $0.requestID == "c1" })
+        #expect(!entry.policyIDs.isEmpty)
+    }
+
+    @Test("Cedar policies: break-glass person view in the district, never violence for a social worker")
+    func cedarBreakGlass() async throws {
+        let (fixture, _, victim) = try await Self.world()
+        let (sw, _) = try await fixture.staff(.socialWorker)
+        await #expect(throws: AccessDenied.self) {
+            _ = try await fixture.service.personView(principal: sw, personID: victim, requestID: "b1")
+        }
+        let view = try await fixture.service.breakGlassPersonView(
+            principal: sw, personID: victim, justification: "child at risk, school called", requestID: "b2")
+        #expect(view.indicators.keys.allSatisfy { !$0.hasPrefix("violence.") })
+        #expect(await fixture.log.entries.first { $0.requestID == "b2" }?.breakGlass == true)
+    }
+}

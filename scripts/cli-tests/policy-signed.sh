@@ -1,0 +1,17 @@
+#!/bin/sh
+# A data folder configured with a policy public key loads only a policy set whose
+# signature covers exactly its files; any change to the set is refused.
+set -eu
+B="$SHANYRAK_BIN"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+cp -r "$SHANYRAK_ROOT/policies" p && rm -f p/policies.sig
+cp -r "$SHANYRAK_ROOT/keys-example" k && chmod 600 k/*.key
+"$B" init --data d --keys k --policies p --policy-public-key k/policy-signing.pub >/dev/null
+if "$B" users add --data d --name A --role auditor 2>err.txt; then fail "an unsigned policy set was loaded"; fi
+grep -q "not signed" err.txt || fail "refusal does not say the set is not signed: $(cat err.txt)"
+"$B" policy sign p --key k/policy-signing.key >/dev/null
+"$B" users add --data d --name A --role auditor >/dev/null || fail "a correctly signed set was refused"
+printf '\n// an edit after signing\n' >> p/10-social-worker.cedar
+if "$B" users add --data d --name B --role auditor 2>err.txt; then fail "a modified policy set was loaded"; fi
+grep -q "10-social-worker.cedar" err.txt || fail "refusal does not name the changed file: $(cat err.txt)"
+echo "unsigned and modified policy sets refused; signed set loaded"
