@@ -7,7 +7,7 @@ import ShanyrakAudit
 //
 // Building a 10,000,000-entry log takes minutes, so it is made once by scripts/bench-audit.sh
 // (default /tmp/shanyrak-bench-audit/log-10m) and only read here; set SHANYRAK_BENCH_AUDIT_LOG to use
-// another data folder. Without one, a 100,000-entry log is made in a temporary folder at start-up.
+// another data folder. Without one, a 100,000-entry log is made once in /tmp/shanyrak-bench-audit/log-100k.
 // `audit verify` of 1,000,000 entries is timed by scripts/bench-audit.sh through the command line.
 
 func fail(_ message: String) -> Never {
@@ -67,6 +67,13 @@ func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) -> 
     }
 }
 
+/// The append benchmark's log: set in its set-up hook, read by its runs, closed in its tear-down, one
+/// after the other (the harness does not overlap them).
+final class LogBox: @unchecked Sendable {
+    var log: AuditLog?
+    var folder: URL?
+}
+
 /// Written once by the set-up task before the semaphore is signalled, read after the wait.
 final class ResultBox<T>: @unchecked Sendable {
     var result: Result<T, any Error>?
@@ -81,13 +88,22 @@ let benchmarks: @Sendable () -> Void = {
     if FileManager.default.fileExists(atPath: bigLog + "/" + AuditLog.fileName) {
         proofFolder = URL(fileURLWithPath: bigLog)
     } else {
-        proofFolder = temporaryFolder("proofs")
-        blocking {
-            let log = try await AuditLog(
-                directory: proofFolder, signer: nil,
-                configuration: .init(checkpointEveryEntries: nil, checkpointInterval: nil))
-            try await append(log, count: 100_000, appenders: 1024, offset: 0)
-            await log.close()
+        // Made once and kept (a file named "complete" marks a finished log), like the big one.
+        proofFolder = URL(fileURLWithPath: "/tmp/shanyrak-bench-audit/log-100k")
+        let marker = proofFolder.appendingPathComponent("complete")
+        if !FileManager.default.fileExists(atPath: marker.path) {
+            try? FileManager.default.removeItem(at: proofFolder)
+            do { try FileManager.default.createDirectory(at: proofFolder, withIntermediateDirectories: true) } catch {
+                fail("cannot create \(proofFolder.path): \(error)")
+            }
+            blocking {
+                let log = try await AuditLog(
+                    directory: proofFolder, signer: nil,
+                    configuration: .init(checkpointEveryEntries: nil, checkpointInterval: nil))
+                try await append(log, count: 100_000, appenders: 1024, offset: 0)
+                await log.close()
+            }
+            FileManager.default.createFile(atPath: marker.path, contents: nil)
         }
     }
     let reader: AuditLogReader
@@ -126,17 +142,27 @@ let benchmarks: @Sendable () -> Void = {
     // Durable appends: 64 concurrent appenders, 32,000 entries per iteration (500 each), synchronous=FULL.
     // Each iteration starts and drains the 64 tasks, so its first and last groups are small: the figure
     // is a little below the steady rate of `shanyrak audit append-demo` (scripts/bench-audit.sh).
-    let appendFolder = temporaryFolder("appends")
-    let log = blocking {
-        try await AuditLog(
-            directory: appendFolder, signer: nil,
-            configuration: .init(checkpointEveryEntries: nil, checkpointInterval: nil))
-    }
+    // The log is made in the benchmark's set-up and removed in its tear-down, so that benchmark processes
+    // that do not run this benchmark leave nothing behind.
+    let appendLog = LogBox()
     let perIteration = 32_000
     Benchmark(
         "durable appends, 64 concurrent appenders, \(perIteration.formatted()) appends per iteration",
-        configuration: .init(scalingFactor: .one, maxDuration: .seconds(20), maxIterations: 20)
+        configuration: .init(
+            scalingFactor: .one, maxDuration: .seconds(20), maxIterations: 20,
+            setup: {
+                let folder = temporaryFolder("appends")
+                appendLog.folder = folder
+                appendLog.log = try await AuditLog(
+                    directory: folder, signer: nil,
+                    configuration: .init(checkpointEveryEntries: nil, checkpointInterval: nil))
+            },
+            teardown: {
+                await appendLog.log?.close()
+                if let folder = appendLog.folder { try? FileManager.default.removeItem(at: folder) }
+            })
     ) { benchmark in
+        guard let log = appendLog.log else { fail("the append log was not opened") }
         for i in benchmark.scaledIterations {
             try await append(log, count: perIteration, appenders: 64, offset: i * perIteration)
         }
