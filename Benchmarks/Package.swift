@@ -27,6 +27,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "ShanyrakPolicy", package: "Shanyrak"),
                 .product(name: "ShanyrakCore", package: "Shanyrak"),
+                .product(name: "ShanyrakAccess", package: "Shanyrak"),
             ],
             path: "Benchmarks/PolicyBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -1,5 +1,6 @@
 import Benchmark
 import Foundation
+import ShanyrakAccess
 import ShanyrakCore
 import ShanyrakPolicy
 
@@ -169,7 +170,23 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    // 6. For contrast: the household view without tables, one authorization per member and indicator.
+    // 6. The service's own decision for a household card: ShanyrakAccess's CedarAccessPolicy.decide over the
+    //    indicators that may appear on a card (one decision table, responses looked up by indicator id,
+    //    determining policies collected), as AccessService.householdView calls it.
+    let access = CedarAccessPolicy(engine: engine)
+    let principal = Principal(id: 1, role: .socialWorker, district: "almaty-bostandyk", organisation: "akimat")
+    let candidates = engine.catalog.indicators.map(\.id).filter { HouseholdView.mayAppear($0, catalog: engine.catalog) }
+    let cardContext = AccessContext(view: .household, assigned: true, sameDistrict: true)
+    Benchmark(
+        "household view through CedarAccessPolicy.decide (\(candidates.count) candidate indicators)",
+        configuration: .init(scalingFactor: .one)
+    ) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try access.decide(principal: principal, action: .read, context: cardContext, indicators: candidates))
+        }
+    }
+
+    // 7. For contrast: the household view without tables, one authorization per member and indicator.
     Benchmark(
         "household view without tables: \(members) x \(indicatorUIDs.count) authorizations",
         configuration: .init(scalingFactor: .one)
