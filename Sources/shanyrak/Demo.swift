@@ -158,14 +158,19 @@ extension Shanyrak {
                     householdsByDistrict[district, default: []].append(household)
                 }
             }
-            // Victims in the police feed (fall back to anyone named in it).
+            // Victims in the police feed (falling back to anyone named in it).
             var victims: [String] = []
             var named: [String] = []
             let police = try String(contentsOf: feeds.appendingPathComponent("police.csv"), encoding: .utf8)
             for line in police.split(separator: "\n").dropFirst() {
                 let f = line.split(separator: ",", maxSplits: 3, omittingEmptySubsequences: false)
                 guard f.count >= 2, personHousehold[String(f[0])] != nil else { continue }
-                if f[1].contains("victim") { victims.append(String(f[0])) } else { named.append(String(f[0])) }
+                // Report counts and protection orders name victims; offender registrations name offenders.
+                if f[1] == "violence.dv_report_count" || f[1] == "violence.protection_order" {
+                    victims.append(String(f[0]))
+                } else {
+                    named.append(String(f[0]))
+                }
             }
             guard let victim = victims.first ?? named.first, let home = personHousehold[victim] else {
                 throw CLIError("the generated population has no police records; try more --households")
