@@ -56,7 +56,8 @@ public final class ServerMetrics: Sendable {
             let seconds = snapshot[key]?.seconds ?? 0
             out += "shanyrak_http_request_duration_seconds_sum{\(labels(key))} \(String(format: "%.6f", seconds))\n"
         }
-        out += "# HELP shanyrak_failed_authentications_total Requests refused for a missing, unknown or revoked token.\n"
+        out +=
+            "# HELP shanyrak_failed_authentications_total Requests refused for a missing, unknown or revoked token.\n"
         out += "# TYPE shanyrak_failed_authentications_total counter\n"
         out += "shanyrak_failed_authentications_total \(failedAuthentications.load(ordering: .relaxed))\n"
         out += "# HELP shanyrak_audit_unavailable_total Requests refused because the audit log could not be written.\n"

@@ -48,9 +48,11 @@ struct ShanyrakAPI: Sendable {
         let principal = context.principal
         guard let ingest = dependencies.ingest else { throw Problem.auditUnavailable }
         // Only an agency account bound to this very source; the source name is checked before it is recorded.
-        let validName = !source.isEmpty && source.utf8.count <= 64
+        let validName =
+            !source.isEmpty && source.utf8.count <= 64
             && source.utf8.allSatisfy { (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x5f }
-        let mapping = validName
+        let mapping =
+            validName
             ? try? SourceMapping.load(source: source, directory: ingest.sourcesDirectory, catalog: ingest.catalog)
             : nil
         guard principal.role == .agency, principal.source == source, let mapping else {
@@ -75,8 +77,9 @@ struct ShanyrakAPI: Sendable {
         try FileManager.default.createDirectory(at: ingest.spoolDirectory, withIntermediateDirectories: true)
         let spool = ingest.spoolDirectory.appendingPathComponent("ingest-\(context.requestID).csv")
         defer { try? FileManager.default.removeItem(at: spool) }
-        guard FileManager.default.createFile(
-            atPath: spool.path, contents: Data(body.readableBytesView), attributes: [.posixPermissions: 0o600])
+        guard
+            FileManager.default.createFile(
+                atPath: spool.path, contents: Data(body.readableBytesView), attributes: [.posixPermissions: 0o600])
         else { throw Problem.internalError }
         let summary: IngestSummary
         do {

@@ -169,8 +169,9 @@ struct ShanyrakResponder<Inner: HTTPResponder<ShanyrakRequestContext>>: HTTPResp
         case let error as HTTPError:
             switch error.status {
             case .notFound: problem = .notFound
-            case .contentTooLarge: problem = Problem(
-                "too-large", title: "Content Too Large", status: .contentTooLarge, detail: "the body is too large")
+            case .contentTooLarge:
+                problem = Problem(
+                    "too-large", title: "Content Too Large", status: .contentTooLarge, detail: "the body is too large")
             case .badRequest: problem = .badRequest("the request is malformed")
             default:
                 problem = Problem(

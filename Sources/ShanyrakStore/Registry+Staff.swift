@@ -296,7 +296,8 @@ extension Registry {
                     db.cachedStatement(sql: "SELECT district FROM household WHERE pseudonym = ?"), arguments: [key])
             else { return nil }
             let members = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT pseudonym, relation FROM person WHERE household = ? ORDER BY pseudonym"),
+                db.cachedStatement(
+                    sql: "SELECT pseudonym, relation FROM person WHERE household = ? ORDER BY pseudonym"),
                 arguments: [key]
             ).compactMap { row -> (pseudonym: Pseudonym, relation: String)? in
                 let bytes: Data = row[0]

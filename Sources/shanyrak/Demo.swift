@@ -44,7 +44,8 @@ extension Shanyrak {
     /// `shanyrak demo`: a synthetic population behind the API, one account per role.
     struct Demo: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a demo data folder (example keys, synthetic population, one account per role) and serve it.",
+            abstract:
+                "Create a demo data folder (example keys, synthetic population, one account per role) and serve it.",
             discussion: """
                 A new folder is initialised, filled with a generated population (every feed ingested), given one \
                 account per role with caseloads for the social worker and the GBV specialist, and served. The \
@@ -209,7 +210,8 @@ extension Shanyrak {
                 .init(
                     role: Role.socialWorker.rawValue, userID: sw.0, token: sw.1, district: district, source: nil,
                     households: try await assign(sw.0, socialWorkerHouseholds)))
-            let gbv = try await add("Demo GBV Specialist", .gbvSpecialist, district: district, organisation: "Crisis Centre")
+            let gbv = try await add(
+                "Demo GBV Specialist", .gbvSpecialist, district: district, organisation: "Crisis Centre")
             accounts.append(
                 .init(
                     role: Role.gbvSpecialist.rawValue, userID: gbv.0, token: gbv.1, district: district, source: nil,
@@ -224,7 +226,8 @@ extension Shanyrak {
                         role: role.rawValue, userID: a.0, token: a.1, district: role == .researcher ? district : nil,
                         source: nil, households: []))
             }
-            let agency = try await add("Demo Police Feed", .agency, district: nil, organisation: "Police", source: "police")
+            let agency = try await add(
+                "Demo Police Feed", .agency, district: nil, organisation: "Police", source: "police")
             accounts.append(
                 .init(
                     role: Role.agency.rawValue, userID: agency.0, token: agency.1, district: nil, source: "police",
@@ -239,7 +242,8 @@ extension Shanyrak {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let bytes = try encoder.encode(accounts)
-            guard FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600])
+            guard
+                FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600])
             else { throw CLIError("cannot create \(url.path)") }
             try bytes.write(to: url)
             chmod(url.path, 0o600)
@@ -250,22 +254,28 @@ extension Shanyrak {
             print("\ndemo accounts (also in \(accountsURL.path), mode 0600):")
             for a in accounts.accounts {
                 let scope = a.households.isEmpty ? "" : ", caseload of \(a.households.count)"
-                print("  \(a.role) (user \(a.userID)\(a.district.map { ", district \($0)" } ?? "")\(scope)): \(a.token)")
+                print(
+                    "  \(a.role) (user \(a.userID)\(a.district.map { ", district \($0)" } ?? "")\(scope)): \(a.token)")
             }
             func token(_ role: Role) -> String { accounts.account(role)?.token ?? "TOKEN" }
+            func curl(_ role: Role, _ path: String) -> String {
+                "curl -s -H 'Authorization: Bearer \(token(role))' '\(base)\(path)'"
+            }
+            let household = "/v1/households/" + accounts.exampleHousehold
+            let person = "/v1/persons/" + accounts.examplePerson
             print(
                 """
 
                 try:
                   # the household card, as the social worker
-                  curl -s -H 'Authorization: Bearer \(token(.socialWorker))' \(base)/v1/households/\(accounts.exampleHousehold)
+                  \(curl(.socialWorker, household))
                   # a person view with violence indicators, as the GBV specialist
-                  curl -s -H 'Authorization: Bearer \(token(.gbvSpecialist))' \(base)/v1/persons/\(accounts.examplePerson)
+                  \(curl(.gbvSpecialist, person))
                   # the same request, denied to the researcher (403, audited)
-                  curl -s -H 'Authorization: Bearer \(token(.researcher))' \(base)/v1/persons/\(accounts.examplePerson)
+                  \(curl(.researcher, person))
                   # the auditor: a signed checkpoint and the entries about that person
                   curl -s \(base)/v1/audit/checkpoint
-                  curl -s -H 'Authorization: Bearer \(token(.auditor))' '\(base)/v1/audit/entries?subject=\(accounts.examplePerson)'
+                  \(curl(.auditor, "/v1/audit/entries?subject=" + accounts.examplePerson))
 
                 """)
             fflush(nil)

@@ -92,7 +92,8 @@ struct ServerTests {
                         uri: endpoint.path, method: endpoint.method, headers: headers,
                         body: endpoint.body.map { ByteBuffer(string: $0) })
                     #expect(
-                        response.status == endpoint.expected[caller], "\(endpoint.name) as \(caller): \(response.status)")
+                        response.status == endpoint.expected[caller],
+                        "\(endpoint.name) as \(caller): \(response.status)")
                     if response.status != .ok {
                         #expect(response.headers[.contentType] == "application/problem+json", "\(endpoint.name)")
                     }
@@ -107,7 +108,8 @@ struct ServerTests {
             entries.contains {
                 $0.actorId == "staff:\(sw.id)" && $0.decision == .deny && $0.subjects == [f.otherHousehold]
             }, "a social worker's request outside the caseload is audited")
-        #expect(entries.filter { $0.actorId == "anonymous" && $0.decision == .deny }.count >= 3 * Self.matrix(f).count / 2)
+        #expect(
+            entries.filter { $0.actorId == "anonymous" && $0.decision == .deny }.count >= 3 * Self.matrix(f).count / 2)
         await f.close()
     }
 
@@ -242,7 +244,8 @@ struct ServerTests {
         let f = try await ServerFixture.make()
         try await f.application().test(.router) { client in
             for caller in ["social_worker", "researcher", "wrong token"] {
-                _ = try await client.execute(uri: "/v1/households/\(f.household)", method: .get, headers: f.headers(caller))
+                _ = try await client.execute(
+                    uri: "/v1/households/\(f.household)", method: .get, headers: f.headers(caller))
                 _ = try await client.execute(uri: "/v1/persons/\(f.person)", method: .get, headers: f.headers(caller))
             }
             let response = try await client.execute(uri: "/metrics", method: .get)
@@ -265,7 +268,8 @@ struct ServerTests {
                 uri: "/v1/ingest/police", method: .post, headers: f.headers("agency"),
                 body: ByteBuffer(string: f.policeCSV))
             #expect(ok.status == .ok)
-            let summary = try #require(try JSONSerialization.jsonObject(with: Data(ok.body.readableBytesView)) as? [String: Any])
+            let summary = try #require(
+                try JSONSerialization.jsonObject(with: Data(ok.body.readableBytesView)) as? [String: Any])
             #expect(summary["source"] as? String == "police")
             #expect(summary["rows_read"] as? Int == 3)
             #expect(summary["rows_quarantined"] as? Int == 0)
