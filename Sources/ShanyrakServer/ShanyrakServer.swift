@@ -136,8 +136,14 @@ struct ShanyrakResponder<Inner: HTTPResponder<ShanyrakRequestContext>>: HTTPResp
             response = await problem(for: error, requestID: requestID, context: context).response()
         }
         let matched = context.endpointPath.map { $0 != "NotFound" } ?? false
-        if !matched && response.status == .notFound {
-            var problem = Problem.notFound
+        // The router's own answers (no such route, method not allowed) become problems too.
+        if !matched && response.status.code >= 400 && response.headers[.contentType] == nil {
+            var problem =
+                response.status == .notFound
+                ? Problem.notFound
+                : Problem(
+                    "http-error", title: response.status.reasonPhrase, status: response.status,
+                    detail: response.status.reasonPhrase)
             problem.instance = "urn:uuid:" + requestID
             response = problem.response()
         }

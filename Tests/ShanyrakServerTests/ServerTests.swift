@@ -188,6 +188,11 @@ struct ServerTests {
             let notFound = try await client.execute(uri: "/v2/nothing", method: .get)
             #expect(notFound.status == .notFound)
             #expect(notFound.headers[.contentType] == "application/problem+json")
+            let wrongMethod = try await client.execute(
+                uri: "/v1/households/\(f.household)", method: .delete, headers: f.headers("social_worker"))
+            #expect(wrongMethod.status.code >= 400 && wrongMethod.status.code < 500)
+            #expect(wrongMethod.headers[.contentType] == "application/problem+json")
+            #expect(!String(buffer: wrongMethod.body).contains(f.household))
         }
         // Failed authentications are recorded without the token.
         let entries = try f.auditLog.reader.query(AuditQuery(actorId: "anonymous"))

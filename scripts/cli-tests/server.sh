@@ -55,6 +55,7 @@ ds=[x['decision'] for x in e]
 assert 'allow' in ds and 'deny' in ds, ds
 " || fail "the log does not hold the GBV view and the researcher's denial"
 [ "$(code "$url/openapi.yaml")" = 200 ] || fail "openapi.yaml"
+grep -q "^openapi: 3" body || fail "openapi.yaml is not the contract"
 kill $server; wait $server 2>/dev/null || true
 trap - EXIT
 "$bin" audit verify --data demo --keys keys > verify.log || { cat verify.log; fail "audit verify"; }
