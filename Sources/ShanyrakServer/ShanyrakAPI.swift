@@ -46,7 +46,11 @@ struct ShanyrakAPI: Sendable {
 
     func ingest(source: String, request: Request, context: AuthenticatedRequestContext) async throws -> Response {
         let principal = context.principal
-        guard let ingest = dependencies.ingest else { throw Problem.auditUnavailable }
+        guard let ingest = dependencies.ingest else {
+            throw Problem(
+                "ingest-unavailable", title: "Service Unavailable", status: .serviceUnavailable,
+                detail: "this server does not accept feeds")
+        }
         // Only an agency account bound to this very source; the source name is checked before it is recorded.
         let validName =
             !source.isEmpty && source.utf8.count <= 64
