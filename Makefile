@@ -6,7 +6,7 @@ DEMO_DATA ?= demo-data
 HOUSEHOLDS ?= 10000
 PORT ?= 8080
 
-.PHONY: all deps venv build test demo clean bench
+.PHONY: all deps venv build test demo clean bench bench-server
 
 all: build
 
@@ -35,6 +35,9 @@ demo: deps
 
 bench: deps venv
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
+
+bench-server: deps
+	scripts/bench-server.sh
 
 clean:
 	rm -rf .build $(DEMO_DATA)

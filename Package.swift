@@ -20,12 +20,15 @@ let package = Package(
         .library(name: "ShanyrakStore", targets: ["ShanyrakStore"]),
         .library(name: "ShanyrakIngest", targets: ["ShanyrakIngest"]),
         .library(name: "ShanyrakAccess", targets: ["ShanyrakAccess"]),
+        .library(name: "ShanyrakServer", targets: ["ShanyrakServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -75,11 +78,23 @@ let package = Package(
             dependencies: ["ShanyrakCore", "ShanyrakCrypto", "ShanyrakStore", "ShanyrakPolicy", "ShanyrakAudit"],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "ShanyrakServer",
+            dependencies: [
+                "ShanyrakCore", "ShanyrakCrypto", "ShanyrakStore", "ShanyrakIngest", "ShanyrakAccess",
+                "ShanyrakAudit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("openapi.yaml")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "shanyrak",
             dependencies: [
                 "ShanyrakCrypto", "ShanyrakCore", "ShanyrakPolicy", "ShanyrakAudit", "ShanyrakStore",
-                "ShanyrakIngest", "ShanyrakAccess",
+                "ShanyrakIngest", "ShanyrakAccess", "ShanyrakServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -102,6 +117,17 @@ let package = Package(
             dependencies: [
                 "ShanyrakIngest", "ShanyrakStore", "ShanyrakCrypto", "ShanyrakCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ShanyrakServerTests",
+            dependencies: [
+                "ShanyrakServer", "ShanyrakAccess", "ShanyrakIngest", "ShanyrakStore", "ShanyrakCrypto",
+                "ShanyrakCore", "ShanyrakPolicy", "ShanyrakAudit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings
         ),

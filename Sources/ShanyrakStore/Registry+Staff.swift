@@ -204,7 +204,7 @@ extension Registry {
         try writer.read { db in
             guard
                 let row = try Row.fetchOne(
-                    db, sql: "SELECT * FROM staff WHERE token_hash = ?", arguments: [Data(tokenHash)])
+                    db.cachedStatement(sql: "SELECT * FROM staff WHERE token_hash = ?"), arguments: [Data(tokenHash)])
             else { return nil }
             let stored: Data = row["token_hash"]
             return (StaffRecord(row: row), Array(stored))
@@ -262,7 +262,7 @@ extension Registry {
     public func isAssigned(staffID: Int64, household: Pseudonym) throws -> Bool {
         try writer.read { db in
             try Int.fetchOne(
-                db, sql: "SELECT 1 FROM assignment WHERE staff_id = ? AND household = ?",
+                db.cachedStatement(sql: "SELECT 1 FROM assignment WHERE staff_id = ? AND household = ?"),
                 arguments: [staffID, Data(household.bytes)]) != nil
         }
     }
@@ -293,14 +293,15 @@ extension Registry {
             let key = Data(household.bytes)
             guard
                 let district = try String.fetchOne(
-                    db, sql: "SELECT district FROM household WHERE pseudonym = ?", arguments: [key])
+                    db.cachedStatement(sql: "SELECT district FROM household WHERE pseudonym = ?"), arguments: [key])
             else { return nil }
             let members = try Row.fetchAll(
-                db, sql: "SELECT pseudonym, relation FROM person WHERE household = ? ORDER BY pseudonym",
+                db.cachedStatement(
+                    sql: "SELECT pseudonym, relation FROM person WHERE household = ? ORDER BY pseudonym"),
                 arguments: [key]
             ).compactMap { row -> (pseudonym: Pseudonym, relation: String)? in
-                let bytes: Data = row["pseudonym"]
-                return Pseudonym(bytes: Array(bytes)).map { ($0, row["relation"]) }
+                let bytes: Data = row[0]
+                return Pseudonym(bytes: Array(bytes)).map { ($0, row[1]) }
             }
             return HouseholdRecord(pseudonym: household, district: district, members: members)
         }
@@ -312,11 +313,11 @@ extension Registry {
         try writer.read { db in
             guard
                 let row = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT p.household AS household, p.relation AS relation, h.district AS district
-                        FROM person p JOIN household h ON h.pseudonym = p.household WHERE p.pseudonym = ?
-                        """, arguments: [Data(person.bytes)])
+                    db.cachedStatement(
+                        sql: """
+                            SELECT p.household AS household, p.relation AS relation, h.district AS district
+                            FROM person p JOIN household h ON h.pseudonym = p.household WHERE p.pseudonym = ?
+                            """), arguments: [Data(person.bytes)])
             else { return nil }
             let bytes: Data = row["household"]
             guard let household = Pseudonym(bytes: Array(bytes)) else { return nil }
@@ -348,26 +349,27 @@ extension Registry {
             var arguments = StatementArguments()
             for s in subjects { _ = arguments.append(contentsOf: [Data(s.bytes)]) }
             for i in indicators { _ = arguments.append(contentsOf: [i]) }
+            // A cached statement per shape (household size, granted indicator count): parsed once per connection.
             let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT v.subject AS subject, i.id AS id, v.key_version AS key_version, v.sealed AS sealed
-                    FROM value v JOIN indicator i ON i.number = v.indicator
-                    WHERE v.subject IN (\(subjectMarks)) AND i.id IN (\(indicatorMarks))
-                    ORDER BY v.subject, i.id, v.observed_at DESC, v.id DESC
-                    """, arguments: arguments)
+                db.cachedStatement(
+                    sql: """
+                        SELECT v.subject AS subject, i.id AS id, v.key_version AS key_version, v.sealed AS sealed
+                        FROM value v JOIN indicator i ON i.number = v.indicator
+                        WHERE v.subject IN (\(subjectMarks)) AND i.id IN (\(indicatorMarks))
+                        ORDER BY v.subject, i.id, v.observed_at DESC, v.id DESC
+                        """), arguments: arguments)
             var out: [SealedObservation] = []
             var last: (Data, String)?
             for row in rows {
-                let subject: Data = row["subject"]
-                let id: String = row["id"]
+                let subject: Data = row[0]
+                let id: String = row[1]
                 if let (s, i) = last, s == subject, i == id { continue }
                 last = (subject, id)
                 guard let pseudonym = Pseudonym(bytes: Array(subject)) else { continue }
-                let sealed: Data = row["sealed"]
+                let sealed: Data = row[3]
                 out.append(
                     SealedObservation(
-                        subject: pseudonym, indicator: id, keyVersion: UInt32(row["key_version"] as Int64),
+                        subject: pseudonym, indicator: id, keyVersion: UInt32(row[2] as Int64),
                         sealed: Array(sealed)))
             }
             return out

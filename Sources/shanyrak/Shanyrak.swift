@@ -9,7 +9,7 @@ struct Shanyrak: AsyncParsableCommand {
         abstract: "Shanyrak: privacy-preserving Family Social Card service.",
         subcommands: [
             Keys.self, Init.self, Generate.self, Ingest.self, Stats.self,
-            Policy.self, Audit.self, Users.self, Assign.self, Unassign.self, Households.self,
+            Policy.self, Audit.self, Users.self, Assign.self, Unassign.self, Households.self, Serve.self, Demo.self,
         ]
     )
 

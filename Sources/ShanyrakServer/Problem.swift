@@ -1,0 +1,79 @@
+public import Foundation
+public import Hummingbird
+
+/// An RFC 9457 problem details answer (`application/problem+json`).
+///
+/// Titles and details are fixed texts chosen by the server: they never carry a token,
+/// an IIN, a pseudonym or a value.
+public struct Problem: Error, Sendable, Equatable, Encodable {
+    /// A URI naming the kind of problem.
+    public let type: String
+    /// A short summary of the kind of problem.
+    public let title: String
+    /// The HTTP status code.
+    public let status: Int
+    /// What happened, for this occurrence.
+    public let detail: String
+    /// The request id of this occurrence (`urn:uuid:...`).
+    public var instance: String?
+
+    /// Creates a problem.
+    /// - Parameters:
+    ///   - kind: the last part of the type URI (`access-denied`).
+    ///   - title: the summary.
+    ///   - status: the HTTP status.
+    ///   - detail: the explanation.
+    public init(_ kind: String, title: String, status: HTTPResponse.Status, detail: String) {
+        self.type = "https://shanyrak.example/problems/" + kind
+        self.title = title
+        self.status = status.code
+        self.detail = detail
+        self.instance = nil
+    }
+
+    /// 401: missing, unknown or revoked bearer token.
+    public static let unauthenticated = Problem(
+        "unauthenticated", title: "Unauthorized", status: .unauthorized,
+        detail: "a valid bearer token is required")
+    /// 403: the one denial, whatever the reason.
+    public static let accessDenied = Problem(
+        "access-denied", title: "Forbidden", status: .forbidden, detail: "access denied")
+    /// 503: the audit log cannot be written, so nothing was released.
+    public static let auditUnavailable = Problem(
+        "audit-log-unavailable", title: "Service Unavailable", status: .serviceUnavailable,
+        detail: "the audit log cannot be written; nothing was released")
+    /// 500: anything unexpected (details go to the server log only).
+    public static let internalError = Problem(
+        "internal-error", title: "Internal Server Error", status: .internalServerError,
+        detail: "the request could not be completed")
+    /// 404: no such route.
+    public static let notFound = Problem(
+        "not-found", title: "Not Found", status: .notFound, detail: "no such endpoint")
+
+    /// 400 with a fixed explanation.
+    /// - Parameter detail: which parameter or field is wrong (never its value).
+    /// - Returns: the problem.
+    public static func badRequest(_ detail: String) -> Problem {
+        Problem("bad-request", title: "Bad Request", status: .badRequest, detail: detail)
+    }
+
+    /// 422: an ingest batch of which nothing was loaded.
+    /// - Parameter detail: the rule that failed.
+    /// - Returns: the problem.
+    public static func nothingLoaded(_ detail: String) -> Problem {
+        Problem("nothing-loaded", title: "Unprocessable Content", status: .unprocessableContent, detail: detail)
+    }
+
+    /// The response: the problem as JSON with sorted keys, with `Content-Type: application/problem+json`.
+    /// - Returns: the response.
+    public func response() -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = (try? encoder.encode(self)) ?? Data(#"{"status":500}"#.utf8)
+        var headers: HTTPFields = [.contentType: "application/problem+json"]
+        if status == 401 { headers[.wwwAuthenticate] = #"Bearer realm="shanyrak""# }
+        return Response(
+            status: HTTPResponse.Status(code: status), headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

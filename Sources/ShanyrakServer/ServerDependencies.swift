@@ -1,0 +1,79 @@
+public import Foundation
+public import ShanyrakAccess
+public import ShanyrakAudit
+public import ShanyrakCore
+public import ShanyrakIngest
+
+/// Everything the HTTP API needs: the access path and the pieces around it.
+public struct ServerDependencies: Sendable {
+    /// The access path: every read of record data goes through it.
+    public var access: AccessService
+    /// The audit log the access path appends to; the server also records ingest batches and
+    /// auditor reads in it.
+    public var accessLog: any AccessAuditLog
+    /// The Merkle log for checkpoints, entries and proofs (nil: those endpoints answer 503).
+    public var auditLog: AuditLog?
+    /// The policy engine, for the ingest decision (nil: only role and source are checked).
+    public var policy: (any AccessPolicy)?
+    /// Feed ingestion (nil: `POST /v1/ingest/{source}` answers 503).
+    public var ingest: IngestDependencies?
+    /// Request counters for `/metrics`.
+    public var metrics: ServerMetrics
+    /// Whether `GET /bench/fixed` (a fixed string, for the load benchmark) is mounted.
+    public var benchFixedRoute: Bool
+
+    /// Creates the dependencies.
+    /// - Parameters:
+    ///   - access: the access path.
+    ///   - accessLog: the audit log the access path appends to.
+    ///   - auditLog: the Merkle log, for auditor endpoints.
+    ///   - policy: the policy engine, for ingest decisions.
+    ///   - ingest: feed ingestion.
+    ///   - metrics: request counters.
+    ///   - benchFixedRoute: mount `GET /bench/fixed`.
+    public init(
+        access: AccessService, accessLog: any AccessAuditLog, auditLog: AuditLog? = nil,
+        policy: (any AccessPolicy)? = nil, ingest: IngestDependencies? = nil, metrics: ServerMetrics = ServerMetrics(),
+        benchFixedRoute: Bool = false
+    ) {
+        self.access = access
+        self.accessLog = accessLog
+        self.auditLog = auditLog
+        self.policy = policy
+        self.ingest = ingest
+        self.metrics = metrics
+        self.benchFixedRoute = benchFixedRoute
+    }
+}
+
+/// What `POST /v1/ingest/{source}` needs.
+public struct IngestDependencies: Sendable {
+    /// The ingester over the registry.
+    public var ingester: Ingester
+    /// The folder of source mappings (`policies/sources`).
+    public var sourcesDirectory: URL
+    /// The indicator catalog.
+    public var catalog: IndicatorCatalog
+    /// Where request bodies are spooled while they are ingested (removed afterwards).
+    public var spoolDirectory: URL
+    /// Largest accepted body in bytes.
+    public var maximumBytes: Int
+
+    /// Creates the ingest dependencies.
+    /// - Parameters:
+    ///   - ingester: the ingester.
+    ///   - sourcesDirectory: the mappings folder.
+    ///   - catalog: the catalog.
+    ///   - spoolDirectory: where bodies are spooled.
+    ///   - maximumBytes: largest body (default 1 GiB).
+    public init(
+        ingester: Ingester, sourcesDirectory: URL, catalog: IndicatorCatalog, spoolDirectory: URL,
+        maximumBytes: Int = 1 << 30
+    ) {
+        self.ingester = ingester
+        self.sourcesDirectory = sourcesDirectory
+        self.catalog = catalog
+        self.spoolDirectory = spoolDirectory
+        self.maximumBytes = maximumBytes
+    }
+}

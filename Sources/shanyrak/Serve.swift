@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ShanyrakAccess
+import ShanyrakAudit
+import ShanyrakCrypto
+import ShanyrakIngest
+import ShanyrakServer
+import ShanyrakStore
+
+extension ServiceContext {
+    /// The HTTP API's dependencies over this data folder: the access path on the Cedar policies and the
+    /// Merkle audit log (checkpoints every 1,024 entries or 60 s), feed ingestion, and request counters.
+    /// Entries without a principal (failed authentications) name the actor `anonymous`.
+    /// - Parameter benchFixedRoute: mount `GET /bench/fixed` (load benchmark only).
+    func serverDependencies(benchFixedRoute: Bool = false) async throws -> (ServerDependencies, AuditLog) {
+        let keys = try DataKeys.load(from: registry, keyring: keyring)
+        let policy = try CedarAccessPolicy.load(directory: policiesDirectory, catalog: catalog)
+        let signer = try NoteSigner(name: AuditKeyOptions.defaultName, signingKey: keyring.auditSigning)
+        let log = try await AuditLog(directory: dataDirectory, signer: signer)
+        let accessLog = MerkleAccessAuditLog(
+            log: log, policySetHash: hexBytes(policy.bundleHash), anonymousActor: "anonymous")
+        let pseudonymiser = try Pseudonymiser(key: keyring.pseudonymKey)
+        let service = AccessService(
+            registry: registry, keys: keys, catalog: catalog, policy: policy, auditLog: accessLog,
+            pseudonymiser: pseudonymiser)
+        let ingest = IngestDependencies(
+            ingester: Ingester(registry: registry, keys: keys, pseudonymiser: pseudonymiser, catalog: catalog),
+            sourcesDirectory: policiesDirectory.appendingPathComponent("sources"), catalog: catalog,
+            spoolDirectory: dataDirectory.appendingPathComponent("spool"))
+        let dependencies = ServerDependencies(
+            access: service, accessLog: accessLog, auditLog: log, policy: policy, ingest: ingest,
+            benchFixedRoute: benchFixedRoute)
+        return (dependencies, log)
+    }
+
+    /// Serves the API on `host:port` until SIGINT or SIGTERM, then closes the audit log.
+    /// - Parameter ready: called with the bound port once the server listens.
+    func serve(host: String, port: Int, ready: @escaping @Sendable (Int) -> Void) async throws {
+        let benchFixed = ProcessInfo.processInfo.environment["SHANYRAK_BENCH_FIXED_ROUTE"] == "1"
+        let (dependencies, log) = try await serverDependencies(benchFixedRoute: benchFixed)
+        var logger = Logger(label: "shanyrak")
+        logger.logLevel = .notice
+        do {
+            try await ShanyrakServer.run(
+                dependencies, host: host, port: port, logger: logger, onServerRunning: { ready($0) })
+        } catch {
+            await log.close()
+            throw error
+        }
+        await log.close()
+    }
+}
+
+extension Shanyrak {
+    /// `shanyrak serve`: the HTTP API.
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve the HTTP API (openapi.yaml; docs/api.md) on a data folder.",
+            discussion: "Set SHANYRAK_BENCH_FIXED_ROUTE=1 to add GET /bench/fixed (a fixed string, for benchmarks).")
+
+        @OptionGroup var data: DataOption
+        @Option(name: .long, help: "Address to listen on.")
+        var host = "127.0.0.1"
+        @Option(name: .long, help: "Port to listen on (0 picks a free one).")
+        var port = 8080
+
+        func run() async throws {
+            try await runReportingErrors {
+                let context = try ServiceContext.open(data: data.data)
+                let host = host
+                try await context.serve(host: host, port: port) { bound in
+                    print("shanyrak: serving http://\(host):\(bound) (openapi.yaml at /openapi.yaml); Ctrl-C stops")
+                    fflush(nil)
+                }
+            }
+        }
+    }
+}

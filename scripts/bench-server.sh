@@ -1,0 +1,92 @@
+#!/bin/sh
+# End-to-end load benchmark of the HTTP API (issue 5): a release build serves a generated
+# population (made by `shanyrak demo --no-serve`), and wrk drives it from a second process
+# on loopback with 64 connections, mixing household views by the social worker (70%),
+# person views by the GBV specialist (15%) and denials (15%: researcher and administrator),
+# every one of them audited. In the same run wrk measures GET /bench/fixed (a Hummingbird
+# route returning a fixed string, mounted by SHANYRAK_BENCH_FIXED_ROUTE=1) on the same
+# server, and the script prints both throughputs, p99 latencies and the ratio.
+#
+#   scripts/bench-server.sh            # HOUSEHOLDS=10000 DURATION=10s PORT=18080 THREADS=2
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+HOUSEHOLDS=${HOUSEHOLDS:-10000}
+DURATION=${DURATION:-10s}
+PORT=${PORT:-18080}
+THREADS=${THREADS:-2}
+CONNECTIONS=64
+command -v wrk >/dev/null || { echo "bench-server: needs wrk (apt-get install wrk)" >&2; exit 2; }
+command -v python3 >/dev/null || { echo "bench-server: needs python3" >&2; exit 2; }
+
+cd "$root"
+chmod 600 keys-example/*.key
+swift build -c release --product shanyrak >/dev/null
+bin="$root/.build/release/shanyrak"
+work=$(mktemp -d)
+server=""
+cleanup() {
+    [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+echo "bench-server: generating and loading $HOUSEHOLDS households ..."
+"$bin" demo --data "$work/data" --keys keys-example --households "$HOUSEHOLDS" --port "$PORT" --no-serve >"$work/demo.log"
+
+SHANYRAK_BENCH_FIXED_ROUTE=1 "$bin" serve --data "$work/data" --port "$PORT" >"$work/server.log" 2>&1 &
+server=$!
+i=0
+until curl -fs "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; do
+    i=$((i + 1)); [ $i -gt 100 ] && { echo "bench-server: server did not start" >&2; cat "$work/server.log" >&2; exit 1; }
+    sleep 0.1
+done
+
+# The request mix, from demo-accounts.json: 14 household views, 3 person views, 3 denials in every 20.
+python3 - "$work/data/demo-accounts.json" >"$work/requests.lua" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+acc = {a["role"]: a for a in d["accounts"]}
+sw, gbv = acc["social_worker"], acc["gbv_specialist"]
+hh = sw["households"]
+mix = [("/v1/households/" + hh[i % len(hh)], sw["token"]) for i in range(14)]
+mix += [("/v1/persons/" + d["example_person"], gbv["token"])] * 3
+mix += [("/v1/persons/" + d["example_person"], acc["researcher"]["token"]),
+        ("/v1/households/" + hh[0], acc["researcher"]["token"]),
+        ("/v1/households/" + hh[0], acc["administrator"]["token"])]
+order = [0, 14, 1, 2, 17, 3, 4, 15, 5, 6, 18, 7, 8, 16, 9, 10, 19, 11, 12, 13]
+print("return {")
+for i in order:
+    print('  {"%s", "%s"},' % mix[i])
+print("}")
+PY
+
+url="http://127.0.0.1:$PORT"
+echo "bench-server: warming up ..."
+BENCH_REQUESTS="$work/requests.lua" wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s scripts/bench-server.lua "$url" >/dev/null
+echo "bench-server: audited mix, wrk -t$THREADS -c$CONNECTIONS -d$DURATION"
+BENCH_REQUESTS="$work/requests.lua" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
+    -s scripts/bench-server.lua "$url" | tee "$work/mixed.txt"
+echo "bench-server: fixed string, wrk -t$THREADS -c$CONNECTIONS -d$DURATION"
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url/bench/fixed" | tee "$work/fixed.txt"
+
+python3 - "$work/mixed.txt" "$work/fixed.txt" <<'PY'
+import re, sys
+def parse(path):
+    text = open(path).read()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    m = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", text)
+    p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+    st = re.search(r"STATUS ok=(\d+) denied=(\d+) other=(\d+)", text)
+    return rps, p99, st
+mixed, mp99, st = parse(sys.argv[1])
+fixed, fp99, _ = parse(sys.argv[2])
+households = mixed * 14 / 20
+print()
+print("audited requests/s (mix):      %10.0f   p99 %.2f ms" % (mixed, mp99))
+print("  of which household views/s:  %10.0f   (70%% of the mix; target >= 5,000)" % households)
+if st:
+    print("  answers: %s ok, %s denied (403), %s other" % st.groups())
+print("fixed-string requests/s:       %10.0f   p99 %.2f ms" % (fixed, fp99))
+print("ratio audited mix / fixed:     %10.1f %%  (target >= 25 %%)" % (100 * mixed / fixed))
+print("p99 target <= 25 ms: %s" % ("met" if mp99 <= 25 else "NOT met"))
+PY
