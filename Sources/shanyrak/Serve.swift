@@ -15,9 +15,22 @@ extension ServiceContext {
     /// - Parameter benchFixedRoute: mount `GET /bench/fixed` (load benchmark only).
     func serverDependencies(benchFixedRoute: Bool = false) async throws -> (ServerDependencies, AuditLog) {
         let keys = try DataKeys.load(from: registry, keyring: keyring)
-        let policy = try CedarAccessPolicy.load(directory: policiesDirectory, catalog: catalog)
+        let policy = try CedarAccessPolicy.load(
+            directory: policiesDirectory, catalog: catalog, publicKey: config.policyVerificationKey())
         let signer = try NoteSigner(name: AuditKeyOptions.defaultName, signingKey: keyring.auditSigning)
         let log = try await AuditLog(directory: dataDirectory, signer: signer)
+        // The policy set this server decides with is part of the record: one entry per load,
+        // carrying the bundle hash that every later decision entry refers to.
+        do {
+            _ = try await log.append(
+                AuditEntryDraft(
+                    actorId: OperatorAudit.actor, role: "operator", action: "policy.load", view: "none",
+                    decision: .allow, policySetHash: hexBytes(policy.bundleHash),
+                    requestId: "policies:\(policiesDirectory.path)"))
+        } catch {
+            await log.close()
+            throw CLIError("the audit log cannot be written (\(error)); refusing to serve", code: 5)
+        }
         let accessLog = MerkleAccessAuditLog(
             log: log, policySetHash: hexBytes(policy.bundleHash), anonymousActor: "anonymous")
         let pseudonymiser = try Pseudonymiser(key: keyring.pseudonymKey)
