@@ -1,4 +1,4 @@
-public import Foundation
+internal import Foundation
 
 /// A validated Kazakhstan individual identification number (IIN).
 ///

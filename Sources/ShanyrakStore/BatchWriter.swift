@@ -1,5 +1,5 @@
-public import Foundation
-public import GRDB
+internal import Foundation
+internal import GRDB
 internal import GRDBSQLite
 public import ShanyrakCore
 

@@ -1,6 +1,6 @@
 public import Foundation
 public import GRDB
-public import ShanyrakCore
+internal import ShanyrakCore
 
 /// The registry database: households, persons, sealed values, data keys,
 /// quarantine and ingest batches, in one SQLite file (WAL) in the data folder.

@@ -106,7 +106,7 @@ extension Shanyrak {
         }
 
         private func prepare(_ dir: URL) async throws -> DemoAccounts {
-            var initCommand = try Init.parse(["--data", dir.path, "--keys", keys, "--policies", policies])
+            let initCommand = try Init.parse(["--data", dir.path, "--keys", keys, "--policies", policies])
             try await initCommand.run()
             let feeds = dir.appendingPathComponent("feeds")
             print("generating \(households) households into \(feeds.path) ...")
