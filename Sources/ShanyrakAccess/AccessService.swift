@@ -20,6 +20,9 @@ public struct AccessService: Sendable {
     private let auditLog: any AccessAuditLog
     private let pseudonymiser: Pseudonymiser?
     private let clock: @Sendable () -> Date
+    /// The catalog's indicators that may ever be on a household card, in catalog order
+    /// (computed once: the catalog does not change for the life of the service).
+    private let householdCandidates: [String]
 
     /// Indicators read for the fixed shape of every view (sex and age band).
     static let shapeIndicators = ["demographic.sex", "identity.birth_date"]
@@ -45,6 +48,7 @@ public struct AccessService: Sendable {
         self.auditLog = auditLog
         self.pseudonymiser = pseudonymiser
         self.clock = clock
+        self.householdCandidates = catalog.indicators.map(\.id).filter { HouseholdView.mayAppear($0, catalog: catalog) }
     }
 
     // MARK: Authentication
@@ -83,29 +87,38 @@ public struct AccessService: Sendable {
     public func householdView(principal: Principal, householdID: String, requestID: String) async throws
         -> HouseholdView
     {
-        guard let household = Pseudonym(hex: householdID), let record = try registry.householdRecord(household) else {
+        // One read transaction: structure, assignment, the decision, and only the granted values.
+        // Only indicators that may ever be on a card are asked about; the card's type refuses the rest anyway.
+        let candidates = householdCandidates
+        guard let household = Pseudonym(hex: householdID),
+            let snapshot = try registry.householdSnapshot(
+                household, staffID: principal.id,
+                select: { record, assigned -> ((decision: AccessDecision, granted: [String]), [String]) in
+                    let context = AccessContext(
+                        view: .household, assigned: assigned, sameDistrict: principal.district == record.district)
+                    let decision = try decide(principal, .read, context, candidates)
+                    let granted = candidates.filter { decision.allowed.contains($0) }
+                    return ((decision, granted), granted.isEmpty ? [] : granted + Self.shapeIndicators)
+                })
+        else {
             try await deny(principal, .household, subjects: [householdID], policyIDs: [], requestID: requestID)
         }
-        let context = AccessContext(
-            view: .household, assigned: try registry.isAssigned(staffID: principal.id, household: household),
-            sameDistrict: principal.district == record.district)
-        // Only indicators that may ever be on a card are asked about; the card's type refuses the rest anyway.
-        let candidates = catalog.indicators.map(\.id).filter { HouseholdView.mayAppear($0, catalog: catalog) }
-        let decision = try decide(principal, .read, context, candidates)
-        let granted = candidates.filter { decision.allowed.contains($0) }
+        let record = snapshot.record
+        let (decision, granted) = snapshot.decision
         guard !granted.isEmpty else {
             try await deny(
                 principal, .household, subjects: [household.hex], policyIDs: decision.policyIDs, requestID: requestID)
         }
         let members = record.members.map(\.pseudonym)
-        let values = try unsealNewest(subjects: members, indicators: granted + Self.shapeIndicators)
+        let values = try unseal(snapshot.observations)
+        let grantedSet = Set(granted)
         let today = clock()
         let inputs = record.members.map { member in
             let mine = values[member.pseudonym] ?? [:]
             return HouseholdView.MemberInput(
                 pseudonym: member.pseudonym, relation: member.relation, sex: mine["demographic.sex"],
                 ageBand: AgeBand.of(birthDate: mine["identity.birth_date"], on: today),
-                indicators: mine.filter { granted.contains($0.key) })
+                indicators: mine.filter { grantedSet.contains($0.key) })
         }
         let view = try HouseholdView(household: household, district: record.district, members: inputs, catalog: catalog)
         let entry = AccessAuditEntry(
@@ -307,7 +320,11 @@ public struct AccessService: Sendable {
 
     /// Fetches the newest observation of each indicator for each subject and opens it.
     private func unsealNewest(subjects: [Pseudonym], indicators: [String]) throws -> [Pseudonym: [String: String]] {
-        let observations = try registry.newestObservations(subjects: subjects, indicators: indicators)
+        try unseal(try registry.newestObservations(subjects: subjects, indicators: indicators))
+    }
+
+    /// Opens fetched observations: subject to indicator id to value.
+    private func unseal(_ observations: [SealedObservation]) throws -> [Pseudonym: [String: String]] {
         var out: [Pseudonym: [String: String]] = [:]
         for observation in observations {
             guard let indicator = catalog[observation.indicator],

@@ -26,10 +26,9 @@ public enum AgeBand: String, Sendable, Hashable, Codable, CaseIterable {
         guard parts.count == 3, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]) else {
             return .unknown
         }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
-        let now = calendar.dateComponents([.year, .month, .day], from: today)
-        guard let ny = now.year, let nm = now.month, let nd = now.day else { return .unknown }
+        // Today's UTC date by arithmetic (proleptic Gregorian, as `Calendar(.gregorian)` in UTC for
+        // any date after 1582): a Calendar per member cost more than the rest of the band.
+        let (ny, nm, nd) = utcDate(today)
         var age = ny - y
         if (nm, nd) < (m, d) { age -= 1 }
         switch age {
@@ -41,6 +40,23 @@ public enum AgeBand: String, Sendable, Hashable, Codable, CaseIterable {
         case 45...59: return .from45To59
         default: return .from60
         }
+    }
+
+    /// Year, month and day (UTC) of `date`: days since 1970-01-01 to a civil date
+    /// (H. Hinnant's `civil_from_days`).
+    static func utcDate(_ date: Date) -> (year: Int, month: Int, day: Int) {
+        let seconds = date.timeIntervalSince1970
+        let days = Int((seconds / 86_400).rounded(.down))
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        return (year, month, day)
     }
 }
 
@@ -173,9 +189,26 @@ public struct HouseholdView: Sendable, Hashable, Encodable {
         case household, district, members
     }
 
+    /// A card from members already checked (the fast JSON writer's self-check only).
+    init(unchecked household: Pseudonym, district: String, members: [Member]) {
+        self.household = household
+        self.district = district
+        self.members = members
+    }
+
     /// The canonical bytes of the card: JSON with sorted keys, no whitespace, slashes unescaped.
+    ///
+    /// Written directly when every string is plain ASCII (`fastCanonicalJSON`), byte for byte
+    /// what `JSONEncoder` writes; otherwise by `JSONEncoder`.
     /// - Throws: an encoding error (not expected for this shape).
     public func canonicalJSON() throws -> Data {
+        if let fast = fastCanonicalJSON() { return fast }
+        return try encoderCanonicalJSON()
+    }
+
+    /// The canonical bytes as `JSONEncoder` writes them (the reference for `canonicalJSON()`).
+    /// - Throws: an encoding error.
+    public func encoderCanonicalJSON() throws -> Data {
         try canonicalEncoder().encode(self)
     }
 }

@@ -260,10 +260,37 @@ extension Registry {
     /// Whether `household` is in the caseload of `staffID`.
     /// - Throws: a database error.
     public func isAssigned(staffID: Int64, household: Pseudonym) throws -> Bool {
+        try writer.read { db in try Self.isAssigned(staffID: staffID, household: household, db) }
+    }
+
+    private static func isAssigned(staffID: Int64, household: Pseudonym, _ db: Database) throws -> Bool {
+        try Int.fetchOne(
+            db.cachedStatement(sql: "SELECT 1 FROM assignment WHERE staff_id = ? AND household = ?"),
+            arguments: [staffID, Data(household.bytes)]) != nil
+    }
+
+    /// Everything a household view reads, in one read transaction: the household's
+    /// district and members, whether it is in `staffID`'s caseload, and the newest
+    /// observation of the indicators `select` names.
+    ///
+    /// `select` sees the structure and the assignment and returns what it decided
+    /// (for the caller) and exactly the indicators to read (none: nothing is read).
+    /// The access path decides policy there, so only granted indicators are read,
+    /// as with `newestObservations`. One transaction instead of three: one snapshot,
+    /// one pool checkout.
+    /// - Returns: nil when the household does not exist (`select` is not called).
+    /// - Throws: a database error, or what `select` throws.
+    public func householdSnapshot<Decision>(
+        _ household: Pseudonym, staffID: Int64,
+        select: (_ record: HouseholdRecord, _ assigned: Bool) throws -> (Decision, [String])
+    ) throws -> (record: HouseholdRecord, assigned: Bool, decision: Decision, observations: [SealedObservation])? {
         try writer.read { db in
-            try Int.fetchOne(
-                db.cachedStatement(sql: "SELECT 1 FROM assignment WHERE staff_id = ? AND household = ?"),
-                arguments: [staffID, Data(household.bytes)]) != nil
+            guard let record = try Self.householdRecord(household, db) else { return nil }
+            let assigned = try Self.isAssigned(staffID: staffID, household: household, db)
+            let (decision, indicators) = try select(record, assigned)
+            let observations = try Self.newestObservations(
+                subjects: record.members.map(\.pseudonym), indicators: indicators, db)
+            return (record, assigned, decision, observations)
         }
     }
 
@@ -289,7 +316,11 @@ extension Registry {
     /// The household's district and members, or nil when it does not exist.
     /// - Throws: a database error.
     public func householdRecord(_ household: Pseudonym) throws -> HouseholdRecord? {
-        try writer.read { db in
+        try writer.read { db in try Self.householdRecord(household, db) }
+    }
+
+    private static func householdRecord(_ household: Pseudonym, _ db: Database) throws -> HouseholdRecord? {
+        do {
             let key = Data(household.bytes)
             guard
                 let district = try String.fetchOne(
@@ -343,14 +374,22 @@ extension Registry {
     /// - Throws: a database error.
     public func newestObservations(subjects: [Pseudonym], indicators: [String]) throws -> [SealedObservation] {
         guard !subjects.isEmpty, !indicators.isEmpty else { return [] }
-        return try writer.read { db in
+        return try writer.read { db in try Self.newestObservations(subjects: subjects, indicators: indicators, db) }
+    }
+
+    private static func newestObservations(subjects: [Pseudonym], indicators: [String], _ db: Database) throws
+        -> [SealedObservation]
+    {
+        guard !subjects.isEmpty, !indicators.isEmpty else { return [] }
+        do {
             let subjectMarks = Array(repeating: "?", count: subjects.count).joined(separator: ",")
             let indicatorMarks = Array(repeating: "?", count: indicators.count).joined(separator: ",")
             var arguments = StatementArguments()
             for s in subjects { _ = arguments.append(contentsOf: [Data(s.bytes)]) }
             for i in indicators { _ = arguments.append(contentsOf: [i]) }
             // A cached statement per shape (household size, granted indicator count): parsed once per connection.
-            let rows = try Row.fetchAll(
+            // A cursor: rows are decoded in place, and superseded observations are skipped without copying.
+            let rows = try Row.fetchCursor(
                 db.cachedStatement(
                     sql: """
                         SELECT v.subject AS subject, i.id AS id, v.key_version AS key_version, v.sealed AS sealed
@@ -360,7 +399,7 @@ extension Registry {
                         """), arguments: arguments)
             var out: [SealedObservation] = []
             var last: (Data, String)?
-            for row in rows {
+            while let row = try rows.next() {
                 let subject: Data = row[0]
                 let id: String = row[1]
                 if let (s, i) = last, s == subject, i == id { continue }

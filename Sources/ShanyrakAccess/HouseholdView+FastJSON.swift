@@ -1,0 +1,152 @@
+import Foundation
+import ShanyrakCore
+
+// A direct writer for the canonical bytes of a household card.
+//
+// `canonicalJSON()` must produce exactly the bytes `JSONEncoder` produces with
+// `[.sortedKeys, .withoutEscapingSlashes]` (tests compare bytes, and the card is
+// promised to be byte-identical for the same household and user). The writer below
+// therefore only handles the case where that is certain, and hands everything else
+// to `JSONEncoder`:
+//
+// - every string (district, relation, sex, indicator ids and values) is "plain": no
+//   control character, DEL, `"`, `\`, U+2028 or U+2029, so no escaping happens either
+//   way (pseudonyms are hex, age bands are fixed ASCII; Cyrillic text is plain);
+// - the order of indicator ids is not assumed: it is learnt from `JSONEncoder`
+//   itself (`IndicatorKeyOrder`), which sorts with Foundation's own comparison, so
+//   whatever that comparison is, the writer follows it.
+//
+// The fixed keys of the card and its members are written in the encoder's order,
+// checked once per process against `JSONEncoder` (`fixedKeyOrderHolds`).
+
+extension HouseholdView {
+    /// The canonical bytes written directly; nil when the fast path cannot be sure of them.
+    func fastCanonicalJSON() -> Data? {
+        guard Self.fixedKeyOrderHolds, Self.isPlain(district) else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(256 + members.count * 512)
+        out.append(contentsOf: #"{"district":""#.utf8)
+        out.append(contentsOf: district.utf8)
+        out.append(contentsOf: #"","household":""#.utf8)
+        out.append(contentsOf: household.hex.utf8)
+        out.append(contentsOf: #"","members":["#.utf8)
+        for (n, member) in members.enumerated() {
+            guard Self.isPlain(member.relation), Self.isPlain(member.sex) else { return nil }
+            for (key, value) in member.indicators {
+                guard Self.isPlain(key), Self.isPlain(value) else { return nil }
+            }
+            guard let keys = IndicatorKeyOrder.shared.ordered(Array(member.indicators.keys)) else { return nil }
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: #"{"age_band":""#.utf8)
+            out.append(contentsOf: member.ageBand.rawValue.utf8)
+            out.append(contentsOf: #"","indicators":{"#.utf8)
+            for (i, key) in keys.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(UInt8(ascii: "\""))
+                out.append(contentsOf: key.utf8)
+                out.append(contentsOf: #"":""#.utf8)
+                out.append(contentsOf: member.indicators[key]!.utf8)
+                out.append(UInt8(ascii: "\""))
+            }
+            out.append(contentsOf: #"},"pseudonym":""#.utf8)
+            out.append(contentsOf: member.pseudonym.hex.utf8)
+            out.append(contentsOf: #"","relation":""#.utf8)
+            out.append(contentsOf: member.relation.utf8)
+            out.append(contentsOf: #"","sex":""#.utf8)
+            out.append(contentsOf: member.sex.utf8)
+            out.append(contentsOf: #""}"#.utf8)
+        }
+        out.append(contentsOf: "]}".utf8)
+        return Data(out)
+    }
+
+    /// Text `JSONEncoder` writes verbatim (slashes unescaped): no control character, DEL, `"` or `\`,
+    /// and, to stay on the safe side, no U+2028 or U+2029 (which some JSON writers escape).
+    /// Other non-ASCII text (Cyrillic names) is written as its UTF-8 bytes by both.
+    static func isPlain(_ text: String) -> Bool {
+        var ascii = true
+        for byte in text.utf8 {
+            if byte >= 0x80 {
+                ascii = false
+            } else if byte < 0x20 || byte == 0x7F || byte == 0x22 || byte == 0x5C {
+                return false
+            }
+        }
+        return ascii || !text.unicodeScalars.contains { $0.value == 0x2028 || $0.value == 0x2029 }
+    }
+
+    /// Whether the fixed keys come out of `JSONEncoder` in the order the writer uses
+    /// (checked once, on a card with one member and one indicator).
+    static let fixedKeyOrderHolds: Bool = {
+        guard let p = Pseudonym(hex: String(repeating: "ab", count: 16)) else { return false }
+        let member = Member(pseudonym: p, relation: "head", sex: "female", ageBand: .from30To44, indicators: ["x.y": "1"])
+        let card = HouseholdView(unchecked: p, district: "D1", members: [member])
+        guard let encoded = try? canonicalEncoder().encode(card) else { return false }
+        let expected =
+            #"{"district":"D1","household":"\#(p.hex)","members":[{"age_band":"30-44","indicators":{"x.y":"1"},"#
+            + #""pseudonym":"\#(p.hex)","relation":"head","sex":"female"}]}"#
+        return encoded == Data(expected.utf8)
+    }()
+}
+
+/// The order in which `JSONEncoder` (sorted keys) writes indicator ids, learnt from the encoder.
+///
+/// Every id seen gets a rank; a set of ids is written in rank order. When a new id
+/// appears, the ranks of all ids seen so far are recomputed by encoding a dictionary
+/// of them with `JSONEncoder` and reading the keys back in the order written. The
+/// encoder's key comparison is a total order, so the order of any subset is the
+/// order of its ranks. Bounded: beyond `limit` ids the fast path is not used.
+final class IndicatorKeyOrder: @unchecked Sendable {
+    static let shared = IndicatorKeyOrder()
+    private let lock = NSLock()
+    private var rank: [String: Int] = [:]
+    private let limit = 4096
+
+    /// `keys` in the encoder's order; nil when unknown (the caller falls back to the encoder).
+    /// The keys must be plain (`HouseholdView.isPlain`).
+    func ordered(_ keys: [String]) -> [String]? {
+        var ranked: [(rank: Int, key: String)] = []
+        ranked.reserveCapacity(keys.count)
+        do {
+            lock.lock()
+            defer { lock.unlock() }
+            if keys.contains(where: { rank[$0] == nil }) {
+                guard learn(keys) else { return nil }
+            }
+            for key in keys {
+                guard let r = rank[key] else { return nil }
+                ranked.append((r, key))
+            }
+        }
+        // Ranks are distinct, so this order is the encoder's, whatever the sort's stability.
+        ranked.sort { $0.rank < $1.rank }
+        return ranked.map(\.key)
+    }
+
+    private func learn(_ keys: [String]) -> Bool {
+        var all = Set(rank.keys)
+        all.formUnion(keys)
+        guard all.count <= limit else { return false }
+        var probe: [String: Int] = [:]
+        for key in all { probe[key] = 0 }
+        guard let encoded = try? canonicalEncoder().encode(probe) else { return false }
+        let data = [UInt8](encoded)
+        // {"k1":0,"k2":0,...}: the keys are plain, so each is the text between a pair of quotes.
+        var order: [String] = []
+        order.reserveCapacity(all.count)
+        var start: Int?
+        for (i, byte) in data.enumerated() where byte == UInt8(ascii: "\"") {
+            if let s = start {
+                order.append(String(decoding: data[(s + 1)..<i], as: UTF8.self))
+                start = nil
+            } else {
+                start = i
+            }
+        }
+        guard order.count == all.count, Set(order) == all else { return false }
+        var fresh: [String: Int] = [:]
+        for (i, key) in order.enumerated() { fresh[key] = i }
+        rank = fresh
+        return true
+    }
+}
