@@ -1,4 +1,4 @@
-public import Foundation
+internal import Foundation
 public import Hummingbird
 
 /// An RFC 9457 problem details answer (`application/problem+json`).

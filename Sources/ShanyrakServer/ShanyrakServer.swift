@@ -1,4 +1,4 @@
-public import Foundation
+internal import Foundation
 import HTTPTypes
 public import Hummingbird
 public import Logging
