@@ -69,8 +69,9 @@ enum JSONValue: Decodable, Sendable, Equatable {
 }
 
 /// Writes JSON text by hand (stable key order, no Foundation quirks).
-enum JSONWriter {
-    static func string(_ s: String) -> String {
+public enum JSONWriter {
+    /// A JSON string literal for `s`, with Cedar's escaping of quotes, backslashes and control characters.
+    public static func string(_ s: String) -> String {
         var out = "\""
         for u in s.unicodeScalars {
             switch u {

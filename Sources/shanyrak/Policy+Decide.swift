@@ -64,8 +64,8 @@ extension Shanyrak.Policy {
                 }
                 if json {
                     print(
-                        "{\"decision\":\(jsonString(decision)),\"reasons\":[\(reasons.map(jsonString).joined(separator: ","))],"
-                            + "\"errors\":[\(errors.map(jsonString).joined(separator: ","))]}")
+                        "{\"decision\":\(JSONWriter.string(decision)),\"reasons\":[\(reasons.map(JSONWriter.string).joined(separator: ","))],"
+                            + "\"errors\":[\(errors.map(JSONWriter.string).joined(separator: ","))]}")
                 } else {
                     var text = decision
                     if !reasons.isEmpty { text += " by " + reasons.joined(separator: ", ") }
@@ -75,26 +75,4 @@ extension Shanyrak.Policy {
             }
         }
     }
-}
-
-/// A JSON string literal.
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 {
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    return out + "\""
 }

@@ -25,9 +25,9 @@ extension Shanyrak.Policy {
                 for c in cells {
                     if json {
                         print(
-                            "{\"change\":\(jsonString(sign == "+" ? "gain" : "loss")),\"role\":\(jsonString(c.role)),"
-                                + "\"action\":\(jsonString(c.action)),\"view\":\(jsonString(c.view)),"
-                                + "\"facts\":\(jsonString(c.facts)),\"resource\":\(jsonString(c.resource))}")
+                            "{\"change\":\(JSONWriter.string(sign == "+" ? "gain" : "loss")),\"role\":\(JSONWriter.string(c.role)),"
+                                + "\"action\":\(JSONWriter.string(c.action)),\"view\":\(JSONWriter.string(c.view)),"
+                                + "\"facts\":\(JSONWriter.string(c.facts)),\"resource\":\(JSONWriter.string(c.resource))}")
                     } else {
                         print("\(sign) \(c)")
                     }
