@@ -15,8 +15,7 @@ enum OperatorAudit {
         _ context: ServiceContext, action: String, indicatorIds: [String] = [], requestId: String
     ) async throws {
         do {
-            let signer = try NoteSigner(name: AuditKeyOptions.defaultName, signingKey: context.keyring.auditSigning)
-            let log = try await AuditLog(directory: context.dataDirectory, signer: signer)
+            let log = try await context.openAuditLog()
             _ = try await log.append(
                 AuditEntryDraft(
                     actorId: actor, role: "operator", action: action, view: "none", indicatorIds: indicatorIds,
@@ -27,5 +26,13 @@ enum OperatorAudit {
                 "\(action) (\(requestId)) is done but its audit entry could not be written: \(error); "
                     + "run `shanyrak audit verify --data \(context.dataDirectory.path)`", code: 5)
         }
+    }
+}
+
+extension ServiceContext {
+    /// Opens the data folder's audit log (`audit.sqlite`), signing checkpoints with the keyring's audit key.
+    func openAuditLog(configuration: AuditLog.Configuration = .init()) async throws -> AuditLog {
+        let signer = try NoteSigner(name: AuditKeyOptions.defaultName, signingKey: keyring.auditSigning)
+        return try await AuditLog(directory: dataDirectory, signer: signer, configuration: configuration)
     }
 }

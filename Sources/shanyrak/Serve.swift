@@ -15,10 +15,8 @@ extension ServiceContext {
     /// - Parameter benchFixedRoute: mount `GET /bench/fixed` (load benchmark only).
     func serverDependencies(benchFixedRoute: Bool = false) async throws -> (ServerDependencies, AuditLog) {
         let keys = try DataKeys.load(from: registry, keyring: keyring)
-        let policy = try CedarAccessPolicy.load(
-            directory: policiesDirectory, catalog: catalog, publicKey: config.policyVerificationKey())
-        let signer = try NoteSigner(name: AuditKeyOptions.defaultName, signingKey: keyring.auditSigning)
-        let log = try await AuditLog(directory: dataDirectory, signer: signer)
+        let policy = try loadAccessPolicy()
+        let log = try await openAuditLog()
         // The policy set this server decides with is part of the record: one entry per load,
         // carrying the bundle hash that every later decision entry refers to.
         do {

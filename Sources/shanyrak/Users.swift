@@ -22,18 +22,20 @@ extension ServiceContext {
     /// Checkpoints are left to `shanyrak audit checkpoint`.
     func accessSession() async throws -> AccessSession {
         let keys = try DataKeys.load(from: registry, keyring: keyring)
-        let policy = try CedarAccessPolicy.load(
-            directory: policiesDirectory, catalog: catalog, publicKey: config.policyVerificationKey())
-        let signer = try NoteSigner(name: AuditKeyOptions.defaultName, signingKey: keyring.auditSigning)
-        let log = try await AuditLog(
-            directory: dataDirectory, signer: signer,
-            configuration: .init(checkpointEveryEntries: nil, checkpointInterval: nil))
+        let policy = try loadAccessPolicy()
+        let log = try await openAuditLog(configuration: .init(checkpointEveryEntries: nil, checkpointInterval: nil))
         let service = AccessService(
             registry: registry, keys: keys, catalog: catalog, policy: policy,
             auditLog: MerkleAccessAuditLog(
                 log: log, policySetHash: hexBytes(policy.bundleHash), anonymousActor: OperatorAudit.actor),
             pseudonymiser: try Pseudonymiser(key: keyring.pseudonymKey))
         return AccessSession(service: service, log: log)
+    }
+
+    /// The policy set of the policies folder, verified with the policy public key when one is configured.
+    func loadAccessPolicy() throws -> CedarAccessPolicy {
+        try CedarAccessPolicy.load(
+            directory: policiesDirectory, catalog: catalog, publicKey: config.policyVerificationKey())
     }
 }
 
