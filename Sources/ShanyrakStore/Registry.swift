@@ -14,6 +14,8 @@ internal import ShanyrakCore
 public struct Registry: Sendable {
     /// The database connection(s).
     public let writer: any DatabaseWriter
+    /// Indicator numbers and ids, read once: records refer to indicators by number.
+    let indicatorNames = IndicatorNameCache()
 
     /// File name of the registry inside the data folder.
     public static let fileName = "registry.sqlite"
