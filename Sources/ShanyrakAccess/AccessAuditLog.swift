@@ -9,8 +9,9 @@ public enum AccessAuditDecision: String, Sendable, Hashable, Codable {
 }
 
 /// A break-glass justification, sealed: the text may name people, so the log holds
-/// only ciphertext (XChaCha20-Poly1305 under the current `violence` data key, the
-/// most restricted class, bound to the request id and key version).
+/// only ciphertext (XChaCha20-Poly1305 under the current `justification` data key,
+/// a class of its own that is never retired, bound to the request id and key version).
+/// Auditors open it with `shanyrak audit justifications`, which is audited in turn.
 public struct SealedJustification: Sendable, Hashable, Codable {
     /// The data-key class that sealed it.
     public var keyClass: String

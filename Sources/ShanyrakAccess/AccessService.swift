@@ -342,13 +342,7 @@ public struct AccessService: Sendable {
     }
 
     private func seal(justification: String, requestID: String) throws -> SealedJustification {
-        let cls = DataKeys.justificationClass
-        guard let (version, key) = keys.writeKey(for: cls) else {
-            throw AccessFailure("no data key to seal a justification")
-        }
-        let ad = Array("shanyrak.breakglass.v1\u{0}\(requestID)\u{0}\(version)".utf8)
-        let sealed = try XChaCha20Poly1305.seal(Array(justification.utf8), associatedData: ad, key: key)
-        return SealedJustification(keyClass: cls, keyVersion: version, sealed: sealed)
+        try SealedJustification.seal(justification, requestID: requestID, keys: keys)
     }
 
     /// Appends and awaits durability, then releases; a log failure becomes `AuditLogUnavailable`.

@@ -14,7 +14,7 @@ extension Shanyrak {
             abstract: "Verify, export, prove and query the verifiable audit log.",
             subcommands: [
                 AuditVerify.self, AuditExport.self, AuditCheckpoint.self, AuditProve.self, AuditConsistency.self,
-                AuditQueryCommand.self, AuditKeygen.self, AuditAppendDemo.self, AuditBenchProofs.self,
+                AuditQueryCommand.self, AuditJustifications.self, AuditKeygen.self, AuditAppendDemo.self, AuditBenchProofs.self,
             ]
         )
     }
@@ -253,6 +253,33 @@ struct AuditQueryCommand: AsyncParsableCommand {
     @Option(help: "Action.")
     var action: String?
 
+    @OptionGroup var window: AuditWindowOptions
+
+    func run() async throws {
+        let filter = AuditQuery(
+            subject: subject, actorId: actor, action: action, sinceMicroseconds: window.sinceMicroseconds,
+            limit: window.limit)
+        let entries = try data.reader().query(filter)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        for e in entries {
+            if window.json {
+                print(String(decoding: try encoder.encode(e), as: UTF8.self))
+            } else {
+                print(
+                    "\(e.sequence)\t\(iso.string(from: e.date))\t\(e.actorId)/\(e.role)\t\(e.action)\t\(e.view)\t"
+                        + "\(e.decision.rawValue)\tsubjects=\(e.subjects.joined(separator: ","))\t"
+                        + "indicators=\(e.indicatorIds.joined(separator: ","))\trequest=\(e.requestId)"
+                        + (e.sealedJustification == nil ? "" : "\tbreak-glass"))
+            }
+        }
+    }
+}
+
+/// `--since`, `--limit` and `--json` of the commands that list audit entries.
+struct AuditWindowOptions: ParsableArguments {
     @Option(help: "Earliest time: ISO 8601 (2026-01-31T12:00:00Z) or Unix seconds.")
     var since: String?
 
@@ -264,34 +291,16 @@ struct AuditQueryCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let since, Self.parseTime(since) == nil { throw ValidationError("--since must be ISO 8601 or Unix seconds") }
+        if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
     }
+
+    /// `--since` in microseconds since the Unix epoch.
+    var sinceMicroseconds: Int64? { since.flatMap(Self.parseTime) }
 
     static func parseTime(_ text: String) -> Int64? {
         if let seconds = Double(text) { return Int64(seconds * 1_000_000) }
         guard let date = ISO8601DateFormatter().date(from: text) else { return nil }
         return Int64(date.timeIntervalSince1970 * 1_000_000)
-    }
-
-    func run() async throws {
-        let filter = AuditQuery(
-            subject: subject, actorId: actor, action: action, sinceMicroseconds: since.flatMap(Self.parseTime),
-            limit: limit)
-        let entries = try data.reader().query(filter)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let iso = ISO8601DateFormatter()
-        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        for e in entries {
-            if json {
-                print(String(decoding: try encoder.encode(e), as: UTF8.self))
-            } else {
-                print(
-                    "\(e.sequence)\t\(iso.string(from: e.date))\t\(e.actorId)/\(e.role)\t\(e.action)\t\(e.view)\t"
-                        + "\(e.decision.rawValue)\tsubjects=\(e.subjects.joined(separator: ","))\t"
-                        + "indicators=\(e.indicatorIds.joined(separator: ","))\trequest=\(e.requestId)"
-                        + (e.sealedJustification == nil ? "" : "\tbreak-glass"))
-            }
-        }
     }
 }
 

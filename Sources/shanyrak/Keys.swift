@@ -49,7 +49,7 @@ extension Shanyrak {
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "Only this class (default: every indicator class).")
         var `class`: String?
-        @Option(name: .long, help: "Values per transaction.")
+        @Option(name: .long, help: "Records (or quarantined lines) per transaction.")
         var batchSize = 10_000
 
         func validate() throws {

@@ -46,6 +46,9 @@ grep -q 'violence\.' body || fail "GBV person view shows no violence indicator"
 [ "$(code -H "Authorization: Bearer $researcher" "$url/v1/persons/$person")" = 403 ] || fail "researcher not denied"
 grep -q '"detail":"access denied"' body || fail "denial is not a problem document"
 [ "$(code -H "Authorization: Bearer nope" "$url/v1/caseload")" = 401 ] || fail "wrong token not 401"
+[ "$(code -X POST -H "Authorization: Bearer $gbv" -H 'Content-Type: application/json' \
+    -d '{"justification": "Night shelter called:\tcheck\nher safety"}' "$url/v1/persons/$person/break-glass")" = 200 ] \
+    || { cat body; fail "GBV break-glass"; }
 [ "$(code "$url/v1/audit/checkpoint")" = 200 ] || fail "checkpoint"
 head -1 body | grep -q "shanyrak.example/audit" || fail "checkpoint origin"
 [ "$(code -H "Authorization: Bearer $auditor" "$url/v1/audit/entries?subject=$person")" = 200 ] || fail "auditor entries"
@@ -59,4 +62,14 @@ grep -q "^openapi: 3" body || fail "openapi.yaml is not the contract"
 kill $server; wait $server 2>/dev/null || true
 trap - EXIT
 "$bin" audit verify --data demo --keys keys > verify.log || { cat verify.log; fail "audit verify"; }
+# The auditor reads the break-glass justification; the reading is recorded first.
+"$bin" audit justifications --data demo > justifications.log || { cat justifications.log; fail "audit justifications"; }
+[ "$(wc -l < justifications.log)" = 1 ] || fail "caller's newline or tab forged a line: $(cat justifications.log)"
+grep -q 'Night shelter called:\\tcheck\\nher safety' justifications.log || fail "justification not shown (escaped)"
+"$bin" audit justifications --data demo --json | python3 -c "
+import json,sys; e=[json.loads(l) for l in sys.stdin]
+assert len(e) == 1 and e[0]['justification'] == 'Night shelter called:\tcheck\nher safety', e
+" || fail "justifications --json"
+"$bin" audit query --data demo --action audit.justifications > reviews.log
+[ "$(wc -l < reviews.log)" = 2 ] || fail "each review is not audited: $(cat reviews.log)"
 echo ok
