@@ -131,6 +131,11 @@ extension KeyedBLAKE2b {
             _ = crypto_generichash_update(OpaquePointer(state), bytes, UInt64(bytes.count))
         }
 
+        /// Adds `bytes` without copying them.
+        public func update(_ bytes: UnsafeRawBufferPointer) {
+            _ = crypto_generichash_update(OpaquePointer(state), bytes.sodiumPointer, UInt64(bytes.count))
+        }
+
         /// The 32-byte digest of everything added.
         public func finalize() -> [UInt8] {
             var out = [UInt8](repeating: 0, count: 32)

@@ -1,4 +1,5 @@
 public import Foundation
+public import ShanyrakCrypto
 
 #if canImport(Glibc)
     import Glibc
@@ -21,14 +22,18 @@ public struct CSVLineReader: ~Copyable {
     public private(set) var lineNumber = 0
     /// Bytes consumed so far (for progress).
     public private(set) var bytesRead = 0
+    /// Takes every byte read, so that the file's digest comes with the one pass that parses it.
+    private let digest: KeyedBLAKE2b.Hasher?
 
     /// Opens `url` for reading.
+    /// - Parameter digest: a hasher that receives every byte of the file as it is read.
     /// - Throws: `IngestError.input` when it cannot be opened.
-    public init(url: URL, bufferSize: Int = 1 << 22) throws {
+    public init(url: URL, bufferSize: Int = 1 << 22, digest: KeyedBLAKE2b.Hasher? = nil) throws {
         let fd = open(url.path, O_RDONLY)
         guard fd >= 0 else { throw IngestError.input("cannot read \(url.path): \(String(cString: strerror(errno)))") }
         self.fd = fd
         self.buffer = [UInt8](repeating: 0, count: bufferSize)
+        self.digest = digest
     }
 
     deinit { close(fd) }
@@ -66,7 +71,13 @@ public struct CSVLineReader: ~Copyable {
             let offset = end
             let n = buffer.withUnsafeMutableBytes { p in read(fd, p.baseAddress.map { $0 + offset }, capacity) }
             if n < 0 { throw IngestError.input("read error at line \(lineNumber + 1)") }
-            if n == 0 { eof = true } else { end += n; bytesRead += n }
+            if n == 0 {
+                eof = true
+            } else {
+                if let digest { buffer.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + n)])) } }
+                end += n
+                bytesRead += n
+            }
         }
     }
 

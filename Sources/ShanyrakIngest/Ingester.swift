@@ -100,7 +100,6 @@ public struct Ingester: Sendable {
         guard let (quarantineVersion, quarantineKey) = keys.writeKey(for: DataKeys.quarantineClass),
             let (_, macKey) = keys.writeKey(for: DataKeys.valueMACClass)
         else { throw IngestError.configuration("registry has no quarantine or valuemac key") }
-        summary.fileDigest = try Self.digestHex(of: file, key: macKey)
         let layout: RowLayout
         do {
             var reader = try CSVLineReader(url: file)
@@ -126,7 +125,7 @@ public struct Ingester: Sendable {
         let progress = options.progress
         let (batch, counts): (Int64, BatchCounts)
         do {
-            (batch, counts) = try registry.writeBatch(source: mapping.source, fileDigest: summary.fileDigest) { writer in
+            (batch, counts) = try registry.writeBatch(source: mapping.source) { writer in
                 let batchID = writer.batchID
                 let thread = Thread { producer.run(batch: batchID, into: queue) }
                 thread.stackSize = 1 << 22
@@ -187,6 +186,9 @@ public struct Ingester: Sendable {
                     }
                     progress?(counts.rowsRead, chunk.bytesRead)
                 }
+                guard let digest = queue.fileDigest else { throw IngestError.input("\(file.path): the file was not read to its end") }
+                summary.fileDigest = digest.map { String(format: "%02x", $0) }.joined()
+                writer.fileDigest = summary.fileDigest
                 if allOrNothing && counts.rowsQuarantined > 0 {
                     let first = summary.problems.first.map { " (first: line \($0.line), column \($0.column): \($0.rule))" } ?? ""
                     throw IngestError.refused(
@@ -203,15 +205,5 @@ public struct Ingester: Sendable {
         summary.valuesUnchanged = counts.valuesUnchanged
         summary.seconds = Date().timeIntervalSince(started)
         return summary
-    }
-
-    static func digestHex(of file: URL, key: SecureBytes) throws -> String {
-        guard let handle = try? FileHandle(forReadingFrom: file) else { throw IngestError.input("cannot read \(file.path)") }
-        defer { try? handle.close() }
-        let hasher = try KeyedBLAKE2b.Hasher(key: key)
-        while let chunk = try handle.read(upToCount: 1 << 22), !chunk.isEmpty {
-            hasher.update(Array(chunk))
-        }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -37,6 +37,7 @@ final class PreparedChunkQueue: @unchecked Sendable {
     private var finished = false
     private var cancelled = false
     private var failure: (any Error)?
+    private var digest: [UInt8]?
     private let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }
@@ -52,11 +53,12 @@ final class PreparedChunkQueue: @unchecked Sendable {
         return true
     }
 
-    /// The producer is done, successfully or with `error`.
-    func finish(error: (any Error)?) {
+    /// The producer is done, successfully (with the file's keyed digest) or with `error`.
+    func finish(error: (any Error)?, fileDigest: [UInt8]? = nil) {
         condition.lock()
         finished = true
         failure = error
+        digest = fileDigest
         condition.broadcast()
         condition.unlock()
     }
@@ -67,6 +69,13 @@ final class PreparedChunkQueue: @unchecked Sendable {
         cancelled = true
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// The keyed digest of the whole file, once `take` has returned nil.
+    var fileDigest: [UInt8]? {
+        condition.lock()
+        defer { condition.unlock() }
+        return digest
     }
 
     /// The next chunk, nil at the end; rethrows the producer's error.
@@ -98,15 +107,17 @@ struct RowProducer: Sendable {
 
     func run(batch: Int64, into queue: PreparedChunkQueue) {
         do {
-            try produce(batch: batch, into: queue)
-            queue.finish(error: nil)
+            let digest = try produce(batch: batch, into: queue)
+            queue.finish(error: nil, fileDigest: digest)
         } catch {
             queue.finish(error: error)
         }
     }
 
-    private func produce(batch: Int64, into queue: PreparedChunkQueue) throws {
-        var reader = try CSVLineReader(url: file)
+    /// - Returns: the keyed digest of the file (nil when the consumer went away first).
+    private func produce(batch: Int64, into queue: PreparedChunkQueue) throws -> [UInt8]? {
+        let digest = try KeyedBLAKE2b.Hasher(key: macKey)
+        var reader = try CSVLineReader(url: file, digest: digest)
         _ = try reader.nextLine()  // header, checked by the caller
         var sealer = ValueSealer()
         var chunk = PreparedChunk()
@@ -166,12 +177,13 @@ struct RowProducer: Sendable {
             chunk.rows.append(prepared)
             if chunk.rows.count == 1024 {
                 chunk.bytesRead = reader.bytesRead
-                guard queue.put(chunk) else { return }
+                guard queue.put(chunk) else { return nil }
                 chunk = PreparedChunk()
                 chunk.rows.reserveCapacity(1024)
             }
         }
         chunk.bytesRead = reader.bytesRead
         _ = queue.put(chunk)
+        return digest.finalize()
     }
 }

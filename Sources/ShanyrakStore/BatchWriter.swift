@@ -44,6 +44,8 @@ public final class BatchWriter {
     public let batchID: Int64
     /// The source being ingested.
     public let source: String
+    /// Keyed digest of the feed file (hex), recorded with the batch when it commits.
+    public var fileDigest = ""
     private let sourceNumber: Int64
     /// Whether no batch of this source was ever committed: then no record of it is stored yet.
     public let isFirstDeliveryOfSource: Bool
@@ -235,19 +237,18 @@ extension Registry {
     /// is committed together with the batch record, or (if `body` throws) nothing is.
     /// - Parameters:
     ///   - source: the feed's source name.
-    ///   - fileDigest: keyed digest of the feed file.
     ///   - body: writes the batch; returns the counts to record.
     /// - Returns: the batch id and the counts.
     public func writeBatch(
-        source: String, fileDigest: String, _ body: (BatchWriter) throws -> BatchCounts
+        source: String, _ body: (BatchWriter) throws -> BatchCounts
     ) throws -> (batch: Int64, counts: BatchCounts) {
         try writer.write { db in
             let now = Int64(Date().timeIntervalSince1970)
             try db.execute(
                 sql: """
                     INSERT INTO batch (source, file_digest, started_at, finished_at, rows_read, rows_accepted,
-                        rows_quarantined, values_written, values_unchanged) VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0)
-                    """, arguments: [source, fileDigest, now, now])
+                        rows_quarantined, values_written, values_unchanged) VALUES (?, '', ?, ?, 0, 0, 0, 0, 0)
+                    """, arguments: [source, now, now])
             let batch = db.lastInsertedRowID
             let batchWriter = try BatchWriter(db: db, batchID: batch, source: source)
             let counts = try body(batchWriter)
@@ -255,11 +256,11 @@ extension Registry {
             try db.execute(
                 sql: """
                     UPDATE batch SET finished_at = ?, rows_read = ?, rows_accepted = ?, rows_quarantined = ?,
-                        values_written = ?, values_unchanged = ? WHERE id = ?
+                        values_written = ?, values_unchanged = ?, file_digest = ? WHERE id = ?
                     """,
                 arguments: [
                     Int64(Date().timeIntervalSince1970), counts.rowsRead, counts.rowsAccepted, counts.rowsQuarantined,
-                    counts.valuesWritten, counts.valuesUnchanged, batch,
+                    counts.valuesWritten, counts.valuesUnchanged, batchWriter.fileDigest, batch,
                 ])
             return (batch, counts)
         }

@@ -90,6 +90,28 @@ struct RecordStoreTests {
         #expect(again.valuesWritten == 2 && again.valuesUnchanged == 6)
     }
 
+    /// The file digest comes from the parsing pass: it must equal a keyed hash of the whole file.
+    @Test func fileDigestIsTheKeyedHashOfTheWholeFile() throws {
+        let f = try Fixture()
+        let csv = populationCSV(persons)
+        let summary = try f.ingest("population", csv)
+        let keys = try DataKeys.load(from: f.registry, keyring: f.keyring)
+        let macKey = try #require(keys.writeKey(for: DataKeys.valueMACClass)).key
+        let expected = try KeyedBLAKE2b.hash(Array(csv.utf8), key: macKey).map { String(format: "%02x", $0) }.joined()
+        #expect(summary.fileDigest == expected)
+        let stored = try f.registry.writer.read { db in
+            try String.fetchOne(db, sql: "SELECT file_digest FROM batch WHERE id = ?", arguments: [summary.batch])
+        }
+        #expect(stored == expected)
+        // Read in many small chunks, with lines split across them, the digest is the same.
+        let hasher = try KeyedBLAKE2b.Hasher(key: macKey)
+        var reader = try CSVLineReader(url: try f.file("digest.csv", csv), bufferSize: 512, digest: hasher)
+        var lines = 0
+        while try reader.nextLine() != nil { lines += 1 }
+        #expect(lines == persons.count + 1)
+        #expect(hasher.finalize().map { String(format: "%02x", $0) }.joined() == expected)
+    }
+
     @Test func newestObservationsTakeTheLatestDateThenTheLatestRecord() throws {
         let f = try Fixture()
         try f.ingest("population", populationCSV(persons))
