@@ -158,29 +158,7 @@ public struct Ingester: Sendable {
                                 try reject(accepted.line, mapping.subjectColumn, "person is not in the population register", sealed)
                                 continue
                             }
-                            // On a source's first delivery, a subject not met before in this batch has nothing
-                            // stored: no lookup (the filter may say "met" wrongly, never "not met" wrongly).
-                            let stored =
-                                writer.isFirstDeliveryOfSource && seenSubjects.insert(accepted.subject)
-                                ? [:] : try writer.latestMACs(subject: accepted.subject)
-                            if stored.isEmpty {
-                                try writer.insertRecord(subject: accepted.subject, observedAt: accepted.observedAt, payload: accepted.payload)
-                                counts.valuesWritten += accepted.payload.count
-                            } else {
-                                var payload = RecordPayload()
-                                try RecordPayload.forEachEntry(in: accepted.payload.bytes) { entry in
-                                    let key = StoredValueKey(indicator: entry.indicator, observedAt: accepted.observedAt)
-                                    if let mac = stored[key], mac.elementsEqual(entry.mac) {
-                                        counts.valuesUnchanged += 1
-                                        return
-                                    }
-                                    try payload.append(
-                                        indicator: entry.indicator, keyVersion: entry.keyVersion, mac: Array(entry.mac),
-                                        sealed: Array(entry.sealed))
-                                    counts.valuesWritten += 1
-                                }
-                                try writer.insertRecord(subject: accepted.subject, observedAt: accepted.observedAt, payload: payload)
-                            }
+                            try Self.storeValues(of: accepted, writer: writer, seen: &seenSubjects, counts: &counts)
                             counts.rowsAccepted += 1
                         }
                     }
@@ -205,5 +183,35 @@ public struct Ingester: Sendable {
         summary.valuesUnchanged = counts.valuesUnchanged
         summary.seconds = Date().timeIntervalSince(started)
         return summary
+    }
+
+    /// Stores what is new in an accepted row as one record: every value when nothing is
+    /// stored yet, otherwise the values whose MAC differs from the newest stored version
+    /// for the same indicator and observation date.
+    private static func storeValues(
+        of accepted: AcceptedRow, writer: BatchWriter, seen: inout SubjectFilter, counts: inout BatchCounts
+    ) throws {
+        // On a source's first delivery, a subject not met before in this batch has nothing
+        // stored: no lookup (the filter may say "met" wrongly, never "not met" wrongly).
+        let stored =
+            writer.isFirstDeliveryOfSource && seen.insert(accepted.subject)
+            ? [:] : try writer.latestMACs(subject: accepted.subject)
+        guard !stored.isEmpty else {
+            try writer.insertRecord(subject: accepted.subject, observedAt: accepted.observedAt, payload: accepted.payload)
+            counts.valuesWritten += accepted.payload.count
+            return
+        }
+        var payload = RecordPayload()
+        try RecordPayload.forEachEntry(in: accepted.payload.bytes) { entry in
+            let key = StoredValueKey(indicator: entry.indicator, observedAt: accepted.observedAt)
+            if let mac = stored[key], mac.elementsEqual(entry.mac) {
+                counts.valuesUnchanged += 1
+                return
+            }
+            try payload.append(
+                indicator: entry.indicator, keyVersion: entry.keyVersion, mac: Array(entry.mac), sealed: Array(entry.sealed))
+            counts.valuesWritten += 1
+        }
+        try writer.insertRecord(subject: accepted.subject, observedAt: accepted.observedAt, payload: payload)
     }
 }
