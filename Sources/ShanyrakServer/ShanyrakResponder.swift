@@ -128,17 +128,18 @@ struct ShanyrakResponder<Inner: HTTPResponder<ShanyrakRequestContext>>: HTTPResp
     /// The declared query parameters a refused request is about: the one the runtime says is missing,
     /// or else those the request carries (the runtime does not say which of them failed to decode).
     private static func queryParameterNames(_ error: ServerError) -> [String] {
+        guard let declared = ShanyrakServer.queryParameters[error.operationID] else { return [] }
         let missing = "Missing required query parameter named: "
         if error.causeDescription.hasPrefix(missing) {
             let name = String(error.causeDescription.dropFirst(missing.count))
-            return ShanyrakServer.declaredQueryParameters.contains(name) ? [name] : []
+            return declared.contains(name) ? [name] : []
         }
         guard let path = error.request.path, let query = path.split(separator: "?", maxSplits: 1).dropFirst().first
         else { return [] }
         var names: [String] = []
         for item in query.split(separator: "&") {
             let name = String(item.prefix { $0 != "=" })
-            if ShanyrakServer.declaredQueryParameters.contains(name), !names.contains(name) { names.append(name) }
+            if declared.contains(name), !names.contains(name) { names.append(name) }
         }
         return names
     }
