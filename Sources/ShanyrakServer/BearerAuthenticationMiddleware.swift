@@ -1,4 +1,3 @@
-import Foundation
 import HTTPTypes
 import OpenAPIRuntime
 import ShanyrakAccess
@@ -32,13 +31,22 @@ struct BearerAuthenticationMiddleware: ServerMiddleware {
     }
 
     /// The token of an `Authorization: Bearer TOKEN` header, or nil.
+    ///
+    /// The scheme is matched without regard to case; spaces and tabs around the token are dropped.
+    /// Written on the UTF-8 bytes: this runs on every request.
     /// - Parameter header: the header's value.
-    /// - Returns: the token, without surrounding spaces.
+    /// - Returns: the token, or nil when the header is absent, not `Bearer`, or has no token.
     static func bearerToken(_ header: String?) -> String? {
         guard let header else { return nil }
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let token = parts[1].trimmingCharacters(in: .whitespaces)
-        return token.isEmpty ? nil : token
+        let bytes = header.utf8
+        func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+        guard let schemeStart = bytes.firstIndex(where: { !isBlank($0) }) else { return nil }
+        let schemeEnd = bytes[schemeStart...].firstIndex(where: isBlank) ?? bytes.endIndex
+        // "bearer", compared with ASCII letters folded to lower case.
+        guard bytes[schemeStart..<schemeEnd].elementsEqual("bearer".utf8, by: { $0 | 0x20 == $1 }),
+            let tokenStart = bytes[schemeEnd...].firstIndex(where: { !isBlank($0) }),
+            let tokenLast = bytes[tokenStart...].lastIndex(where: { !isBlank($0) })
+        else { return nil }
+        return String(decoding: bytes[tokenStart...tokenLast], as: UTF8.self)
     }
 }

@@ -179,6 +179,18 @@ struct GeneratedLayerTests {
         #expect(publicOperations == BearerAuthenticationMiddleware.publicOperations)
     }
 
+    @Test(
+        "the bearer token is read from the Authorization header, whatever the scheme's case and the spaces",
+        arguments: [
+            ("Bearer shk_abc", "shk_abc"), ("bearer shk_abc", "shk_abc"), ("BEARER \tshk_abc \t", "shk_abc"),
+            ("  Bearer  shk_abc", "shk_abc"), ("Bearer shk_äbc", "shk_äbc"), ("Basic shk_abc", nil), ("Bearer", nil),
+            ("Bearer   ", nil), ("Bearershk_abc", nil), ("Bearer: shk_abc", nil), ("", nil), ("bearer a b", "a b"),
+        ] as [(String, String?)])
+    func bearerToken(header: String, token: String?) {
+        #expect(BearerAuthenticationMiddleware.bearerToken(header) == token)
+        #expect(BearerAuthenticationMiddleware.bearerToken(nil) == nil)
+    }
+
     @Test("the query parameters a problem may name are those the contract declares")
     func queryParametersMatchTheContract() throws {
         let document = try ShanyrakServer.openAPIDocument()
