@@ -50,6 +50,14 @@ public struct Problem: Error, Sendable, Equatable, Encodable {
     public static let notFound = Problem(
         "not-found", title: "Not Found", status: .notFound, detail: "no such endpoint")
 
+    /// 413: a body over the server's limit.
+    public static let tooLarge = Problem(
+        "too-large", title: "Content Too Large", status: .contentTooLarge, detail: "the body is too large")
+    /// 415: a body whose `Content-Type` the operation does not take.
+    public static let unsupportedMediaType = Problem(
+        "unsupported-media-type", title: "Unsupported Media Type", status: .unsupportedMediaType,
+        detail: "the Content-Type of the body is not one this operation takes")
+
     /// 400 with a fixed explanation.
     /// - Parameter detail: which parameter or field is wrong (never its value).
     /// - Returns: the problem.

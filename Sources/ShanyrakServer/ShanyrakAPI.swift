@@ -1,51 +1,61 @@
 import Foundation
-import Hummingbird
+import HTTPTypes
+import OpenAPIRuntime
 import ShanyrakAccess
 import ShanyrakAudit
 import ShanyrakCore
 import ShanyrakIngest
 
-/// The handlers of the API, one method per operation of `openapi.yaml`. Routes stay thin:
-/// they read parameters and call one of these; the access path does the rest.
-struct ShanyrakAPI: Sendable {
+/// The handlers of the API: the generated `APIProtocol` of `openapi.yaml`, one method per operation.
+///
+/// Handlers are thin: they read the typed input, call the access path, and return the typed output.
+/// Errors (`AccessDenied`, `Problem`, `AuditLogUnavailable`, ...) are thrown and become problem details
+/// in `ShanyrakResponder`, in one place for every operation.
+struct ShanyrakAPI: APIProtocol {
     let dependencies: ServerDependencies
+    /// The contract, served at `/openapi.yaml`.
+    let contract: String
 
     // MARK: Views (through the access path)
 
-    func household(id: String, context: AuthenticatedRequestContext) async throws -> Response {
-        let view = try await context.access.householdView(
-            principal: context.principal, householdID: id, requestID: context.requestID)
-        return Self.json(try view.canonicalJSON())
+    func getHousehold(_ input: Operations.GetHousehold.Input) async throws -> Operations.GetHousehold.Output {
+        let view = try await dependencies.access.householdView(
+            principal: try RequestScope.authenticatedPrincipal(), householdID: input.path.id,
+            requestID: RequestScope.requestID)
+        return .ok(.init(body: .json(try Components.Schemas.HouseholdView(view))))
     }
 
-    func person(id: String, context: AuthenticatedRequestContext) async throws -> Response {
-        let view = try await context.access.personView(
-            principal: context.principal, personID: id, requestID: context.requestID)
-        return Self.json(try view.canonicalJSON())
+    func getPerson(_ input: Operations.GetPerson.Input) async throws -> Operations.GetPerson.Output {
+        let view = try await dependencies.access.personView(
+            principal: try RequestScope.authenticatedPrincipal(), personID: input.path.id,
+            requestID: RequestScope.requestID)
+        return .ok(.init(body: .json(try Components.Schemas.PersonView(view))))
     }
 
-    func breakGlass(id: String, request: Request, context: AuthenticatedRequestContext) async throws -> Response {
-        struct Body: Decodable { let justification: String }
-        var request = request
-        let buffer = try await request.collectBody(upTo: 64 * 1024)
-        guard let body = try? JSONDecoder().decode(Body.self, from: Data(buffer.readableBytesView)) else {
-            throw Problem.badRequest("the body must be a JSON object {\"justification\": \"...\"}")
+    func breakGlassPerson(_ input: Operations.BreakGlassPerson.Input) async throws
+        -> Operations.BreakGlassPerson.Output
+    {
+        let principal = try RequestScope.authenticatedPrincipal()
+        guard case .json(let body) = input.body, !body.justification.isEmpty else {
+            throw Problem.badRequest("the body must be a JSON object {\"justification\": \"...\"}, not empty")
         }
-        let view = try await context.access.breakGlassPersonView(
-            principal: context.principal, personID: id, justification: body.justification,
-            requestID: context.requestID)
-        return Self.json(try view.canonicalJSON())
+        let view = try await dependencies.access.breakGlassPersonView(
+            principal: principal, personID: input.path.id, justification: body.justification,
+            requestID: RequestScope.requestID)
+        return .ok(.init(body: .json(try Components.Schemas.PersonView(view))))
     }
 
-    func caseload(context: AuthenticatedRequestContext) async throws -> Response {
-        let caseload = try await context.access.caseload(principal: context.principal, requestID: context.requestID)
-        return Self.json(try caseload.canonicalJSON())
+    func getCaseload(_ input: Operations.GetCaseload.Input) async throws -> Operations.GetCaseload.Output {
+        let caseload = try await dependencies.access.caseload(
+            principal: try RequestScope.authenticatedPrincipal(), requestID: RequestScope.requestID)
+        return .ok(.init(body: .json(Components.Schemas.Caseload(caseload))))
     }
 
     // MARK: Ingest
 
-    func ingest(source: String, request: Request, context: AuthenticatedRequestContext) async throws -> Response {
-        let principal = context.principal
+    func ingestFeed(_ input: Operations.IngestFeed.Input) async throws -> Operations.IngestFeed.Output {
+        let principal = try RequestScope.authenticatedPrincipal()
+        let source = input.path.source
         guard let ingest = dependencies.ingest else {
             throw Problem(
                 "ingest-unavailable", title: "Service Unavailable", status: .serviceUnavailable,
@@ -60,7 +70,7 @@ struct ShanyrakAPI: Sendable {
             ? try? SourceMapping.load(source: source, directory: ingest.sourcesDirectory, catalog: ingest.catalog)
             : nil
         guard principal.role == .agency, principal.source == source, let mapping else {
-            try await record(principal, action: .ingest, allowed: false, policyIDs: [], context: context)
+            try await record(principal, action: .ingest, allowed: false, policyIDs: [])
             throw AccessDenied()
         }
         let indicators = mapping.suppliableIndicators(in: ingest.catalog)
@@ -72,109 +82,125 @@ struct ShanyrakAPI: Sendable {
                 indicators: indicators)
             policyIDs = decision.policyIDs
             guard indicators.allSatisfy(decision.allowed.contains) else {
-                try await record(principal, action: .ingest, allowed: false, policyIDs: policyIDs, context: context)
+                try await record(principal, action: .ingest, allowed: false, policyIDs: policyIDs)
                 throw AccessDenied()
             }
         }
-        var request = request
-        let body = try await request.collectBody(upTo: ingest.maximumBytes)
-        try FileManager.default.createDirectory(at: ingest.spoolDirectory, withIntermediateDirectories: true)
-        let spool = ingest.spoolDirectory.appendingPathComponent("ingest-\(context.requestID).csv")
+        guard case .csv(let body) = input.body else { throw Problem.badRequest("the body must be text/csv") }
+        let spool = ingest.spoolDirectory.appendingPathComponent("ingest-\(RequestScope.requestID).csv")
         defer { try? FileManager.default.removeItem(at: spool) }
-        guard
-            FileManager.default.createFile(
-                atPath: spool.path, contents: Data(body.readableBytesView), attributes: [.posixPermissions: 0o600])
-        else { throw Problem.internalError }
+        try await Self.spool(body, to: spool, directory: ingest.spoolDirectory, maximumBytes: ingest.maximumBytes)
         let summary: IngestSummary
         do {
             summary = try ingest.ingester.ingest(file: spool, mapping: mapping)
         } catch let error as IngestError {
-            try await record(principal, action: .ingest, allowed: false, policyIDs: policyIDs, context: context)
+            try await record(principal, action: .ingest, allowed: false, policyIDs: policyIDs)
             throw Problem.nothingLoaded(error.message.replacingOccurrences(of: spool.path, with: "body"))
         }
         // The batch is committed; record it (an unrecordable batch is reported, as the command line does).
         try await record(
             principal, action: .ingest, allowed: true, policyIDs: policyIDs, indicators: indicators,
-            subjects: ["batch:\(summary.batch ?? 0)"], context: context)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return Self.json(try encoder.encode(summary))
+            subjects: ["batch:\(summary.batch ?? 0)"])
+        return .ok(.init(body: .json(Components.Schemas.IngestSummary(summary))))
+    }
+
+    /// Writes the request body to a new file (mode 0600) as it arrives, refusing more than `maximumBytes`.
+    private static func spool(_ body: HTTPBody, to file: URL, directory: URL, maximumBytes: Int) async throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        guard FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        else { throw Problem.internalError }
+        let handle = try FileHandle(forWritingTo: file)
+        defer { try? handle.close() }
+        var total = 0
+        for try await chunk in body {
+            total += chunk.count
+            guard total <= maximumBytes else { throw Problem.tooLarge }
+            try handle.write(contentsOf: chunk)
+        }
     }
 
     // MARK: Audit log (auditors; the checkpoint is public)
 
-    func checkpoint() async throws -> Response {
+    func getCheckpoint(_ input: Operations.GetCheckpoint.Input) async throws -> Operations.GetCheckpoint.Output {
         guard let log = dependencies.auditLog else { throw Problem.auditUnavailable }
         let checkpoint: Checkpoint
         do { checkpoint = try await log.checkpoint() } catch { throw Problem.auditUnavailable }
-        return Response(
-            status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: checkpoint.note)))
+        return .ok(.init(body: .textPlainCharsetUtf8(HTTPBody(checkpoint.note))))
     }
 
-    func entries(request: Request, context: AuthenticatedRequestContext) async throws -> Response {
-        let log = try await auditorLog(context)
-        let q = request.uri.queryParameters
-        let limit = try q["limit"].map { try Self.integer($0, "limit") } ?? 100
-        guard limit >= 1, limit <= 1000 else { throw Problem.badRequest("limit must be between 1 and 1000") }
-        let since = try q["since"].map { try Self.integer($0, "since") }
-        let filter = AuditQuery(
-            subject: q["subject"].map(String.init), actorId: q["actor"].map(String.init),
-            action: q["action"].map(String.init), sinceMicroseconds: since.map { Int64($0) * 1_000_000 }, limit: limit)
-        struct Page: Encodable { let entries: [AuditEntry] }
-        let entries = try Self.audit { try log.reader.query(filter) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Self.json(try encoder.encode(Page(entries: entries)))
-    }
-
-    func inclusionProof(request: Request, context: AuthenticatedRequestContext) async throws -> Response {
-        let log = try await auditorLog(context)
-        let q = request.uri.queryParameters
-        guard let indexText = q["index"] else { throw Problem.badRequest("query parameter index is required") }
-        let index = UInt64(try Self.integer(indexText, "index"))
-        let size = try q["size"].map { UInt64(try Self.integer($0, "size")) }
-        struct Output: Encodable {
-            let leaf_index: UInt64
-            let tree_size: UInt64
-            let leaf_hash: String
-            let root_hash: String
-            let proof: [String]
-            let entry: String
+    func listAuditEntries(_ input: Operations.ListAuditEntries.Input) async throws
+        -> Operations.ListAuditEntries.Output
+    {
+        let log = try await auditorLog()
+        let q = input.query
+        let limit = q.limit ?? 100
+        guard (1...1000).contains(limit) else { throw Problem.badRequest("limit must be between 1 and 1000") }
+        var since: Int64?
+        if let seconds = q.since {
+            let (micro, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000)
+            guard seconds >= 0, !overflow else { throw Problem.badRequest("since must be a Unix time in seconds") }
+            since = micro
         }
+        let filter = AuditQuery(
+            subject: q.subject, actorId: q.actor, action: q.action, sinceMicroseconds: since, limit: limit)
+        let entries = try Self.audit { try log.reader.query(filter) }
+        return .ok(.init(body: .json(.init(entries: entries.map(Components.Schemas.AuditEntry.init)))))
+    }
+
+    func getInclusionProof(_ input: Operations.GetInclusionProof.Input) async throws
+        -> Operations.GetInclusionProof.Output
+    {
+        let log = try await auditorLog()
+        let index = try Self.size(input.query.index, "index")
+        let size = try input.query.size.map { try Self.size($0, "size") }
         let (proof, bytes) = try Self.audit {
             (try log.reader.inclusionProof(index: index, treeSize: size), try log.reader.entry(at: index).bytes)
         }
-        let out = Output(
-            leaf_index: proof.leafIndex, tree_size: proof.treeSize, leaf_hash: Self.base64(proof.leafHash),
-            root_hash: Self.base64(proof.rootHash), proof: proof.hashes.map(Self.base64), entry: Self.base64(bytes))
-        return Self.json(try Self.encoder.encode(out))
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        leafIndex: Int64(proof.leafIndex), treeSize: Int64(proof.treeSize),
+                        leafHash: Self.base64(proof.leafHash), rootHash: Self.base64(proof.rootHash),
+                        proof: proof.hashes.map(Self.base64), entry: Self.base64(bytes)))))
     }
 
-    func consistencyProof(request: Request, context: AuthenticatedRequestContext) async throws -> Response {
-        let log = try await auditorLog(context)
-        let q = request.uri.queryParameters
-        guard let fromText = q["from"] else { throw Problem.badRequest("query parameter from is required") }
-        let from = UInt64(try Self.integer(fromText, "from"))
-        let to = try q["to"].map { UInt64(try Self.integer($0, "to")) }
-        struct Output: Encodable {
-            let size1: UInt64
-            let size2: UInt64
-            let root1: String
-            let root2: String
-            let proof: [String]
-        }
+    func getConsistencyProof(_ input: Operations.GetConsistencyProof.Input) async throws
+        -> Operations.GetConsistencyProof.Output
+    {
+        let log = try await auditorLog()
+        let from = try Self.size(input.query.from, "from")
+        let to = try input.query.to.map { try Self.size($0, "to") }
         let proof = try Self.audit { try log.reader.consistencyProof(from: from, to: to) }
-        let out = Output(
-            size1: proof.size1, size2: proof.size2, root1: Self.base64(proof.rootHash1),
-            root2: Self.base64(proof.rootHash2), proof: proof.hashes.map(Self.base64))
-        return Self.json(try Self.encoder.encode(out))
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        size1: Int64(proof.size1), size2: Int64(proof.size2), root1: Self.base64(proof.rootHash1),
+                        root2: Self.base64(proof.rootHash2), proof: proof.hashes.map(Self.base64)))))
     }
+
+    // MARK: Service endpoints (public)
+
+    func health(_ input: Operations.Health.Input) async throws -> Operations.Health.Output {
+        .ok(.init(body: .json(.init(status: .ok))))
+    }
+
+    func metrics(_ input: Operations.Metrics.Input) async throws -> Operations.Metrics.Output {
+        .ok(.init(body: .textPlainCharsetUtf8Version_0_0_4(HTTPBody(dependencies.metrics.exposition()))))
+    }
+
+    func openapi(_ input: Operations.Openapi.Input) async throws -> Operations.Openapi.Output {
+        .ok(.init(body: .yaml(HTTPBody(contract))))
+    }
+
+    // MARK: Helpers
 
     /// The Merkle log, for an auditor; the read (or its refusal) is recorded first.
-    private func auditorLog(_ context: AuthenticatedRequestContext) async throws -> AuditLog {
-        let allowed = context.principal.role == .auditor
-        try await record(context.principal, action: .export, allowed: allowed, policyIDs: [], context: context)
+    private func auditorLog() async throws -> AuditLog {
+        let principal = try RequestScope.authenticatedPrincipal()
+        let allowed = principal.role == .auditor
+        try await record(principal, action: .export, allowed: allowed, policyIDs: [])
         guard allowed else { throw AccessDenied() }
         guard let log = dependencies.auditLog else { throw Problem.auditUnavailable }
         return log
@@ -183,36 +209,21 @@ struct ShanyrakAPI: Sendable {
     /// Appends an administrative entry (ingest, auditor read) and waits until it is durable.
     private func record(
         _ principal: Principal, action: AccessAction, allowed: Bool, policyIDs: [String], indicators: [String] = [],
-        subjects: [String] = [], context: AuthenticatedRequestContext
+        subjects: [String] = []
     ) async throws {
         let entry = AccessAuditEntry(
             time: Int64(Date().timeIntervalSince1970), actor: principal.id, role: principal.role, action: action,
             view: .administration, subjects: subjects, indicators: allowed ? indicators.sorted() : [],
-            decision: allowed ? .allow : .deny, policyIDs: policyIDs, requestID: context.requestID)
+            decision: allowed ? .allow : .deny, policyIDs: policyIDs, requestID: RequestScope.requestID)
         do { try await dependencies.accessLog.append(entry) } catch { throw AuditLogUnavailable() }
-    }
-
-    // MARK: Helpers
-
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
-    static func json(_ data: Data) -> Response {
-        Response(
-            status: .ok, headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     static func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
 
-    static func integer(_ text: Substring, _ name: String) throws -> Int {
-        guard let value = Int(text), value >= 0 else {
-            throw Problem.badRequest("query parameter \(name) must be a non-negative integer")
-        }
-        return value
+    /// A tree size or leaf index from a query parameter (the runtime has checked it is an integer).
+    static func size(_ value: Int64, _ name: String) throws -> UInt64 {
+        guard value >= 0 else { throw Problem.badRequest("query parameter \(name) must be a non-negative integer") }
+        return UInt64(value)
     }
 
     /// Runs a reader call; out-of-range arguments are the caller's problem (400), the rest is ours (500).
