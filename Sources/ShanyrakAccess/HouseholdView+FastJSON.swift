@@ -35,17 +35,17 @@ extension HouseholdView {
             for (key, value) in member.indicators {
                 guard Self.isPlain(key), Self.isPlain(value) else { return nil }
             }
-            guard let keys = IndicatorKeyOrder.shared.ordered(Array(member.indicators.keys)) else { return nil }
+            guard let pairs = IndicatorKeyOrder.shared.ordered(member.indicators) else { return nil }
             if n > 0 { out.append(UInt8(ascii: ",")) }
             out.append(contentsOf: #"{"age_band":""#.utf8)
             out.append(contentsOf: member.ageBand.rawValue.utf8)
             out.append(contentsOf: #"","indicators":{"#.utf8)
-            for (i, key) in keys.enumerated() {
+            for (i, pair) in pairs.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 out.append(UInt8(ascii: "\""))
-                out.append(contentsOf: key.utf8)
+                out.append(contentsOf: pair.key.utf8)
                 out.append(contentsOf: #"":""#.utf8)
-                out.append(contentsOf: member.indicators[key]!.utf8)
+                out.append(contentsOf: pair.value.utf8)
                 out.append(UInt8(ascii: "\""))
             }
             out.append(contentsOf: #"},"pseudonym":""#.utf8)
@@ -102,25 +102,32 @@ final class IndicatorKeyOrder: @unchecked Sendable {
     private var rank: [String: Int] = [:]
     private let limit = 4096
 
-    /// `keys` in the encoder's order; nil when unknown (the caller falls back to the encoder).
+    /// The entries of `values` with their keys in the encoder's order; nil when unknown.
     /// The keys must be plain (`HouseholdView.isPlain`).
-    func ordered(_ keys: [String]) -> [String]? {
-        var ranked: [(rank: Int, key: String)] = []
-        ranked.reserveCapacity(keys.count)
+    func ordered(_ values: [String: String]) -> [(key: String, value: String)]? {
+        var ranked: [(rank: Int, key: String, value: String)] = []
+        ranked.reserveCapacity(values.count)
         do {
             lock.lock()
             defer { lock.unlock() }
-            if keys.contains(where: { rank[$0] == nil }) {
-                guard learn(keys) else { return nil }
-            }
-            for key in keys {
-                guard let r = rank[key] else { return nil }
-                ranked.append((r, key))
+            for (key, value) in values {
+                if let r = rank[key] {
+                    ranked.append((r, key, value))
+                    continue
+                }
+                // A new id: learn the order of all ids seen, then start over with the new ranks.
+                guard learn(Array(values.keys)) else { return nil }
+                ranked.removeAll(keepingCapacity: true)
+                for (key, value) in values {
+                    guard let r = rank[key] else { return nil }
+                    ranked.append((r, key, value))
+                }
+                break
             }
         }
         // Ranks are distinct, so this order is the encoder's, whatever the sort's stability.
         ranked.sort { $0.rank < $1.rank }
-        return ranked.map(\.key)
+        return ranked.map { ($0.key, $0.value) }
     }
 
     private func learn(_ keys: [String]) -> Bool {
