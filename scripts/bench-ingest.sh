@@ -24,13 +24,15 @@ echo "generate: $people people in $(echo "$end - $start" | bc) s"
 total_values=0
 total_seconds=0
 for s in population labour health education police justice; do
-    out=$(/usr/bin/time -f "%M" -o "$work/mem" "$bin" ingest --data "$work/data" --source $s "$work/feeds/$s.csv" --json || true)
+    out=$(/usr/bin/time -f "%M %U %S" -o "$work/mem" "$bin" ingest --data "$work/data" --source $s "$work/feeds/$s.csv" --json || true)
     written=$(echo "$out" | "$python" -c 'import json,sys; d=json.load(sys.stdin); print(d["values_written"])')
     secs=$(echo "$out" | "$python" -c 'import json,sys; d=json.load(sys.stdin); print(d["seconds"])')
     rows=$(echo "$out" | "$python" -c 'import json,sys; d=json.load(sys.stdin); print(d["rows_read"])')
-    mem=$(cat "$work/mem")
+    read -r mem user sys < "$work/mem"
     rate=$(echo "$written / $secs" | bc)
-    echo "ingest $s: $rows rows, $written values in $secs s = $rate values/s, peak RSS $((mem / 1024)) MiB"
+    # CPU seconds (user + system, both threads) say what the run costs whatever else the machine runs.
+    cpu=$(echo "$user + $sys" | bc)
+    echo "ingest $s: $rows rows, $written values in $secs s = $rate values/s, CPU $cpu s, peak RSS $((mem / 1024)) MiB"
     total_values=$((total_values + written))
     total_seconds=$(echo "$total_seconds + $secs" | bc)
 done

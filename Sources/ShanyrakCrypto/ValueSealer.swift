@@ -67,21 +67,33 @@ public struct ValueSealer: ~Copyable {
     public mutating func seal(
         _ value: String, subject: Pseudonym, indicator: String, keyVersion: UInt32, key: SecureBytes
     ) throws(CryptoError) -> [UInt8] {
-        ad.removeAll(keepingCapacity: true)
-        SealedValueFormat.appendAssociatedData(to: &ad, subject: subject, indicator: indicator, keyVersion: keyVersion)
         var out: [UInt8] = []
         out.reserveCapacity(value.utf8.count + SealedValueFormat.overhead)
-        out.append(SealedValueFormat.version)
+        try seal(value, subject: subject, indicator: indicator, keyVersion: keyVersion, key: key, appendingTo: &out)
+        return out
+    }
+
+    /// Seals like `seal(_:subject:indicator:keyVersion:key:)`, appending the sealed value
+    /// to `output` (ingest packs a row's values into one buffer without a copy each).
+    /// - Throws: `CryptoError` on a wrong key length; `output` is then unchanged.
+    public mutating func seal(
+        _ value: String, subject: Pseudonym, indicator: String, keyVersion: UInt32, key: SecureBytes,
+        appendingTo output: inout [UInt8]
+    ) throws(CryptoError) {
+        ad.removeAll(keepingCapacity: true)
+        SealedValueFormat.appendAssociatedData(to: &ad, subject: subject, indicator: indicator, keyVersion: keyVersion)
+        let start = output.count
+        output.append(SealedValueFormat.version)
         var value = value
         let adCopy = ad
         let result = value.withUTF8 { plain in
             adCopy.withUnsafeBytes { a in
                 Result { () throws(CryptoError) in
-                    try bulk.seal(UnsafeRawBufferPointer(plain), associatedData: a, key: key, appendingTo: &out)
+                    try bulk.seal(UnsafeRawBufferPointer(plain), associatedData: a, key: key, appendingTo: &output)
                 }
             }
         }
+        if case .failure = result { output.removeSubrange(start...) }
         try result.get()
-        return out
     }
 }

@@ -133,6 +133,7 @@ public struct Ingester: Sendable {
                 thread.start()
                 defer { queue.cancel() }
                 var counts = BatchCounts()
+                var seenSubjects = SubjectFilter()
                 func reject(_ line: Int, _ column: String, _ rule: String, _ sealed: [UInt8]) throws {
                     counts.rowsQuarantined += 1
                     if summary.problems.count < problemLimit {
@@ -158,17 +159,28 @@ public struct Ingester: Sendable {
                                 try reject(accepted.line, mapping.subjectColumn, "person is not in the population register", sealed)
                                 continue
                             }
-                            let stored = try writer.latestMACs(subject: accepted.subject)
-                            for value in accepted.values {
-                                let key = StoredValueKey(indicator: value.indicator, observedAt: accepted.observedAt)
-                                if let mac = stored[key], mac == value.mac {
-                                    counts.valuesUnchanged += 1
-                                    continue
+                            // On a source's first delivery, a subject not met before in this batch has nothing
+                            // stored: no lookup (the filter may say "met" wrongly, never "not met" wrongly).
+                            let stored =
+                                writer.isFirstDeliveryOfSource && seenSubjects.insert(accepted.subject)
+                                ? [:] : try writer.latestMACs(subject: accepted.subject)
+                            if stored.isEmpty {
+                                try writer.insertRecord(subject: accepted.subject, observedAt: accepted.observedAt, payload: accepted.payload)
+                                counts.valuesWritten += accepted.payload.count
+                            } else {
+                                var payload = RecordPayload()
+                                try RecordPayload.forEachEntry(in: accepted.payload.bytes) { entry in
+                                    let key = StoredValueKey(indicator: entry.indicator, observedAt: accepted.observedAt)
+                                    if let mac = stored[key], mac.elementsEqual(entry.mac) {
+                                        counts.valuesUnchanged += 1
+                                        return
+                                    }
+                                    try payload.append(
+                                        indicator: entry.indicator, keyVersion: entry.keyVersion, mac: Array(entry.mac),
+                                        sealed: Array(entry.sealed))
+                                    counts.valuesWritten += 1
                                 }
-                                try writer.insertValue(
-                                    subject: accepted.subject, indicator: value.indicator, observedAt: accepted.observedAt,
-                                    mac: value.mac, keyVersion: value.keyVersion, sealed: value.sealed)
-                                counts.valuesWritten += 1
+                                try writer.insertRecord(subject: accepted.subject, observedAt: accepted.observedAt, payload: payload)
                             }
                             counts.rowsAccepted += 1
                         }

@@ -4,7 +4,11 @@ internal import ShanyrakCrypto
 
 /// A value ready to seal.
 struct ValidatedValue {
+    /// The indicator (a copy of a catalog entry's id: no allocation).
     let indicator: String
+    /// Index of its column in `RowLayout.columns`, or nil for the long format's indicator column.
+    let slot: Int?
+    /// The canonical value.
     let value: String
 }
 
@@ -83,7 +87,7 @@ struct RowLayout {
         }
         var values: [ValidatedValue] = []
         values.reserveCapacity(columns.count + 1)
-        for c in columns {
+        for (slot, c) in columns.enumerated() {
             let raw = f[c.index]
             if raw.isEmpty { continue }  // no observation in this column
             do {
@@ -97,7 +101,7 @@ struct RowLayout {
                 if c.indicator.id == "identity.iin" && v != iin.digits {
                     return problem(c.column, "identity column disagrees with the subject IIN")
                 }
-                values.append(ValidatedValue(indicator: c.indicator.id, value: v))
+                values.append(ValidatedValue(indicator: c.indicator.id, slot: slot, value: v))
             } catch {
                 return problem(c.column, "\(c.indicator.type.name) expected for \(c.indicator.id): \(error.rule)")
             }
@@ -110,7 +114,8 @@ struct RowLayout {
                 return problem(icName, "source \(mapping.source) may not supply \(indicator.id)")
             }
             do {
-                values.append(ValidatedValue(indicator: indicator.id, value: try indicator.canonicalValue(Substring(f[vc]))))
+                values.append(
+                    ValidatedValue(indicator: indicator.id, slot: nil, value: try indicator.canonicalValue(Substring(f[vc]))))
             } catch {
                 return problem(vcName, "\(indicator.type.name) expected for \(indicator.id): \(error.rule)")
             }

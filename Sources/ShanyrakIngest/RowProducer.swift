@@ -3,21 +3,14 @@ internal import ShanyrakCore
 internal import ShanyrakCrypto
 internal import ShanyrakStore
 
-/// A value sealed and ready to store.
-struct PreparedValue {
-    let indicator: Int64
-    let mac: [UInt8]
-    let keyVersion: UInt32
-    let sealed: [UInt8]
-}
-
 /// A row that passed validation, with everything the writer needs.
 struct AcceptedRow {
     let line: Int
     let subject: Pseudonym
     let observedAt: String
     let household: (pseudonym: Pseudonym, district: String, relation: String)?
-    let values: [PreparedValue]
+    /// Every value of the row, with its MAC, sealed (the writer drops those already stored).
+    let payload: RecordPayload
     /// The raw line, kept only for sources that do not register persons: the writer
     /// quarantines it when the person is not in the register.
     let rawLine: [UInt8]
@@ -118,10 +111,22 @@ struct RowProducer: Sendable {
         var sealer = ValueSealer()
         var chunk = PreparedChunk()
         chunk.rows.reserveCapacity(1024)
-        var macInput: [UInt8] = []
-        var classKeys: [IndicatorClass: (UInt32, SecureBytes)] = [:]
-        for cls in IndicatorClass.allCases {
-            if let k = keys.writeKey(for: cls.rawValue) { classKeys[cls] = k }
+        var scratch: [UInt8] = []
+        /// Registry number, key version and key of an indicator: looked up once, not per value.
+        struct Target {
+            let number: Int64
+            let version: UInt32
+            let key: SecureBytes
+        }
+        func target(_ indicator: Indicator) throws -> Target {
+            guard let number = numbers[indicator.id], let (version, key) = keys.writeKey(for: indicator.indicatorClass.rawValue)
+            else { throw IngestError.configuration("no key or registry number for \(indicator.id)") }
+            return Target(number: number, version: version, key: key)
+        }
+        let columnTargets = try layout.columns.map { try target($0.indicator) }
+        var longFormatTargets: [String: Target] = [:]
+        for indicator in catalog.indicators where indicator.sources.contains(mapping.source) {
+            longFormatTargets[indicator.id] = try target(indicator)
         }
         let keepRawLine = !mapping.registersPersons
 
@@ -143,26 +148,19 @@ struct RowProducer: Sendable {
                 case .failure(let problem):
                     prepared = try reject(line, number, problem.column, problem.rule)
                 case .success(let row):
-                    var values: [PreparedValue] = []
-                    values.reserveCapacity(row.values.count)
+                    var payload = RecordPayload()
                     for value in row.values {
-                        guard let indicator = catalog[value.indicator], let indicatorNumber = numbers[value.indicator],
-                            let (version, key) = classKeys[indicator.indicatorClass]
-                        else { throw IngestError.configuration("no key or registry number for \(value.indicator)") }
-                        macInput.removeAll(keepingCapacity: true)
-                        macInput.append(contentsOf: row.subject.bytes)
-                        macInput.append(contentsOf: value.indicator.utf8)
-                        macInput.append(0)
-                        macInput.append(contentsOf: value.value.utf8)
-                        let mac = try KeyedBLAKE2b.hash(macInput, key: macKey, outputLength: 16)
-                        let sealed = try sealer.seal(
-                            value.value, subject: row.subject, indicator: value.indicator, keyVersion: version, key: key)
-                        values.append(PreparedValue(indicator: indicatorNumber, mac: mac, keyVersion: version, sealed: sealed))
+                        guard let t = value.slot.map({ columnTargets[$0] }) ?? longFormatTargets[value.indicator] else {
+                            throw IngestError.configuration("no key or registry number for \(value.indicator)")
+                        }
+                        try payload.appendSealing(
+                            value.value, indicator: t.number, indicatorID: value.indicator, subject: row.subject,
+                            keyVersion: t.version, key: t.key, macKey: macKey, scratch: &scratch, sealer: &sealer)
                     }
                     prepared = .accepted(
                         AcceptedRow(
                             line: number, subject: row.subject, observedAt: row.observedAt, household: row.household,
-                            values: values, rawLine: keepRawLine ? Array(line) : []))
+                            payload: payload, rawLine: keepRawLine ? Array(line) : []))
                 }
             }
             chunk.rows.append(prepared)

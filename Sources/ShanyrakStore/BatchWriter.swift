@@ -44,10 +44,17 @@ public final class BatchWriter {
     public let batchID: Int64
     /// The source being ingested.
     public let source: String
+    private let sourceNumber: Int64
+    /// Whether no batch of this source was ever committed: then no record of it is stored yet.
+    public let isFirstDeliveryOfSource: Bool
+    /// The household upserted last: members of a household arrive together, and one upsert is enough.
+    private var lastHousehold: (pseudonym: Pseudonym, district: String)?
     private let db: Database
     private var statements: [OpaquePointer] = []
     private var sequence: Int64 = 0
-    private let insertValue: OpaquePointer
+    /// Values written in this batch per (indicator number << 32 | key version), flushed to `value_count` at the end.
+    private var valueCounts: [Int64: Int] = [:]
+    private let insertRecord: OpaquePointer
     private let latest: OpaquePointer
     private let exists: OpaquePointer
     private let upsertHousehold: OpaquePointer
@@ -59,6 +66,13 @@ public final class BatchWriter {
         self.db = db
         self.batchID = batchID
         self.source = source
+        try db.execute(sql: "INSERT OR IGNORE INTO source (name) VALUES (?)", arguments: [source])
+        // The source row commits with the first batch of the source, so a new row means no record exists.
+        isFirstDeliveryOfSource = db.changesCount == 1
+        guard let number = try Int64.fetchOne(db, sql: "SELECT number FROM source WHERE name = ?", arguments: [source]) else {
+            throw StoreError(message: "cannot register source \(source)")
+        }
+        sourceNumber = number
         var prepared: [OpaquePointer] = []
         func prepare(_ sql: String) throws -> OpaquePointer {
             var stmt: OpaquePointer?
@@ -70,12 +84,8 @@ public final class BatchWriter {
             prepared.append(stmt)
             return stmt
         }
-        insertValue = try prepare(
-            """
-            INSERT INTO value (subject, indicator, id, observed_at, source, mac, key_version, sealed, batch)
-            VALUES (?1, ?2, ?9, ?3, ?4, ?5, ?6, ?7, ?8)
-            """)
-        latest = try prepare("SELECT indicator, observed_at, mac, id FROM value WHERE subject = ?1 AND source = ?2")
+        insertRecord = try prepare("INSERT INTO record (id, subject, source, observed_at, payload) VALUES (?1, ?2, ?3, ?4, ?5)")
+        latest = try prepare("SELECT observed_at, payload, id FROM record WHERE subject = ?1 AND source = ?2")
         exists = try prepare("SELECT 1 FROM person WHERE pseudonym = ?1")
         upsertHousehold = try prepare(
             "INSERT INTO household (pseudonym, district) VALUES (?1, ?2) ON CONFLICT(pseudonym) DO UPDATE SET district = excluded.district")
@@ -112,9 +122,12 @@ public final class BatchWriter {
 
     /// Records that `person` belongs to `household` (creating either as needed).
     public func upsertMembership(person: Pseudonym, household: Pseudonym, district: String, relation: String) throws {
-        bind(upsertHousehold, 1, household.bytes)
-        bind(upsertHousehold, 2, district)
-        try run(upsertHousehold)
+        if lastHousehold?.pseudonym != household || lastHousehold?.district != district {
+            bind(upsertHousehold, 1, household.bytes)
+            bind(upsertHousehold, 2, district)
+            try run(upsertHousehold)
+            lastHousehold = (household, district)
+        }
         bind(upsertPerson, 1, person.bytes)
         bind(upsertPerson, 2, household.bytes)
         bind(upsertPerson, 3, relation)
@@ -138,7 +151,7 @@ public final class BatchWriter {
     /// The MAC of the newest stored value per (indicator, observation date) for `subject` from this source.
     public func latestMACs(subject: Pseudonym) throws -> [StoredValueKey: [UInt8]] {
         bind(latest, 1, subject.bytes)
-        bind(latest, 2, source)
+        sqlite3_bind_int64(latest, 2, sourceNumber)
         defer {
             sqlite3_reset(latest)
             sqlite3_clear_bindings(latest)
@@ -149,51 +162,60 @@ public final class BatchWriter {
             let rc = sqlite3_step(latest)
             if rc == SQLITE_DONE { break }
             guard rc == SQLITE_ROW else { throw StoreError(message: "lookup failed: \(String(cString: sqlite3_errstr(rc)))") }
-            let indicator = sqlite3_column_int64(latest, 0)
-            let date = sqlite3_column_text(latest, 1).map { String(cString: $0) } ?? ""
-            let n = Int(sqlite3_column_bytes(latest, 2))
-            let mac = sqlite3_column_blob(latest, 2).map { Array(UnsafeRawBufferPointer(start: $0, count: n)) } ?? []
-            let key = StoredValueKey(indicator: indicator, observedAt: date)
-            let id = sqlite3_column_int64(latest, 3)
-            if let seen = newest[key], seen > id { continue }
-            newest[key] = id
-            out[key] = mac
+            let date = sqlite3_column_text(latest, 0).map { String(cString: $0) } ?? ""
+            let n = Int(sqlite3_column_bytes(latest, 1))
+            let payload = UnsafeRawBufferPointer(start: sqlite3_column_blob(latest, 1), count: n)
+            let id = sqlite3_column_int64(latest, 2)
+            try RecordPayload.forEachEntry(in: payload) { entry in
+                let key = StoredValueKey(indicator: entry.indicator, observedAt: date)
+                if let seen = newest[key], seen > id { return }
+                newest[key] = id
+                out[key] = Array(entry.mac)
+            }
         }
         return out
     }
 
-    /// Stores one sealed value as a new version.
+    /// Stores one feed row's new values as one record (a new version of each).
     ///
     /// Binds the buffers without copying (`SQLITE_STATIC`): they stay alive and
     /// unmoved until `sqlite3_step` returns, inside the nested closures.
-    public func insertValue(
-        subject: Pseudonym, indicator: Int64, observedAt: String, mac: [UInt8], keyVersion: UInt32, sealed: [UInt8]
-    ) throws {
-        let stmt = insertValue
+    public func insertRecord(subject: Pseudonym, observedAt: String, payload: RecordPayload) throws {
+        guard !payload.isEmpty else { return }
+        let stmt = insertRecord
         sequence += 1
         let id = batchID << 32 | sequence
         let rc = subject.bytes.withUnsafeBytes { s in
-            mac.withUnsafeBytes { m in
-                sealed.withUnsafeBytes { v in
-                    sqlite3_bind_blob(stmt, 1, s.baseAddress, Int32(s.count), nil)
-                    sqlite3_bind_int64(stmt, 2, indicator)
-                    sqlite3_bind_text(stmt, 3, observedAt, -1, Self.transient)
-                    sqlite3_bind_text(stmt, 4, source, -1, Self.transient)
-                    sqlite3_bind_blob(stmt, 5, m.baseAddress, Int32(m.count), nil)
-                    sqlite3_bind_int64(stmt, 6, Int64(keyVersion))
-                    sqlite3_bind_blob(stmt, 7, v.baseAddress, Int32(v.count), nil)
-                    sqlite3_bind_int64(stmt, 8, batchID)
-                    sqlite3_bind_int64(stmt, 9, id)
-                    let rc = sqlite3_step(stmt)
-                    sqlite3_reset(stmt)
-                    sqlite3_clear_bindings(stmt)
-                    return rc
-                }
+            payload.bytes.withUnsafeBytes { p in
+                sqlite3_bind_int64(stmt, 1, id)
+                sqlite3_bind_blob(stmt, 2, s.baseAddress, Int32(s.count), nil)
+                sqlite3_bind_int64(stmt, 3, sourceNumber)
+                sqlite3_bind_text(stmt, 4, observedAt, -1, Self.transient)
+                sqlite3_bind_blob(stmt, 5, p.baseAddress, Int32(p.count), nil)
+                let rc = sqlite3_step(stmt)
+                sqlite3_reset(stmt)
+                sqlite3_clear_bindings(stmt)
+                return rc
             }
         }
         guard rc == SQLITE_DONE else {
             throw StoreError(message: "ingest write failed: \(String(cString: sqlite3_errstr(rc)))")
         }
+        try RecordPayload.forEachEntry(in: payload.bytes) { entry in
+            valueCounts[entry.indicator << 32 | Int64(entry.keyVersion), default: 0] += 1
+        }
+    }
+
+    /// Adds this batch's value counts to `value_count` (called once, before commit).
+    func flushValueCounts() throws {
+        for (key, n) in valueCounts {
+            try db.execute(
+                sql: """
+                    INSERT INTO value_count (indicator, key_version, n) VALUES (?, ?, ?)
+                    ON CONFLICT (indicator, key_version) DO UPDATE SET n = n + excluded.n
+                    """, arguments: [key >> 32, key & 0xFFFF_FFFF, n])
+        }
+        valueCounts = [:]
     }
 
     /// Keeps a rejected line, sealed, with its line number, column and rule.
@@ -227,7 +249,9 @@ extension Registry {
                         rows_quarantined, values_written, values_unchanged) VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0)
                     """, arguments: [source, fileDigest, now, now])
             let batch = db.lastInsertedRowID
-            let counts = try body(BatchWriter(db: db, batchID: batch, source: source))
+            let batchWriter = try BatchWriter(db: db, batchID: batch, source: source)
+            let counts = try body(batchWriter)
+            try batchWriter.flushValueCounts()
             try db.execute(
                 sql: """
                     UPDATE batch SET finished_at = ?, rows_read = ?, rows_accepted = ?, rows_quarantined = ?,

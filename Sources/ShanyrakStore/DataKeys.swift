@@ -165,13 +165,7 @@ extension Registry {
     public func keyStatus() throws -> [KeyVersionStatus] {
         try writer.read { db in
             var counts: [String: Int] = [:]
-            let valueCounts = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT i.class AS class, v.key_version AS version, count(*) AS n
-                    FROM value v JOIN indicator i ON i.number = v.indicator GROUP BY i.class, v.key_version
-                    """)
-            for row in valueCounts { counts["\(row["class"] as String)/\(row["version"] as Int64)"] = row["n"] }
+            for entry in try valueCountsByClassAndVersion(db) { counts["\(entry.keyClass)/\(entry.version)"] = entry.count }
             for row in try Row.fetchAll(db, sql: "SELECT key_version AS version, count(*) AS n FROM quarantine GROUP BY key_version") {
                 counts["\(DataKeys.quarantineClass)/\(row["version"] as Int64)"] = row["n"]
             }
@@ -191,10 +185,10 @@ extension Registry {
     }
 
     /// Re-seals values of `className` (or every class) that are sealed under an older
-    /// version, `batchSize` values per transaction. Resumable: each batch commits on
-    /// its own and the next run picks up what is left. Class `quarantine` re-seals
-    /// quarantined lines.
-    /// - Parameter progress: called after each batch with the number re-sealed so far.
+    /// version, in transactions of at most `batchSize` records (or quarantined lines).
+    /// Resumable: each transaction commits on its own and the next run picks up what is
+    /// left. Class `quarantine` re-seals quarantined lines.
+    /// - Parameter progress: called after each transaction with the number re-sealed so far.
     /// - Returns: how many values were re-sealed.
     /// - Throws: `StoreError` for an unknown class or a value that does not open.
     public func rewrap(
@@ -209,72 +203,93 @@ extension Registry {
             else {
                 throw StoreError(message: "unknown or non-rewrappable key class '\(cls)'")
             }
-            var cursor = RewrapCursor()
+            var cursor: Int64 = 0
             while true {
-                let (done, next) = try writer.write { db -> (Int, RewrapCursor) in
+                let pass = try writer.write { db -> RewrapPass in
                     cls == DataKeys.quarantineClass
                         ? try Self.rewrapQuarantine(db, after: cursor, limit: batchSize, keys: keys, to: writeVersion, key: writeKey)
-                        : try Self.rewrapValues(db, cls, after: cursor, limit: batchSize, keys: keys, to: writeVersion, key: writeKey)
+                        : try rewrapRecords(db, cls, after: cursor, limit: batchSize, keys: keys, to: writeVersion, key: writeKey)
                 }
-                total += done
+                total += pass.resealed
                 progress(total)
-                if done < batchSize { break }
-                cursor = next
+                if pass.scanned < batchSize { break }
+                cursor = pass.lastID
             }
         }
         return total
     }
 
-    /// Where a rewrap pass has got to, in the value table's key order.
-    struct RewrapCursor {
-        var subject = Data()
-        var source = ""
-        var indicator: Int64 = 0
-        var id: Int64 = 0
+    /// What one rewrap transaction did: rows scanned (records or quarantined lines), values re-sealed, last id.
+    struct RewrapPass {
+        var scanned = 0
+        var resealed = 0
+        var lastID: Int64 = 0
     }
 
-    /// Re-seals up to `limit` values of class `cls` after `cursor` (key order); returns (re-sealed, new cursor).
-    private static func rewrapValues(
-        _ db: Database, _ cls: String, after cursor: RewrapCursor, limit: Int, keys: DataKeys, to writeVersion: UInt32,
+    /// Re-seals the `cls` values sealed under versions before `writeVersion` in up to `limit`
+    /// records after id `cursor`, and moves their counts in `value_count`.
+    private func rewrapRecords(
+        _ db: Database, _ cls: String, after cursor: Int64, limit: Int, keys: DataKeys, to writeVersion: UInt32,
         key writeKey: SecureBytes
-    ) throws -> (Int, RewrapCursor) {
-        let rows = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT v.subject, v.source, v.indicator, v.id, v.key_version, v.sealed, i.id AS indicator_id
-                FROM value v JOIN indicator i ON i.number = v.indicator
-                WHERE (v.subject, v.source, v.indicator, v.id) > (?, ?, ?, ?) AND i.class = ? AND v.key_version < ?
-                ORDER BY v.subject, v.source, v.indicator, v.id LIMIT ?
-                """,
-            arguments: [cursor.subject, cursor.source, cursor.indicator, cursor.id, cls, Int64(writeVersion), limit])
-        var sealer = ValueSealer()
-        var last = cursor
-        for row in rows {
-            let id: Int64 = row["id"]
-            let subjectData: Data = row["subject"]
-            last = RewrapCursor(subject: subjectData, source: row["source"], indicator: row["indicator"], id: id)
-            guard let subject = Pseudonym(bytes: Array(subjectData)) else {
-                throw StoreError(message: "value \(id) has a malformed subject pseudonym")
-            }
-            let oldVersion = UInt32(row["key_version"] as Int64)
-            guard let oldKey = keys.key(for: cls, version: oldVersion) else {
-                throw StoreError(message: "value \(id) is sealed under retired \(cls) version \(oldVersion)")
-            }
-            let indicatorID: String = row["indicator_id"]
-            let sealedData: Data = row["sealed"]
-            let plain: String
-            do {
-                plain = try SealedValueFormat.open(
-                    Array(sealedData), subject: subject, indicator: indicatorID, keyVersion: oldVersion, key: oldKey)
-            } catch {
-                throw StoreError(message: "value \(id) does not open (\(error)); it was not changed")
-            }
-            let resealed = try sealer.seal(plain, subject: subject, indicator: indicatorID, keyVersion: writeVersion, key: writeKey)
-            try db.execute(
-                sql: "UPDATE value SET sealed = ?, key_version = ? WHERE subject = ? AND source = ? AND indicator = ? AND id = ?",
-                arguments: [Data(resealed), Int64(writeVersion), subjectData, last.source, last.indicator, id])
+    ) throws -> RewrapPass {
+        var classOf: [Int64: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT number, id FROM indicator WHERE class = ?", arguments: [cls]) {
+            classOf[row[0]] = row[1]
         }
-        return (rows.count, last)
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT id, subject, payload FROM record WHERE id > ? ORDER BY id LIMIT ?", arguments: [cursor, limit])
+        var pass = RewrapPass(scanned: rows.count, lastID: cursor)
+        var sealer = ValueSealer()
+        var moved: [Int64: [UInt32: Int]] = [:]
+        for row in rows {
+            let id: Int64 = row[0]
+            pass.lastID = id
+            let subjectData: Data = row[1]
+            let payload: Data = row[2]
+            var changed = false
+            var rebuilt = RecordPayload()
+            try RecordPayload.forEachEntry(in: Array(payload)) { entry in
+                guard let indicatorID = classOf[entry.indicator], entry.keyVersion < writeVersion else {
+                    try rebuilt.append(
+                        indicator: entry.indicator, keyVersion: entry.keyVersion, mac: Array(entry.mac), sealed: Array(entry.sealed))
+                    return
+                }
+                guard let subject = Pseudonym(bytes: Array(subjectData)) else {
+                    throw StoreError(message: "record \(id) has a malformed subject pseudonym")
+                }
+                guard let oldKey = keys.key(for: cls, version: entry.keyVersion) else {
+                    throw StoreError(message: "record \(id) holds a value sealed under retired \(cls) version \(entry.keyVersion)")
+                }
+                let plain: String
+                do {
+                    plain = try SealedValueFormat.open(
+                        Array(entry.sealed), subject: subject, indicator: indicatorID, keyVersion: entry.keyVersion, key: oldKey)
+                } catch {
+                    throw StoreError(message: "a value in record \(id) does not open (\(error)); nothing was changed")
+                }
+                let resealed = try sealer.seal(plain, subject: subject, indicator: indicatorID, keyVersion: writeVersion, key: writeKey)
+                try rebuilt.append(indicator: entry.indicator, keyVersion: writeVersion, mac: Array(entry.mac), sealed: resealed)
+                moved[entry.indicator, default: [:]][entry.keyVersion, default: 0] += 1
+                changed = true
+                pass.resealed += 1
+            }
+            if changed {
+                try db.execute(sql: "UPDATE record SET payload = ? WHERE id = ?", arguments: [Data(rebuilt.bytes), id])
+            }
+        }
+        for (indicator, versions) in moved {
+            for (version, n) in versions {
+                try db.execute(
+                    sql: "UPDATE value_count SET n = n - ? WHERE indicator = ? AND key_version = ?",
+                    arguments: [n, indicator, Int64(version)])
+                try db.execute(
+                    sql: """
+                        INSERT INTO value_count (indicator, key_version, n) VALUES (?, ?, ?)
+                        ON CONFLICT (indicator, key_version) DO UPDATE SET n = n + excluded.n
+                        """, arguments: [indicator, Int64(writeVersion), n])
+            }
+        }
+        return pass
     }
 
     /// The associated data of a sealed quarantined line.
@@ -283,18 +298,18 @@ extension Registry {
     }
 
     private static func rewrapQuarantine(
-        _ db: Database, after cursor: RewrapCursor, limit: Int, keys: DataKeys, to writeVersion: UInt32,
+        _ db: Database, after cursor: Int64, limit: Int, keys: DataKeys, to writeVersion: UInt32,
         key writeKey: SecureBytes
-    ) throws -> (Int, RewrapCursor) {
-        let after = cursor.id
+    ) throws -> RewrapPass {
+        let after = cursor
         let rows = try Row.fetchAll(
             db,
             sql: "SELECT id, batch, line, key_version, sealed_line FROM quarantine WHERE id > ? AND key_version < ? ORDER BY id LIMIT ?",
             arguments: [after, Int64(writeVersion), limit])
-        var last = cursor
+        var last = RewrapPass(scanned: rows.count, resealed: rows.count, lastID: cursor)
         for row in rows {
             let id: Int64 = row["id"]
-            last.id = id
+            last.lastID = id
             let oldVersion = UInt32(row["key_version"] as Int64)
             guard let oldKey = keys.key(for: DataKeys.quarantineClass, version: oldVersion) else {
                 throw StoreError(message: "quarantined row \(id) is sealed under retired version \(oldVersion)")
@@ -308,7 +323,7 @@ extension Registry {
                 sql: "UPDATE quarantine SET sealed_line = ?, key_version = ? WHERE id = ?",
                 arguments: [Data(resealed), Int64(writeVersion), id])
         }
-        return (rows.count, last)
+        return last
     }
 
     /// Retires a data-key version that no value is sealed under any more.

@@ -1,3 +1,4 @@
+internal import Foundation
 internal import GRDB
 
 extension Registry {
@@ -88,6 +89,69 @@ extension Registry {
                     """)
         }
         registerStaffMigration(&migrator)
+        registerRecordMigration(&migrator)
         return migrator
+    }
+
+    /// v3: one record per feed row instead of one row per value (see `RecordPayload`).
+    ///
+    /// Records are keyed by their id (batch << 32 | sequence), so ingest appends to the
+    /// table instead of inserting at random subjects, and the only random-order B-tree is
+    /// the small `(subject, source)` index. Values of a v1 registry move into records of
+    /// one value each, with their ids, so history and order are kept.
+    static func registerRecordMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v3: records") { db in
+            try db.execute(
+                sql: """
+                    -- Feed sources by number, so that records and their index stay short.
+                    CREATE TABLE source (number INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+
+                    -- One row per accepted feed row with something new: the newest observation
+                    -- of an indicator about a subject is the first one met in
+                    -- (observed_at DESC, id DESC) order.
+                    CREATE TABLE record (
+                        id INTEGER PRIMARY KEY, -- batch << 32 | sequence within the batch: ingest order
+                        subject BLOB NOT NULL,
+                        source INTEGER NOT NULL,
+                        observed_at TEXT NOT NULL,
+                        payload BLOB NOT NULL -- RecordPayload: the values, each sealed on its own
+                    );
+                    CREATE INDEX record_subject ON record(subject, source);
+
+                    -- How many stored values each indicator has under each key version, kept in the
+                    -- same transactions that write records, so that `stats` and `keys status`
+                    -- do not read every payload.
+                    CREATE TABLE value_count (
+                        indicator INTEGER NOT NULL,
+                        key_version INTEGER NOT NULL,
+                        n INTEGER NOT NULL,
+                        PRIMARY KEY (indicator, key_version)
+                    ) WITHOUT ROWID;
+                    """)
+            let values = try Row.fetchCursor(
+                db, sql: "SELECT subject, indicator, id, observed_at, source, mac, key_version, sealed FROM value ORDER BY id")
+            while let row = try values.next() {
+                let source: String = row["source"]
+                try db.execute(sql: "INSERT OR IGNORE INTO source (name) VALUES (?)", arguments: [source])
+                var payload = RecordPayload()
+                let mac: Data = row["mac"]
+                let sealed: Data = row["sealed"]
+                let indicator: Int64 = row["indicator"]
+                let version: Int64 = row["key_version"]
+                try payload.append(indicator: indicator, keyVersion: UInt32(version), mac: Array(mac), sealed: Array(sealed))
+                try db.execute(
+                    sql: """
+                        INSERT INTO record (id, subject, source, observed_at, payload)
+                        VALUES (?, ?, (SELECT number FROM source WHERE name = ?), ?, ?)
+                        """,
+                    arguments: [row["id"] as Int64, row["subject"] as Data, source, row["observed_at"] as String, Data(payload.bytes)])
+                try db.execute(
+                    sql: """
+                        INSERT INTO value_count (indicator, key_version, n) VALUES (?, ?, 1)
+                        ON CONFLICT (indicator, key_version) DO UPDATE SET n = n + 1
+                        """, arguments: [indicator, version])
+            }
+            try db.execute(sql: "DROP TABLE value")
+        }
     }
 }

@@ -288,7 +288,7 @@ extension Registry {
             guard let record = try Self.householdRecord(household, db) else { return nil }
             let assigned = try Self.isAssigned(staffID: staffID, household: household, db)
             let (decision, indicators) = try select(record, assigned)
-            let observations = try Self.newestObservations(
+            let observations = try newestObservations(
                 subjects: record.members.map(\.pseudonym), indicators: indicators, db)
             return (record, assigned, decision, observations)
         }
@@ -363,55 +363,6 @@ extension Registry {
         try writer.read { db in
             try Int.fetchOne(db, sql: "SELECT 1 FROM household WHERE pseudonym = ?", arguments: [Data(household.bytes)])
                 != nil
-        }
-    }
-
-    /// The newest observation of each of `indicators` about each of `subjects`, still sealed.
-    ///
-    /// Only the named indicators are read: the access path passes exactly the ones
-    /// policy granted. The newest `observed_at` wins; ties go to the later row (ingest
-    /// order), as everywhere in the registry.
-    /// - Throws: a database error.
-    public func newestObservations(subjects: [Pseudonym], indicators: [String]) throws -> [SealedObservation] {
-        guard !subjects.isEmpty, !indicators.isEmpty else { return [] }
-        return try writer.read { db in try Self.newestObservations(subjects: subjects, indicators: indicators, db) }
-    }
-
-    private static func newestObservations(subjects: [Pseudonym], indicators: [String], _ db: Database) throws
-        -> [SealedObservation]
-    {
-        guard !subjects.isEmpty, !indicators.isEmpty else { return [] }
-        do {
-            let subjectMarks = Array(repeating: "?", count: subjects.count).joined(separator: ",")
-            let indicatorMarks = Array(repeating: "?", count: indicators.count).joined(separator: ",")
-            var arguments = StatementArguments()
-            for s in subjects { _ = arguments.append(contentsOf: [Data(s.bytes)]) }
-            for i in indicators { _ = arguments.append(contentsOf: [i]) }
-            // A cached statement per shape (household size, granted indicator count): parsed once per connection.
-            // A cursor: rows are decoded in place, and superseded observations are skipped without copying.
-            let rows = try Row.fetchCursor(
-                db.cachedStatement(
-                    sql: """
-                        SELECT v.subject AS subject, i.id AS id, v.key_version AS key_version, v.sealed AS sealed
-                        FROM value v JOIN indicator i ON i.number = v.indicator
-                        WHERE v.subject IN (\(subjectMarks)) AND i.id IN (\(indicatorMarks))
-                        ORDER BY v.subject, i.id, v.observed_at DESC, v.id DESC
-                        """), arguments: arguments)
-            var out: [SealedObservation] = []
-            var last: (Data, String)?
-            while let row = try rows.next() {
-                let subject: Data = row[0]
-                let id: String = row[1]
-                if let (s, i) = last, s == subject, i == id { continue }
-                last = (subject, id)
-                guard let pseudonym = Pseudonym(bytes: Array(subject)) else { continue }
-                let sealed: Data = row[3]
-                out.append(
-                    SealedObservation(
-                        subject: pseudonym, indicator: id, keyVersion: UInt32(row[2] as Int64),
-                        sealed: Array(sealed)))
-            }
-            return out
         }
     }
 }

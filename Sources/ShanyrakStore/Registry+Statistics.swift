@@ -25,13 +25,7 @@ extension Registry {
     public func statistics() throws -> RegistryStatistics {
         try writer.read { db in
             var byClass: [String: Int] = [:]
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT i.class AS class, count(*) AS n FROM value v JOIN indicator i ON i.number = v.indicator
-                    GROUP BY i.class
-                    """)
-            for row in rows { byClass[row["class"]] = row["n"] }
+            for entry in try valueCountsByClassAndVersion(db) { byClass[entry.keyClass, default: 0] += entry.count }
             return RegistryStatistics(
                 households: try Int.fetchOne(db, sql: "SELECT count(*) FROM household") ?? 0,
                 persons: try Int.fetchOne(db, sql: "SELECT count(*) FROM person") ?? 0,

@@ -70,7 +70,7 @@ func statsJSON(_ r: Registry) throws -> String {
     e.outputFormatting = .sortedKeys
     let extra = try r.writer.read { db in
         try [
-            Int.fetchOne(db, sql: "SELECT count(*) FROM value") ?? -1,
+            Int.fetchOne(db, sql: "SELECT count(*) FROM record") ?? -1,
             Int.fetchOne(db, sql: "SELECT count(*) FROM quarantine") ?? -1,
             Int.fetchOne(db, sql: "SELECT count(*) FROM batch") ?? -1,
             Int.fetchOne(db, sql: "SELECT count(*) FROM person") ?? -1,
@@ -264,12 +264,12 @@ struct IngestTests {
         let f = try Fixture()
         try f.ingest("population", populationCSV(persons))
         let before = try statsJSON(f.registry)
-        // The fifth value of a labour batch fails inside SQLite, after four were written.
+        // The fifth record of a labour batch fails inside SQLite, after four were written.
         try f.registry.writer.write { db in
             try db.execute(
                 sql: """
-                    CREATE TEMP TRIGGER fail_mid_batch BEFORE INSERT ON main.value
-                    WHEN (SELECT count(*) FROM main.value WHERE batch = NEW.batch) >= 4
+                    CREATE TEMP TRIGGER fail_mid_batch BEFORE INSERT ON main.record
+                    WHEN (SELECT count(*) FROM main.record WHERE id >> 32 = NEW.id >> 32) >= 4
                     BEGIN SELECT RAISE(ABORT, 'simulated disk failure'); END
                     """)
         }
@@ -319,22 +319,15 @@ struct IngestTests {
     /// Every economic value with its subject, opened with the class key of its version.
     func openEconomic(_ f: Fixture) throws -> [String: [UInt32]] {
         let keys = try DataKeys.load(from: f.registry, keyring: f.keyring)
-        let rows = try f.registry.writer.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT v.subject, v.key_version, v.sealed, i.id FROM value v JOIN indicator i ON i.number = v.indicator
-                    WHERE i.class = 'economic'
-                    """)
-        }
+        let economic = try Set(
+            f.registry.writer.read { db in try String.fetchAll(db, sql: "SELECT id FROM indicator WHERE class = 'economic'") })
         var out: [String: [UInt32]] = [:]
-        for row in rows {
-            let subject = try #require(Pseudonym(bytes: Array(row["subject"] as Data)))
-            let version = UInt32(row["key_version"] as Int64)
-            let key = try #require(keys.key(for: "economic", version: version))
+        try f.registry.forEachStoredValue { value in
+            guard economic.contains(value.indicator) else { return }
+            let key = try #require(keys.key(for: "economic", version: value.keyVersion))
             let plain = try SealedValueFormat.open(
-                Array(row["sealed"] as Data), subject: subject, indicator: row["id"], keyVersion: version, key: key)
-            out[plain, default: []].append(version)
+                value.sealed, subject: value.subject, indicator: value.indicator, keyVersion: value.keyVersion, key: key)
+            out[plain, default: []].append(value.keyVersion)
         }
         return out
     }

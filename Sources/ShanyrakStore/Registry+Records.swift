@@ -1,0 +1,183 @@
+internal import Foundation
+internal import GRDB
+public import ShanyrakCore
+
+/// Indicator numbers and ids of a registry, cached: the indicator table only grows
+/// (`syncCatalog`), so a number or id not found triggers one reload, never a stale answer.
+///
+/// `@unchecked Sendable`: the maps are guarded by `lock`.
+final class IndicatorNameCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var idByNumber: [Int64: String] = [:]
+    private var numberByID: [String: Int64] = [:]
+
+    private func reload(_ db: Database) throws {
+        var ids: [Int64: String] = [:]
+        var numbers: [String: Int64] = [:]
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT number, id FROM indicator")) {
+            let number: Int64 = row[0]
+            let id: String = row[1]
+            ids[number] = id
+            numbers[id] = number
+        }
+        lock.withLock {
+            idByNumber = ids
+            numberByID = numbers
+        }
+    }
+
+    /// Numbers of `ids`; ids the registry does not know are left out.
+    func numbers(of ids: [String], _ db: Database) throws -> [Int64: String] {
+        func lookup() -> [Int64: String]? {
+            lock.withLock {
+                var out: [Int64: String] = [:]
+                for id in ids {
+                    guard let n = numberByID[id] else { return nil }
+                    out[n] = id
+                }
+                return out
+            }
+        }
+        if let found = lookup() { return found }
+        try reload(db)
+        return lock.withLock {
+            var out: [Int64: String] = [:]
+            for id in ids { if let n = numberByID[id] { out[n] = id } }
+            return out
+        }
+    }
+
+    /// The id of indicator `number`, or nil when the registry has no such indicator.
+    func id(of number: Int64, _ db: Database) throws -> String? {
+        if let id = lock.withLock({ idByNumber[number] }) { return id }
+        try reload(db)
+        return lock.withLock { idByNumber[number] }
+    }
+}
+
+/// One stored value, still sealed, with where it came from (for tests and maintenance).
+public struct StoredValue: Sendable {
+    /// The record that holds it (batch << 32 | sequence).
+    public var recordID: Int64
+    /// The ingest batch that wrote it.
+    public var batch: Int64 { recordID >> 32 }
+    /// Subject pseudonym.
+    public var subject: Pseudonym
+    /// Source name.
+    public var source: String
+    /// Indicator id.
+    public var indicator: String
+    /// Observation date, `YYYY-MM-DD`.
+    public var observedAt: String
+    /// Key version it is sealed under.
+    public var keyVersion: UInt32
+    /// The sealed value (`SealedValueFormat`).
+    public var sealed: [UInt8]
+}
+
+extension Registry {
+    /// The newest observation of each of `indicators` about each of `subjects`, still sealed,
+    /// ordered by subject, then indicator id.
+    ///
+    /// Only the named indicators are copied out: the access path passes exactly the ones
+    /// policy granted, and opens only those. The newest `observed_at` wins; ties go to the
+    /// later record (ingest order), as everywhere in the registry.
+    /// - Throws: a database error, or `StoreError` for a malformed record.
+    public func newestObservations(subjects: [Pseudonym], indicators: [String]) throws -> [SealedObservation] {
+        guard !subjects.isEmpty, !indicators.isEmpty else { return [] }
+        return try writer.read { db in try newestObservations(subjects: subjects, indicators: indicators, db) }
+    }
+
+    func newestObservations(subjects: [Pseudonym], indicators: [String], _ db: Database) throws -> [SealedObservation] {
+        guard !subjects.isEmpty, !indicators.isEmpty else { return [] }
+        let wanted = try indicatorNames.numbers(of: indicators, db)
+        guard !wanted.isEmpty else { return [] }
+        let marks = Array(repeating: "?", count: subjects.count).joined(separator: ",")
+        var arguments = StatementArguments()
+        for s in subjects { _ = arguments.append(contentsOf: [Data(s.bytes)]) }
+        // A cached statement per household size: parsed once per connection. A cursor: rows are
+        // read in place, and only the wanted values are copied.
+        let rows = try Row.fetchCursor(
+            db.cachedStatement(
+                sql: """
+                    SELECT subject, payload FROM record WHERE subject IN (\(marks))
+                    ORDER BY subject, observed_at DESC, id DESC
+                    """), arguments: arguments)
+        var out: [SealedObservation] = []
+        var currentSubject: Pseudonym?
+        var seen = Set<Int64>()
+        var subjectStart = 0
+        while let row = try rows.next() {
+            let subject = try row.withUnsafeData(atIndex: 0) { data -> Pseudonym in
+                guard let data, let p = Pseudonym(bytes: Array(data)) else {
+                    throw StoreError(message: "a stored record has a malformed subject")
+                }
+                return p
+            }
+            if subject != currentSubject {
+                out[subjectStart...].sort { $0.indicator < $1.indicator }
+                subjectStart = out.count
+                currentSubject = subject
+                seen.removeAll(keepingCapacity: true)
+            }
+            if seen.count == wanted.count { continue }
+            try row.withUnsafeData(atIndex: 1) { data in
+                guard let data else { throw StoreError(message: "a stored record has no payload") }
+                try data.withUnsafeBytes { payload in
+                    try RecordPayload.forEachEntry(in: payload) { entry in
+                        guard let id = wanted[entry.indicator], seen.insert(entry.indicator).inserted else { return }
+                        out.append(
+                            SealedObservation(
+                                subject: subject, indicator: id, keyVersion: entry.keyVersion, sealed: Array(entry.sealed)))
+                    }
+                }
+            }
+        }
+        out[subjectStart...].sort { $0.indicator < $1.indicator }
+        return out
+    }
+
+    /// Calls `body` with every stored value (all versions), in ingest order.
+    ///
+    /// For tests and maintenance: it reads the whole registry.
+    /// - Throws: a database error, `StoreError` for a malformed record, or what `body` throws.
+    public func forEachStoredValue(_ body: (StoredValue) throws -> Void) throws {
+        try writer.read { db in
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT r.id, r.subject, s.name, r.observed_at, r.payload
+                    FROM record r JOIN source s ON s.number = r.source ORDER BY r.id
+                    """)
+            while let row = try rows.next() {
+                let subjectData: Data = row[1]
+                guard let subject = Pseudonym(bytes: Array(subjectData)) else {
+                    throw StoreError(message: "a stored record has a malformed subject")
+                }
+                let payload: Data = row[4]
+                var values: [StoredValue] = []
+                try RecordPayload.forEachEntry(in: Array(payload)) { entry in
+                    guard let id = try indicatorNames.id(of: entry.indicator, db) else {
+                        throw StoreError(message: "a stored record names unknown indicator number \(entry.indicator)")
+                    }
+                    values.append(
+                        StoredValue(
+                            recordID: row[0], subject: subject, source: row[2], indicator: id, observedAt: row[3],
+                            keyVersion: entry.keyVersion, sealed: Array(entry.sealed)))
+                }
+                for value in values { try body(value) }
+            }
+        }
+    }
+
+    /// Stored values (all versions) per (indicator class, key version), from `value_count`.
+    func valueCountsByClassAndVersion(_ db: Database) throws -> [(keyClass: String, version: UInt32, count: Int)] {
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT i.class, c.key_version, sum(c.n) FROM value_count c JOIN indicator i ON i.number = c.indicator
+                GROUP BY i.class, c.key_version HAVING sum(c.n) > 0
+                """
+        ).map { row in (row[0], UInt32(row[1] as Int64), row[2]) }
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import GRDB
+import ShanyrakCore
+import ShanyrakCrypto
+import ShanyrakIngest
+@testable import ShanyrakStore
+import Testing
+
+/// The record layout of the registry: one record per feed row, values sealed one by one inside.
+struct RecordStoreTests {
+    let persons = makePersons(6)
+
+    @Test func payloadRoundTripsEveryEntryInOrder() throws {
+        var payload = RecordPayload()
+        let entries: [(Int64, UInt32, [UInt8], [UInt8])] = [
+            (0, 1, Array(repeating: 1, count: 16), []),
+            (65_535, 7, Array(repeating: 2, count: 16), Array(0..<200)),
+            (12, UInt32.max, Array(repeating: 3, count: 16), [9]),
+        ]
+        for (indicator, version, mac, sealed) in entries {
+            try payload.append(indicator: indicator, keyVersion: version, mac: mac, sealed: sealed)
+        }
+        #expect(payload.count == 3)
+        var read: [(Int64, UInt32, [UInt8], [UInt8])] = []
+        try RecordPayload.forEachEntry(in: payload.bytes) { read.append(($0.indicator, $0.keyVersion, Array($0.mac), Array($0.sealed))) }
+        #expect(read.count == entries.count)
+        for (a, b) in zip(read, entries) {
+            #expect(a.0 == b.0 && a.1 == b.1 && a.2 == b.2 && a.3 == b.3)
+        }
+    }
+
+    @Test func payloadRefusesWhatItCannotStoreOrRead() throws {
+        var payload = RecordPayload()
+        #expect(throws: StoreError.self) { try payload.append(indicator: 65_536, keyVersion: 1, mac: Array(repeating: 0, count: 16), sealed: []) }
+        #expect(throws: StoreError.self) { try payload.append(indicator: -1, keyVersion: 1, mac: Array(repeating: 0, count: 16), sealed: []) }
+        #expect(throws: StoreError.self) { try payload.append(indicator: 1, keyVersion: 1, mac: [1, 2, 3], sealed: []) }
+        try payload.append(indicator: 3, keyVersion: 1, mac: Array(repeating: 0, count: 16), sealed: Array(repeating: 5, count: 40))
+        let good = payload.bytes
+        // A payload of the format byte alone is empty; every other truncation, a wrong format byte and a length pointing past the end are refused.
+        for cut in 2..<good.count {
+            #expect(throws: StoreError.self) { try RecordPayload.forEachEntry(in: Array(good[..<cut])) { _ in } }
+        }
+        var wrongFormat = good
+        wrongFormat[0] = 2
+        #expect(throws: StoreError.self) { try RecordPayload.forEachEntry(in: wrongFormat) { _ in } }
+        var longLength = good
+        longLength[1 + 2 + 4 + 16] = 41
+        #expect(throws: StoreError.self) { try RecordPayload.forEachEntry(in: longLength) { _ in } }
+        #expect(throws: StoreError.self) { try RecordPayload.forEachEntry(in: []) { _ in } }
+    }
+
+    @Test func oneRecordPerRowAndOnlyChangedValuesInTheNextOne() throws {
+        let f = try Fixture()
+        try f.ingest("population", populationCSV(persons))
+        let records = { try f.registry.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM record") ?? -1 } }
+        #expect(try records() == persons.count)
+        var perRecord: [Int64: Int] = [:]
+        try f.registry.forEachStoredValue { perRecord[$0.recordID, default: 0] += 1 }
+        #expect(perRecord.count == persons.count && perRecord.values.allSatisfy { $0 > 5 })
+
+        try f.ingest("labour", [labourHeader, labourRow(persons[0].iin, income: "100")].joined(separator: "\n"))
+        let second = try f.ingest("labour", [labourHeader, labourRow(persons[0].iin, income: "200")].joined(separator: "\n"))
+        // Same date, employment unchanged: the new record holds only the income.
+        #expect(second.valuesWritten == 1 && second.valuesUnchanged == 1)
+        var last: [StoredValue] = []
+        try f.registry.forEachStoredValue { if $0.batch == second.batch { last.append($0) } }
+        #expect(last.map(\.indicator) == ["economic.monthly_income"])
+        #expect(try records() == persons.count + 2)
+
+        let stats = try f.registry.statistics()
+        var counted = 0
+        try f.registry.forEachStoredValue { _ in counted += 1 }
+        #expect(stats.valuesByClass.values.reduce(0, +) == counted)
+    }
+
+    /// A source's first delivery skips the lookup of stored values for new subjects; a subject
+    /// met twice in that delivery is still compared with its first row.
+    @Test func aSubjectTwiceInAFirstDeliveryIsComparedWithItsFirstRow() throws {
+        let f = try Fixture()
+        try f.ingest("population", populationCSV(persons))
+        let feed = [
+            labourHeader, labourRow(persons[0].iin, income: "100"), labourRow(persons[1].iin, income: "100"),
+            labourRow(persons[0].iin, income: "200"), labourRow(persons[0].iin, income: "200"),
+        ].joined(separator: "\n")
+        let summary = try f.ingest("labour", feed)
+        #expect(summary.valuesWritten == 5)  // 2 + 2 + the new income
+        #expect(summary.valuesUnchanged == 3)  // employment once, then both values of the repeated row
+        // Delivered again, the rows replay in order against what is stored: 200 -> 100 -> 200.
+        let again = try f.ingest("labour", feed)
+        #expect(again.valuesWritten == 2 && again.valuesUnchanged == 6)
+    }
+
+    @Test func newestObservationsTakeTheLatestDateThenTheLatestRecord() throws {
+        let f = try Fixture()
+        try f.ingest("population", populationCSV(persons))
+        let p = persons[1].iin
+        for (income, date) in [("100", "2024-03-01"), ("200", "2024-01-01"), ("300", "2024-03-01")] {
+            try f.ingest("labour", [labourHeader, labourRow(p, income: income, date: date)].joined(separator: "\n"))
+        }
+        let keys = try DataKeys.load(from: f.registry, keyring: f.keyring)
+        let subject = try Pseudonymiser(key: f.keyring.pseudonymKey).person(try IIN(validating: p))
+        let found = try f.registry.newestObservations(
+            subjects: [subject], indicators: ["economic.monthly_income", "employment.status", "no.such_indicator"])
+        #expect(found.map(\.indicator) == ["economic.monthly_income", "employment.status"])
+        let income = try #require(found.first)
+        let key = try #require(keys.key(for: "economic", version: income.keyVersion))
+        #expect(
+            try SealedValueFormat.open(
+                income.sealed, subject: subject, indicator: income.indicator, keyVersion: income.keyVersion, key: key) == "300")
+        // Nothing asked, nothing read.
+        #expect(try f.registry.newestObservations(subjects: [subject], indicators: []).isEmpty)
+    }
+
+    /// A registry written with the one-row-per-value layout keeps every value, id and count.
+    @Test func migrationFromValueRowsKeepsEveryValue() throws {
+        let queue = try DatabaseQueue()
+        try Registry.migrator.migrate(queue, upTo: "v2: staff")
+        let subject = Array(repeating: UInt8(7), count: Pseudonym.byteCount)
+        try queue.write { db in
+            try db.execute(sql: "INSERT INTO indicator (number, id, class, survivor_sensitive) VALUES (1, 'a.one', 'economic', 0), (2, 'a.two', 'health', 0)")
+            for (indicator, id, date, version, sealed) in [
+                (1, Int64(1) << 32 | 1, "2024-01-01", 1, [UInt8](repeating: 1, count: 30)),
+                (2, Int64(1) << 32 | 2, "2024-01-01", 1, [UInt8](repeating: 2, count: 30)),
+                (1, Int64(2) << 32 | 1, "2024-02-01", 2, [UInt8](repeating: 3, count: 30)),
+            ] as [(Int64, Int64, String, Int64, [UInt8])] {
+                try db.execute(
+                    sql: """
+                        INSERT INTO value (subject, indicator, id, observed_at, source, mac, key_version, sealed, batch)
+                        VALUES (?, ?, ?, ?, 'labour', ?, ?, ?, ?)
+                        """,
+                    arguments: [Data(subject), indicator, id, date, Data(repeating: 0, count: 16), version, Data(sealed), id >> 32])
+            }
+        }
+        let registry = try Registry(queue)
+        var values: [StoredValue] = []
+        try registry.forEachStoredValue { values.append($0) }
+        let expectedIDs: [Int64] = [1 << 32 | 1, 1 << 32 | 2, 2 << 32 | 1]
+        #expect(values.map(\.recordID) == expectedIDs)
+        #expect(values.map(\.source) == ["labour", "labour", "labour"])
+        let firstBytes: [UInt8?] = values.map { $0.sealed.first }
+        #expect(firstBytes == [1, 2, 3])
+        let newest = try registry.newestObservations(subjects: [try #require(Pseudonym(bytes: subject))], indicators: ["a.one"])
+        let newestFirst: [UInt8?] = newest.map { $0.sealed.first }
+        #expect(newestFirst == [3])
+        #expect(newest.map(\.keyVersion) == [2])
+        let counts = try queue.read { db in try registry.valueCountsByClassAndVersion(db) }
+        #expect(counts.map { "\($0.keyClass)/\($0.version)=\($0.count)" }.sorted() == ["economic/1=1", "economic/2=1", "health/1=1"])
+        #expect(try queue.read { db in try db.tableExists("value") } == false)
+    }
+}
