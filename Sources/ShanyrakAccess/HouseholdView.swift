@@ -246,9 +246,19 @@ public struct PersonView: Sendable, Hashable, Encodable {
         case ageBand = "age_band"
     }
 
-    /// The canonical bytes of the view (sorted keys, no whitespace).
+    /// The canonical bytes of the view (sorted keys, no whitespace, slashes unescaped).
+    ///
+    /// Written directly when every string is plain (as for the household card), byte for byte what
+    /// `JSONEncoder` writes; otherwise by `JSONEncoder`.
     /// - Throws: an encoding error.
     public func canonicalJSON() throws -> Data {
+        if let fast = fastCanonicalJSON() { return fast }
+        return try encoderCanonicalJSON()
+    }
+
+    /// The canonical bytes as `JSONEncoder` writes them (the reference for `canonicalJSON()`).
+    /// - Throws: an encoding error.
+    public func encoderCanonicalJSON() throws -> Data {
         try canonicalEncoder().encode(self)
     }
 }
