@@ -29,6 +29,8 @@ public struct AccessService: Sendable {
     private let householdAuditOrder: [(id: String, candidate: Int?, isShape: Bool)]
     /// Per indicator id: its data-key class and whether it is a household candidate (by position).
     private let slots: [String: IndicatorSlot]
+    /// The ids a household card accepts under `catalog` (the card's own checks, run once).
+    private let permitted: HouseholdView.Permitted
     /// Principals of recently authenticated tokens (see `authenticationCacheLifetime` in `init`).
     private let authentication: AuthenticationCache
 
@@ -84,6 +86,7 @@ public struct AccessService: Sendable {
         let auditIDs = Set(householdCandidates).union(Self.shapeIndicators).sorted()
         self.householdAuditOrder = auditIDs.map { ($0, position[$0], Self.shapeIndicators.contains($0)) }
         self.authentication = AuthenticationCache(lifetime: authenticationCacheLifetime)
+        self.permitted = HouseholdView.Permitted(catalog: catalog)
     }
 
     /// The default of `init`'s `authenticationCacheLifetime`: one second.
@@ -189,7 +192,8 @@ public struct AccessService: Sendable {
                     pseudonym: member.pseudonym, relation: member.relation, sex: sex[m],
                     ageBand: AgeBand.of(birthDate: birthDate[m], on: today), indicators: indicators[m]))
         }
-        let view = try HouseholdView(household: household, district: record.district, members: inputs, catalog: catalog)
+        let view = try HouseholdView(
+            household: household, district: record.district, members: inputs, permitted: permitted)
         // The disclosed ids as `(granted + shapeIndicators).sorted()` would list them, without sorting.
         var disclosed: [String] = []
         disclosed.reserveCapacity(householdAuditOrder.count + Self.shapeIndicators.count)
