@@ -98,10 +98,11 @@ public struct AccessService: Sendable {
     ///
     /// The token's SHA-256 is looked up, then compared with the stored hash in
     /// constant time; an unknown token costs the same comparison against a dummy.
-    /// - Throws: a database error.
-    ///
     /// A successful authentication is remembered by the token's hash for the service's authentication
     /// cache lifetime (see `init`), so the staff table is not read on every request.
+    /// - Parameter token: the bearer token as presented.
+    /// - Returns: the account's principal, or nil.
+    /// - Throws: a database error.
     public func authenticate(token: String) throws -> Principal? {
         let presented = StaffToken.hash(token)
         if let remembered = authentication.principal(tokenHash: presented) { return remembered }
