@@ -7,7 +7,11 @@
 # route returning a fixed string, mounted by SHANYRAK_BENCH_FIXED_ROUTE=1) on the same
 # server, and the script prints both throughputs, p99 latencies and the ratio.
 #
+# It also prints the server's CPU time per request of the mix (from /proc), which depends far less
+# than requests/s on what else the machine is doing.
+#
 #   scripts/bench-server.sh            # HOUSEHOLDS=10000 DURATION=10s PORT=18080 THREADS=2
+#   BIN=/tmp/old-shanyrak scripts/bench-server.sh    # measure a given binary (no build), e.g. a before
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 HOUSEHOLDS=${HOUSEHOLDS:-10000}
@@ -20,8 +24,12 @@ command -v python3 >/dev/null || { echo "bench-server: needs python3" >&2; exit 
 
 cd "$root"
 chmod 600 keys-example/*.key
-swift build -c release --product shanyrak >/dev/null
-bin="$root/.build/release/shanyrak"
+if [ -n "${BIN:-}" ]; then
+    bin=$BIN
+else
+    swift build -c release --product shanyrak >/dev/null
+    bin="$root/.build/release/shanyrak"
+fi
 work=$(mktemp -d)
 server=""
 cleanup() {
@@ -64,8 +72,14 @@ url="http://127.0.0.1:$PORT"
 echo "bench-server: warming up ..."
 BENCH_REQUESTS="$work/requests.lua" wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s scripts/bench-server.lua "$url" >/dev/null
 echo "bench-server: audited mix, wrk -t$THREADS -c$CONNECTIONS -d$DURATION"
+# The server's CPU time (user + system, clock ticks) around the run: CPU per request does not depend on how
+# much of the machine other processes take, unlike requests/s.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server/stat" 2>/dev/null || echo 0; }
+cpu_before=$(cpu_ticks)
 BENCH_REQUESTS="$work/requests.lua" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
     -s scripts/bench-server.lua "$url" | tee "$work/mixed.txt"
+cpu_after=$(cpu_ticks)
+echo "SERVER_CPU_TICKS $((cpu_after - cpu_before)) $(getconf CLK_TCK)" >>"$work/mixed.txt"
 echo "bench-server: fixed string, wrk -t$THREADS -c$CONNECTIONS -d$DURATION"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url/bench/fixed" | tee "$work/fixed.txt"
 
@@ -79,6 +93,9 @@ def parse(path):
     st = re.search(r"STATUS ok=(\d+) denied=(\d+) other=(\d+)", text)
     return rps, p99, st
 mixed, mp99, st = parse(sys.argv[1])
+text = open(sys.argv[1]).read()
+total = re.search(r"(\d+) requests in ([\d.]+)(ms|s|m)", text)
+cpu = re.search(r"SERVER_CPU_TICKS (-?\d+) (\d+)", text)
 fixed, fp99, _ = parse(sys.argv[2])
 households = mixed * 14 / 20
 print()
@@ -86,6 +103,10 @@ print("audited requests/s (mix):      %10.0f   p99 %.2f ms" % (mixed, mp99))
 print("  of which household views/s:  %10.0f   (70%% of the mix; target >= 5,000)" % households)
 if st:
     print("  answers: %s ok, %s denied (403), %s other" % st.groups())
+if total and cpu and int(cpu.group(1)) > 0:
+    seconds = int(cpu.group(1)) / int(cpu.group(2))
+    print("server CPU per request (mix):  %10.0f us  (%.0f%% of one core over the run)" % (
+        1e6 * seconds / int(total.group(1)), 100 * seconds / (int(total.group(1)) / mixed)))
 print("fixed-string requests/s:       %10.0f   p99 %.2f ms" % (fixed, fp99))
 print("ratio audited mix / fixed:     %10.1f %%  (target >= 25 %%)" % (100 * mixed / fixed))
 print("p99 target <= 25 ms: %s" % ("met" if mp99 <= 25 else "NOT met"))

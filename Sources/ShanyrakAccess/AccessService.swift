@@ -23,6 +23,24 @@ public struct AccessService: Sendable {
     /// The catalog's indicators that may ever be on a household card, in catalog order
     /// (computed once: the catalog does not change for the life of the service).
     private let householdCandidates: [String]
+    /// Every catalog indicator id, in catalog order: what a person view asks about.
+    private let personCandidates: [String]
+    /// The ids of a household view's audit entry, in sorted order, with what puts each there.
+    private let householdAuditOrder: [(id: String, candidate: Int?, isShape: Bool)]
+    /// Per indicator id: its data-key class and whether it is a household candidate (by position).
+    private let slots: [String: IndicatorSlot]
+    /// The ids a household card accepts under `catalog` (the card's own checks, run once).
+    private let permitted: HouseholdView.Permitted
+    /// Principals of recently authenticated tokens (see `authenticationCacheLifetime` in `init`).
+    private let authentication: AuthenticationCache
+
+    /// What the access path needs to know about an indicator id, looked up once per value.
+    private struct IndicatorSlot {
+        /// The class whose data key seals it.
+        let keyClass: String
+        /// Its position in `householdCandidates`, if it is one.
+        let householdCandidate: Int?
+    }
 
     /// Indicators read for the fixed shape of every view (sex and age band).
     static let shapeIndicators = ["demographic.sex", "identity.birth_date"]
@@ -36,10 +54,16 @@ public struct AccessService: Sendable {
     ///   - auditLog: the audit log; every request is appended to it before anything is released.
     ///   - pseudonymiser: needed only for `findHousehold` (IIN or register id lookups).
     ///   - clock: the time used for audit entries and age bands.
+    ///   - authenticationCacheLifetime: how long a successful authentication is remembered (by the token's
+    ///     hash, on the monotonic clock) before the staff table is read again; zero reads it every time.
+    ///     A revocation through `revokeStaff` takes effect at once; one made by another process on the same
+    ///     registry (the command line) takes effect within this lifetime. Unknown and revoked tokens are never
+    ///     remembered.
     public init(
         registry: Registry, keys: DataKeys, catalog: IndicatorCatalog, policy: any AccessPolicy,
         auditLog: any AccessAuditLog, pseudonymiser: Pseudonymiser? = nil,
-        clock: @escaping @Sendable () -> Date = { Date() }
+        clock: @escaping @Sendable () -> Date = { Date() },
+        authenticationCacheLifetime: Duration = AccessService.defaultAuthenticationCacheLifetime
     ) {
         self.registry = registry
         self.keys = keys
@@ -48,8 +72,25 @@ public struct AccessService: Sendable {
         self.auditLog = auditLog
         self.pseudonymiser = pseudonymiser
         self.clock = clock
-        self.householdCandidates = catalog.indicators.map(\.id).filter { HouseholdView.mayAppear($0, catalog: catalog) }
+        let householdCandidates = catalog.indicators.map(\.id).filter { HouseholdView.mayAppear($0, catalog: catalog) }
+        self.householdCandidates = householdCandidates
+        self.personCandidates = catalog.indicators.map(\.id)
+        var position: [String: Int] = [:]
+        for (i, id) in householdCandidates.enumerated() { position[id] = i }
+        var slots: [String: IndicatorSlot] = [:]
+        for indicator in catalog.indicators {
+            slots[indicator.id] = IndicatorSlot(
+                keyClass: indicator.indicatorClass.rawValue, householdCandidate: position[indicator.id])
+        }
+        self.slots = slots
+        let auditIDs = Set(householdCandidates).union(Self.shapeIndicators).sorted()
+        self.householdAuditOrder = auditIDs.map { ($0, position[$0], Self.shapeIndicators.contains($0)) }
+        self.authentication = AuthenticationCache(lifetime: authenticationCacheLifetime)
+        self.permitted = HouseholdView.Permitted(catalog: catalog)
     }
+
+    /// The default of `init`'s `authenticationCacheLifetime`: one second.
+    public static let defaultAuthenticationCacheLifetime: Duration = .seconds(1)
 
     // MARK: Authentication
 
@@ -57,17 +98,25 @@ public struct AccessService: Sendable {
     ///
     /// The token's SHA-256 is looked up, then compared with the stored hash in
     /// constant time; an unknown token costs the same comparison against a dummy.
+    /// A successful authentication is remembered by the token's hash for the service's authentication
+    /// cache lifetime (see `init`), so the staff table is not read on every request.
+    /// - Parameter token: the bearer token as presented.
+    /// - Returns: the account's principal, or nil.
     /// - Throws: a database error.
     public func authenticate(token: String) throws -> Principal? {
         let presented = StaffToken.hash(token)
+        if let remembered = authentication.principal(tokenHash: presented) { return remembered }
+        let ticket = authentication.ticket()
         let found = try registry.staff(tokenHash: presented)
         let stored = found?.storedHash ?? [UInt8](repeating: 0, count: presented.count)
         let matches = constantTimeEquals(presented, stored)
         guard matches, let record = found?.record, record.revokedAt == nil, let role = Role(rawValue: record.role)
         else { return nil }
-        return Principal(
+        let principal = Principal(
             id: record.id, role: role, district: record.district, organisation: record.organisation,
             source: record.source)
+        authentication.store(principal, tokenHash: presented, ticket: ticket)
+        return principal
     }
 
     /// Records a failed authentication (wrong, revoked or missing token) without the token.
@@ -93,38 +142,74 @@ public struct AccessService: Sendable {
         guard let household = Pseudonym(hex: householdID),
             let snapshot = try registry.householdSnapshot(
                 household, staffID: principal.id,
-                select: { record, assigned -> ((decision: AccessDecision, granted: [String]), [String]) in
+                select: { record, assigned -> ((decision: AccessDecision, granted: [Bool]), [String]) in
                     let context = AccessContext(
                         view: .household, assigned: assigned, sameDistrict: principal.district == record.district)
                     let decision = try decide(principal, .read, context, candidates)
-                    let granted = candidates.filter { decision.allowed.contains($0) }
-                    return ((decision, granted), granted.isEmpty ? [] : granted + Self.shapeIndicators)
+                    // granted[i]: whether candidates[i] is granted (by position, not by id).
+                    var granted = [Bool](repeating: false, count: candidates.count)
+                    var ids: [String] = []
+                    ids.reserveCapacity(candidates.count + Self.shapeIndicators.count)
+                    if !decision.allowed.isEmpty {
+                        for (i, id) in candidates.enumerated() where decision.allowed.contains(id) {
+                            granted[i] = true
+                            ids.append(id)
+                        }
+                    }
+                    return ((decision, granted), ids.isEmpty ? [] : ids + Self.shapeIndicators)
                 })
         else {
             try await deny(principal, .household, subjects: [householdID], policyIDs: [], requestID: requestID)
         }
         let record = snapshot.record
         let (decision, granted) = snapshot.decision
-        guard !granted.isEmpty else {
+        guard granted.contains(true) else {
             try await deny(
                 principal, .household, subjects: [household.hex], policyIDs: decision.policyIDs, requestID: requestID)
         }
-        let members = record.members.map(\.pseudonym)
-        let values = try unseal(snapshot.observations)
-        let grantedSet = Set(granted)
-        let today = clock()
-        let inputs = record.members.map { member in
-            let mine = values[member.pseudonym] ?? [:]
-            return HouseholdView.MemberInput(
-                pseudonym: member.pseudonym, relation: member.relation, sex: mine["demographic.sex"],
-                ageBand: AgeBand.of(birthDate: mine["identity.birth_date"], on: today),
-                indicators: mine.filter { grantedSet.contains($0.key) })
+        let members = record.members
+        // Values by member position; sex and birth date aside (the card shows them as sex and age band).
+        var indicators = [[String: String]](repeating: [:], count: members.count)
+        var sex = [String?](repeating: nil, count: members.count)
+        var birthDate = [String?](repeating: nil, count: members.count)
+        for observation in snapshot.observations {
+            guard let m = members.firstIndex(where: { $0.pseudonym == observation.subject }) else { continue }
+            let (slot, value) = try unseal(observation)
+            switch observation.indicator {
+            case "demographic.sex": sex[m] = value
+            case "identity.birth_date": birthDate[m] = value
+            default: break
+            }
+            if let c = slot.householdCandidate, granted[c] {
+                indicators[m][observation.indicator] = value
+            }
         }
-        let view = try HouseholdView(household: household, district: record.district, members: inputs, catalog: catalog)
+        let today = clock()
+        var inputs: [HouseholdView.MemberInput] = []
+        inputs.reserveCapacity(members.count)
+        for (m, member) in members.enumerated() {
+            inputs.append(
+                HouseholdView.MemberInput(
+                    pseudonym: member.pseudonym, relation: member.relation, sex: sex[m],
+                    ageBand: AgeBand.of(birthDate: birthDate[m], on: today), indicators: indicators[m]))
+        }
+        let view = try HouseholdView(
+            household: household, district: record.district, members: inputs, permitted: permitted)
+        // The disclosed ids as `(granted + shapeIndicators).sorted()` would list them, without sorting.
+        var disclosed: [String] = []
+        disclosed.reserveCapacity(householdAuditOrder.count + Self.shapeIndicators.count)
+        for (id, candidate, isShape) in householdAuditOrder {
+            if let candidate, granted[candidate] { disclosed.append(id) }
+            if isShape { disclosed.append(id) }
+        }
+        var subjects: [String] = []
+        subjects.reserveCapacity(members.count + 1)
+        subjects.append(household.hex)
+        for member in members { subjects.append(member.pseudonym.hex) }
         let entry = AccessAuditEntry(
             time: now(), actor: principal.id, role: principal.role, action: .read, view: .household,
-            subjects: [household.hex] + members.map(\.hex), indicators: (granted + Self.shapeIndicators).sorted(),
-            decision: .allow, policyIDs: decision.policyIDs, requestID: requestID)
+            subjects: subjects, indicators: disclosed, decision: .allow, policyIDs: decision.policyIDs,
+            requestID: requestID)
         return try await audited(entry) { view }
     }
 
@@ -159,7 +244,7 @@ public struct AccessService: Sendable {
         let context = AccessContext(
             view: .person, assigned: try registry.isAssigned(staffID: principal.id, household: record.household),
             sameDistrict: principal.district == record.district, breakGlass: isBreakGlass)
-        let candidates = catalog.indicators.map(\.id)
+        let candidates = personCandidates
         let decision = try decide(principal, .read, context, candidates)
         let granted = candidates.filter { decision.allowed.contains($0) }
         guard !granted.isEmpty else {
@@ -277,6 +362,7 @@ public struct AccessService: Sendable {
             view: .administration, subjects: ["staff:\(id)"], indicators: [], decision: .allow,
             policyIDs: ["users.revoke"], requestID: requestID)
         try await audited(entry) { () }
+        defer { authentication.remove(staffID: id) }
         return try registry.revokeStaff(id: id, now: clock())
     }
 
@@ -327,18 +413,24 @@ public struct AccessService: Sendable {
     private func unseal(_ observations: [SealedObservation]) throws -> [Pseudonym: [String: String]] {
         var out: [Pseudonym: [String: String]] = [:]
         for observation in observations {
-            guard let indicator = catalog[observation.indicator],
-                let key = keys.key(for: indicator.indicatorClass.rawValue, version: observation.keyVersion)
-            else { throw AccessFailure("a stored value has no active data key") }
-            do {
-                out[observation.subject, default: [:]][observation.indicator] = try SealedValueFormat.open(
-                    observation.sealed, subject: observation.subject, indicator: observation.indicator,
-                    keyVersion: observation.keyVersion, key: key)
-            } catch {
-                throw AccessFailure("a stored value does not open (tampered or misplaced)")
-            }
+            out[observation.subject, default: [:]][observation.indicator] = try unseal(observation).value
         }
         return out
+    }
+
+    /// Opens one fetched observation with the data key of its class and stored version.
+    private func unseal(_ observation: SealedObservation) throws -> (slot: IndicatorSlot, value: String) {
+        guard let slot = slots[observation.indicator],
+            let key = keys.key(for: slot.keyClass, version: observation.keyVersion)
+        else { throw AccessFailure("a stored value has no active data key") }
+        do {
+            let value = try SealedValueFormat.open(
+                observation.sealed, subject: observation.subject, indicator: observation.indicator,
+                keyVersion: observation.keyVersion, key: key)
+            return (slot, value)
+        } catch {
+            throw AccessFailure("a stored value does not open (tampered or misplaced)")
+        }
     }
 
     private func seal(justification: String, requestID: String) throws -> SealedJustification {

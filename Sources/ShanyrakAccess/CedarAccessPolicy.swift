@@ -10,15 +10,28 @@ public import ShanyrakPolicy
 /// the staff entity `Shanyrak::Staff::"<id>"` in its role; the context carries
 /// `view`, `assigned`, `sameDistrict`, `purpose` and `breakGlass`. A break-glass
 /// read also needs `breakGlass` on `Shanyrak::System::"registry"` to be permitted.
+///
+/// Decisions are remembered (`DecisionCache`) keyed by everything they are computed from: every
+/// attribute of the principal (id, role, district, organisation, source), the action, the whole
+/// context and the indicator ids asked about. The engine is immutable and evaluation deterministic,
+/// so a remembered decision is exactly the one evaluation gives. The cache belongs to this value and
+/// its engine: loading another policy set makes a new `CedarAccessPolicy` with an empty cache.
 public struct CedarAccessPolicy: AccessPolicy {
     /// The loaded policy engine.
     public let engine: PolicyEngine
+    private let cache: DecisionCache
 
     /// SHA-256 (hex) of the loaded policy bundle, for audit entries (empty for an in-memory engine).
     public var bundleHash: String { engine.bundleHash }
 
     /// Wraps a loaded engine.
-    public init(engine: PolicyEngine) { self.engine = engine }
+    /// - Parameters:
+    ///   - engine: the engine.
+    ///   - decisionCacheCapacity: the most decisions remembered (zero: evaluate every time).
+    public init(engine: PolicyEngine, decisionCacheCapacity: Int = 1024) {
+        self.engine = engine
+        self.cache = DecisionCache(capacity: decisionCacheCapacity)
+    }
 
     /// Loads the policies of `directory` (`*.cedar`, `schema.cedarschema.json`) over `catalog`.
     /// - Parameter publicKey: when given, the set loads only if its signature (`policies.sig`,
@@ -31,8 +44,25 @@ public struct CedarAccessPolicy: AccessPolicy {
         return CedarAccessPolicy(engine: try PolicyEngine.load(directory: directory, catalog: catalog))
     }
 
-    /// Decides through the engine's decision table.
+    /// Decides through the engine's decision table (or returns the same decision remembered).
     public func decide(principal: Principal, action: AccessAction, context: AccessContext, indicators: [String]) throws
+        -> AccessDecision
+    {
+        let key = DecisionCache.Key(principal: principal, action: action, context: context, indicators: indicators)
+        if let remembered = cache[key] { return remembered }
+        let decision = evaluate(principal: principal, action: action, context: context, indicators: indicators)
+        cache[key] = decision
+        return decision
+    }
+
+    /// Decides through the engine's decision table, without the cache.
+    /// - Parameters:
+    ///   - principal: who asks.
+    ///   - action: what they want to do.
+    ///   - context: the facts the service computed.
+    ///   - indicators: catalog indicator ids asked about.
+    /// - Returns: the granted subset and the determining policy ids.
+    public func evaluate(principal: Principal, action: AccessAction, context: AccessContext, indicators: [String])
         -> AccessDecision
     {
         let cedarAction: ShanyrakModel.Action

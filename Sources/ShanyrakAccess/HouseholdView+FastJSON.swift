@@ -35,20 +35,13 @@ extension HouseholdView {
             for (key, value) in member.indicators {
                 guard Self.isPlain(key), Self.isPlain(value) else { return nil }
             }
-            guard let keys = IndicatorKeyOrder.shared.ordered(Array(member.indicators.keys)) else { return nil }
+            guard let pairs = IndicatorKeyOrder.shared.ordered(member.indicators) else { return nil }
             if n > 0 { out.append(UInt8(ascii: ",")) }
             out.append(contentsOf: #"{"age_band":""#.utf8)
             out.append(contentsOf: member.ageBand.rawValue.utf8)
-            out.append(contentsOf: #"","indicators":{"#.utf8)
-            for (i, key) in keys.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                out.append(UInt8(ascii: "\""))
-                out.append(contentsOf: key.utf8)
-                out.append(contentsOf: #"":""#.utf8)
-                out.append(contentsOf: member.indicators[key]!.utf8)
-                out.append(UInt8(ascii: "\""))
-            }
-            out.append(contentsOf: #"},"pseudonym":""#.utf8)
+            out.append(contentsOf: #"","indicators":"#.utf8)
+            Self.appendObject(pairs, to: &out)
+            out.append(contentsOf: #","pseudonym":""#.utf8)
             out.append(contentsOf: member.pseudonym.hex.utf8)
             out.append(contentsOf: #"","relation":""#.utf8)
             out.append(contentsOf: member.relation.utf8)
@@ -60,19 +53,44 @@ extension HouseholdView {
         return Data(out)
     }
 
+    /// Appends `{"key":"value",...}` in the given order; keys and values must be plain (`isPlain`).
+    static func appendObject(_ pairs: [(key: String, value: String)], to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        for (i, pair) in pairs.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: pair.key.utf8)
+            out.append(contentsOf: #"":""#.utf8)
+            out.append(contentsOf: pair.value.utf8)
+            out.append(UInt8(ascii: "\""))
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
     /// Text `JSONEncoder` writes verbatim (slashes unescaped): no control character, DEL, `"` or `\`,
     /// and, to stay on the safe side, no U+2028 or U+2029 (which some JSON writers escape).
     /// Other non-ASCII text (Cyrillic names) is written as its UTF-8 bytes by both.
     static func isPlain(_ text: String) -> Bool {
-        var ascii = true
-        for byte in text.utf8 {
-            if byte >= 0x80 {
-                ascii = false
-            } else if byte < 0x20 || byte == 0x7F || byte == 0x22 || byte == 0x5C {
-                return false
+        if let plain = text.utf8.withContiguousStorageIfAvailable(isPlain) { return plain }
+        return isPlain(Array(text.utf8))
+    }
+
+    /// `isPlain` over UTF-8 bytes (valid UTF-8, as a `String`'s are): U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
+    static func isPlain(_ bytes: some RandomAccessCollection<UInt8>) -> Bool {
+        var i = bytes.startIndex
+        while i != bytes.endIndex {
+            let byte = bytes[i]
+            if byte < 0x20 || byte == 0x7F || byte == 0x22 || byte == 0x5C { return false }
+            if byte == 0xE2 {
+                let next = bytes.index(after: i)
+                if next != bytes.endIndex, bytes[next] == 0x80 {
+                    let last = bytes.index(after: next)
+                    if last != bytes.endIndex, bytes[last] == 0xA8 || bytes[last] == 0xA9 { return false }
+                }
             }
+            i = bytes.index(after: i)
         }
-        return ascii || !text.unicodeScalars.contains { $0.value == 0x2028 || $0.value == 0x2029 }
+        return true
     }
 
     /// Whether the fixed keys come out of `JSONEncoder` in the order the writer uses
@@ -85,6 +103,47 @@ extension HouseholdView {
         let expected =
             #"{"district":"D1","household":"\#(p.hex)","members":[{"age_band":"30-44","indicators":{"x.y":"1"},"#
             + #""pseudonym":"\#(p.hex)","relation":"head","sex":"female"}]}"#
+        return encoded == Data(expected.utf8)
+    }()
+}
+
+extension PersonView {
+    /// The canonical bytes written directly; nil when the fast path cannot be sure of them.
+    func fastCanonicalJSON() -> Data? {
+        guard Self.fixedKeyOrderHolds, HouseholdView.isPlain(relation), HouseholdView.isPlain(sex) else { return nil }
+        for (key, value) in indicators {
+            guard HouseholdView.isPlain(key), HouseholdView.isPlain(value) else { return nil }
+        }
+        guard let pairs = IndicatorKeyOrder.shared.ordered(indicators) else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(256 + indicators.count * 48)
+        out.append(contentsOf: #"{"age_band":""#.utf8)
+        out.append(contentsOf: ageBand.rawValue.utf8)
+        out.append(contentsOf: #"","household":""#.utf8)
+        out.append(contentsOf: household.hex.utf8)
+        out.append(contentsOf: #"","indicators":"#.utf8)
+        HouseholdView.appendObject(pairs, to: &out)
+        out.append(contentsOf: #","person":""#.utf8)
+        out.append(contentsOf: person.hex.utf8)
+        out.append(contentsOf: #"","relation":""#.utf8)
+        out.append(contentsOf: relation.utf8)
+        out.append(contentsOf: #"","sex":""#.utf8)
+        out.append(contentsOf: sex.utf8)
+        out.append(contentsOf: #""}"#.utf8)
+        return Data(out)
+    }
+
+    /// Whether the fixed keys come out of `JSONEncoder` in the order the writer uses (checked once).
+    static let fixedKeyOrderHolds: Bool = {
+        guard let p = Pseudonym(hex: String(repeating: "ab", count: 16)),
+            let h = Pseudonym(hex: String(repeating: "cd", count: 16))
+        else { return false }
+        let view = PersonView(
+            person: p, household: h, relation: "head", sex: "female", ageBand: .from30To44, indicators: ["x.y": "1"])
+        guard let encoded = try? canonicalEncoder().encode(view) else { return false }
+        let expected =
+            #"{"age_band":"30-44","household":"\#(h.hex)","indicators":{"x.y":"1"},"person":"\#(p.hex)","#
+            + #""relation":"head","sex":"female"}"#
         return encoded == Data(expected.utf8)
     }()
 }
@@ -102,25 +161,32 @@ final class IndicatorKeyOrder: @unchecked Sendable {
     private var rank: [String: Int] = [:]
     private let limit = 4096
 
-    /// `keys` in the encoder's order; nil when unknown (the caller falls back to the encoder).
+    /// The entries of `values` with their keys in the encoder's order; nil when unknown.
     /// The keys must be plain (`HouseholdView.isPlain`).
-    func ordered(_ keys: [String]) -> [String]? {
-        var ranked: [(rank: Int, key: String)] = []
-        ranked.reserveCapacity(keys.count)
+    func ordered(_ values: [String: String]) -> [(key: String, value: String)]? {
+        var ranked: [(rank: Int, key: String, value: String)] = []
+        ranked.reserveCapacity(values.count)
         do {
             lock.lock()
             defer { lock.unlock() }
-            if keys.contains(where: { rank[$0] == nil }) {
-                guard learn(keys) else { return nil }
-            }
-            for key in keys {
-                guard let r = rank[key] else { return nil }
-                ranked.append((r, key))
+            for (key, value) in values {
+                if let r = rank[key] {
+                    ranked.append((r, key, value))
+                    continue
+                }
+                // A new id: learn the order of all ids seen, then start over with the new ranks.
+                guard learn(Array(values.keys)) else { return nil }
+                ranked.removeAll(keepingCapacity: true)
+                for (key, value) in values {
+                    guard let r = rank[key] else { return nil }
+                    ranked.append((r, key, value))
+                }
+                break
             }
         }
         // Ranks are distinct, so this order is the encoder's, whatever the sort's stability.
         ranked.sort { $0.rank < $1.rank }
-        return ranked.map(\.key)
+        return ranked.map { ($0.key, $0.value) }
     }
 
     private func learn(_ keys: [String]) -> Bool {

@@ -152,11 +152,39 @@ public struct HouseholdView: Sendable, Hashable, Encodable {
     /// - Throws: `HouseholdViewError` for an indicator that is unknown, violence-class,
     ///   survivor-sensitive or a person-level address or phone. Nothing is built then.
     public init(household: Pseudonym, district: String, members: [MemberInput], catalog: IndicatorCatalog) throws {
+        try self.init(household: household, district: district, members: members) { id in
+            try Self.check(id, catalog: catalog)
+        }
+    }
+
+    /// Builds a card, refusing anything `Permitted` (computed from the catalog by the same checks) does not hold.
+    init(household: Pseudonym, district: String, members: [MemberInput], permitted: Permitted) throws {
+        try self.init(household: household, district: district, members: members) { id in
+            guard !permitted.ids.contains(id) else { return }
+            try Self.check(id, catalog: permitted.catalog)  // throws the error naming the rule
+            throw HouseholdViewError(indicator: id, rule: "not permitted on a household card")
+        }
+    }
+
+    /// The indicator ids of a catalog that pass every check of the card, computed once per catalog.
+    struct Permitted: Sendable {
+        let catalog: IndicatorCatalog
+        let ids: Set<String>
+
+        init(catalog: IndicatorCatalog) {
+            self.catalog = catalog
+            self.ids = Set(catalog.indicators.map(\.id).filter { HouseholdView.mayAppear($0, catalog: catalog) })
+        }
+    }
+
+    private init(
+        household: Pseudonym, district: String, members: [MemberInput], check: (String) throws -> Void
+    ) throws {
         var built: [Member] = []
         built.reserveCapacity(members.count)
         for input in members {
             for id in input.indicators.keys {
-                try Self.check(id, catalog: catalog)
+                try check(id)
             }
             let sex = input.sex.flatMap { $0 == "male" || $0 == "female" ? $0 : nil } ?? "unknown"
             built.append(
@@ -246,9 +274,19 @@ public struct PersonView: Sendable, Hashable, Encodable {
         case ageBand = "age_band"
     }
 
-    /// The canonical bytes of the view (sorted keys, no whitespace).
+    /// The canonical bytes of the view (sorted keys, no whitespace, slashes unescaped).
+    ///
+    /// Written directly when every string is plain (as for the household card), byte for byte what
+    /// `JSONEncoder` writes; otherwise by `JSONEncoder`.
     /// - Throws: an encoding error.
     public func canonicalJSON() throws -> Data {
+        if let fast = fastCanonicalJSON() { return fast }
+        return try encoderCanonicalJSON()
+    }
+
+    /// The canonical bytes as `JSONEncoder` writes them (the reference for `canonicalJSON()`).
+    /// - Throws: an encoding error.
+    public func encoderCanonicalJSON() throws -> Data {
         try canonicalEncoder().encode(self)
     }
 }

@@ -42,9 +42,11 @@ public struct MerkleAccessAuditLog: AccessAuditLog {
 
     /// The draft recorded for `entry`.
     public func draft(_ entry: AccessAuditEntry) -> AuditEntryDraft {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let justification = entry.justification.flatMap { try? Array(encoder.encode($0)) }
+        let justification = entry.justification.flatMap { sealed -> [UInt8]? in
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return try? Array(encoder.encode(sealed))
+        }
         return AuditEntryDraft(
             actorId: entry.actor.map { "staff:\($0)" } ?? anonymousActor, role: entry.role?.rawValue ?? "",
             action: entry.breakGlass ? "break-glass" : entry.action.rawValue, view: entry.view.rawValue,

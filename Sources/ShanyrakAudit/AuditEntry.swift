@@ -199,22 +199,46 @@ func canonicalSet(_ items: [String]) -> [String] {
     var sorted = true
     var i = 1
     while i < items.count {
-        if !items[i - 1].utf8.lexicographicallyPrecedes(items[i].utf8) {
+        if utf8Compare(items[i - 1], items[i]) >= 0 {
             sorted = false
             break
         }
         i += 1
     }
     if sorted { return items }
-    let bytes = items.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
+    // Sort the strings themselves (no byte copies), then drop byte-identical neighbours.
+    let ordered = items.sorted { utf8Compare($0, $1) < 0 }
     var out: [String] = []
-    out.reserveCapacity(bytes.count)
-    var previous: [UInt8]?
-    for item in bytes where item != previous {
-        out.append(String(decoding: item, as: UTF8.self))
-        previous = item
+    out.reserveCapacity(ordered.count)
+    for item in ordered where out.last.map({ utf8Compare($0, item) != 0 }) ?? true {
+        out.append(item)
     }
     return out
+}
+
+/// Bytewise comparison of the UTF-8 of `a` and `b`: negative, zero or positive.
+func utf8Compare(_ a: String, _ b: String) -> Int {
+    var a = a
+    var b = b
+    // Native strings are contiguous UTF-8 already; `makeContiguousUTF8` only copies bridged or foreign ones.
+    a.makeContiguousUTF8()
+    b.makeContiguousUTF8()
+    return a.utf8.withContiguousStorageIfAvailable { pa in
+        b.utf8.withContiguousStorageIfAvailable { pb in
+            let n = min(pa.count, pb.count)
+            if n > 0, let x = pa.baseAddress, let y = pb.baseAddress {
+                let c = memcmp(x, y, n)
+                if c != 0 { return Int(c) }
+            }
+            return pa.count - pb.count
+        }
+    }.flatMap { $0 } ?? slowUTF8Compare(a, b)
+}
+
+/// `utf8Compare` for strings without contiguous storage (not expected after `makeContiguousUTF8`).
+private func slowUTF8Compare(_ a: String, _ b: String) -> Int {
+    if a.utf8.elementsEqual(b.utf8) { return 0 }
+    return a.utf8.lexicographicallyPrecedes(b.utf8) ? -1 : 1
 }
 
 /// Lowercase hex of `bytes`.

@@ -215,14 +215,17 @@ final class AuditStore: Sendable {
         do {
             try await pool.write { db in
                 if !batch.entries.isEmpty {
+                    // Arguments are set unchecked: both statements have exactly two parameters, given here.
                     let insertEntry = try db.cachedStatement(sql: "INSERT INTO entries (seq, entry) VALUES (?, ?)")
                     for e in batch.entries {
-                        try insertEntry.execute(arguments: [e.seq, Data(e.bytes)])
+                        insertEntry.setUncheckedArguments([e.seq, Data(e.bytes)])
+                        try insertEntry.execute()
                     }
                     let insertNode = try db.cachedStatement(sql: "INSERT INTO nodes (pos, hash) VALUES (?, ?)")
                     var pos = batch.firstNodePosition
                     for h in batch.nodes {
-                        try insertNode.execute(arguments: [pos, Data(h)])
+                        insertNode.setUncheckedArguments([pos, Data(h)])
+                        try insertNode.execute()
                         pos += 1
                     }
                 }

@@ -1,6 +1,7 @@
 import Foundation
 import ShanyrakAccess
 import ShanyrakCore
+import ShanyrakStore
 import Testing
 
 struct AccessServiceTests {
@@ -144,6 +145,49 @@ struct AccessServiceTests {
         #expect(try world.fixture.service.authenticate(token: token) == nil)
         #expect(try await world.fixture.service.revokeStaff(id: sw.id, actor: nil, requestID: "rv") == false)
         #expect(token.hasPrefix("shk_") && token.count == 68)
+    }
+
+    /// A service over the world's registry with its own authentication cache lifetime.
+    static func service(_ world: World, authenticationCacheLifetime: Duration) -> AccessService {
+        let f = world.fixture
+        return AccessService(
+            registry: f.registry, keys: f.keys, catalog: f.catalog, policy: DefaultAccessPolicy(catalog: f.catalog),
+            auditLog: f.log, pseudonymiser: f.pseudonymiser, clock: { Fixture.fixedNow },
+            authenticationCacheLifetime: authenticationCacheLifetime)
+    }
+
+    @Test("tokens: a remembered authentication is revoked at once through the service")
+    func rememberedTokenRevokedThroughService() async throws {
+        let world = try World()
+        let service = Self.service(world, authenticationCacheLifetime: .seconds(3600))
+        let (sw, token) = try await world.fixture.staff(.socialWorker)
+        let (other, otherToken) = try await world.fixture.staff(.gbvSpecialist)
+        for _ in 0..<3 {
+            #expect(try service.authenticate(token: token) == sw)
+            #expect(try service.authenticate(token: otherToken) == other)
+        }
+        #expect(try await service.revokeStaff(id: sw.id, actor: nil, requestID: "rv"))
+        #expect(try service.authenticate(token: token) == nil)
+        #expect(try service.authenticate(token: otherToken) == other)
+    }
+
+    @Test("tokens: a revocation by another process takes effect within the cache lifetime, or at once without one")
+    func revocationElsewhere() async throws {
+        let world = try World()
+        let lifetime = Duration.milliseconds(300)
+        let cached = Self.service(world, authenticationCacheLifetime: lifetime)
+        let uncached = Self.service(world, authenticationCacheLifetime: .zero)
+        let (sw, token) = try await world.fixture.staff(.socialWorker)
+        #expect(try cached.authenticate(token: token) == sw)
+        #expect(try uncached.authenticate(token: token) == sw)
+        // The command line revokes through its own service, i.e. straight in the registry for this one.
+        #expect(try world.fixture.registry.revokeStaff(id: sw.id))
+        #expect(try uncached.authenticate(token: token) == nil)
+        try await Task.sleep(for: lifetime + .milliseconds(50))
+        #expect(try cached.authenticate(token: token) == nil)
+        // Unknown and revoked tokens are never remembered: a new account works at once.
+        let (newcomer, newToken) = try await world.fixture.staff(.researcher)
+        #expect(try cached.authenticate(token: newToken) == newcomer)
     }
 
     @Test("when the audit log fails, nothing is released")

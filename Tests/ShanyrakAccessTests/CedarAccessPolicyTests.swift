@@ -67,4 +67,55 @@ struct CedarAccessPolicyTests {
         #expect(view.indicators.keys.allSatisfy { !$0.hasPrefix("violence.") })
         #expect(await fixture.log.entries.first { $0.requestID == "b2" }?.breakGlass == true)
     }
+
+    @Test("decision cache: every answer equals a fresh evaluation, whoever asked before")
+    func decisionCacheIsExact() throws {
+        let catalog = try IndicatorCatalog.load(
+            contentsOf: Fixture.root.appendingPathComponent("policies/indicators.yaml"))
+        let engine = try PolicyEngine.load(directory: Fixture.root.appendingPathComponent("policies"), catalog: catalog)
+        let cached = CedarAccessPolicy(engine: engine, decisionCacheCapacity: 7)
+        let fresh = CedarAccessPolicy(engine: engine, decisionCacheCapacity: 0)
+        let all = catalog.indicators.map(\.id)
+        let household = all.filter { HouseholdView.mayAppear($0, catalog: catalog) }
+        // Principals that differ in one attribute at a time, the same id among them.
+        var principals: [Principal] = []
+        for role in Role.allCases {
+            for district in ["01-01", "01-02", nil] as [String?] {
+                principals.append(Principal(id: 7, role: role, district: district))
+            }
+            principals.append(Principal(id: 8, role: role, district: "01-01", organisation: "org"))
+            principals.append(Principal(id: 7, role: role, district: "01-01", source: "police"))
+        }
+        var contexts: [AccessContext] = []
+        for view in ViewKind.allCases {
+            for assigned in [false, true] {
+                for sameDistrict in [false, true] {
+                    for breakGlass in [false, true] {
+                        for purpose in [nil, "case review"] as [String?] {
+                            contexts.append(
+                                AccessContext(
+                                    view: view, assigned: assigned, sameDistrict: sameDistrict,
+                                    breakGlass: breakGlass, purpose: purpose))
+                        }
+                    }
+                }
+            }
+        }
+        var rng = SeededRandom(seed: 17)
+        var granting = 0
+        for round in 0..<4000 {
+            let principal = principals[Int(rng.next() % UInt64(principals.count))]
+            let context = contexts[Int(rng.next() % UInt64(contexts.count))]
+            // Reads half the time (the policies grant little else).
+            let action =
+                round % 2 == 0 ? .read : AccessAction.allCases[Int(rng.next() % UInt64(AccessAction.allCases.count))]
+            let indicators = round % 3 == 0 ? all : household
+            let got = try cached.decide(principal: principal, action: action, context: context, indicators: indicators)
+            let want = try fresh.decide(principal: principal, action: action, context: context, indicators: indicators)
+            #expect(got == want, "\(principal) \(action) \(context)")
+            if !want.allowed.isEmpty { granting += 1 }
+        }
+        // The table must exercise grants as well as denials.
+        #expect(granting > 40)
+    }
 }

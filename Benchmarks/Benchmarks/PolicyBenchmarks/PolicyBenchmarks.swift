@@ -172,8 +172,9 @@ let benchmarks: @Sendable () -> Void = {
 
     // 6. The service's own decision for a household card: ShanyrakAccess's CedarAccessPolicy.decide over the
     //    indicators that may appear on a card (one decision table, responses looked up by indicator id,
-    //    determining policies collected), as AccessService.householdView calls it.
-    let access = CedarAccessPolicy(engine: engine)
+    //    determining policies collected), as AccessService.householdView calls it. The decision cache is off:
+    //    this measures the evaluation a cache miss costs (a hit is one dictionary lookup).
+    let access = CedarAccessPolicy(engine: engine, decisionCacheCapacity: 0)
     let principal = Principal(id: 1, role: .socialWorker, district: "almaty-bostandyk", organisation: "akimat")
     let candidates = engine.catalog.indicators.map(\.id).filter { HouseholdView.mayAppear($0, catalog: engine.catalog) }
     let cardContext = AccessContext(view: .household, assigned: true, sameDistrict: true)
