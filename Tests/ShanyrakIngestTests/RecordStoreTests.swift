@@ -90,6 +90,33 @@ struct RecordStoreTests {
         #expect(again.valuesWritten == 2 && again.valuesUnchanged == 6)
     }
 
+    /// A row about a stranger is quarantined, sealed, by line, whether the registry is a pool
+    /// (the service) or a queue (an in-memory registry).
+    @Test(arguments: [true, false])
+    func strangersAreQuarantinedInAPoolOrAQueue(pool: Bool) throws {
+        let f = try Fixture()
+        let registry = pool ? f.registry : try Registry(DatabaseQueue())
+        if !pool { try registry.initialise(catalog: shippedCatalog, keyring: f.keyring) }
+        let ingester = Ingester(
+            registry: registry, keys: try DataKeys.load(from: registry, keyring: f.keyring),
+            pseudonymiser: try Pseudonymiser(key: f.keyring.pseudonymKey), catalog: shippedCatalog)
+        func ingest(_ source: String, _ text: String) throws -> IngestSummary {
+            try ingester.ingest(
+                file: try f.file("\(source)-\(UUID().uuidString).csv", text),
+                mapping: try SourceMapping.load(source: source, directory: sourcesDirectory, catalog: shippedCatalog))
+        }
+        _ = try ingest("population", populationCSV(Array(persons.prefix(3))))
+        let stranger = persons[4]
+        let summary = try ingest(
+            "labour",
+            [labourHeader, labourRow(persons[0].iin, income: "1"), labourRow(stranger.iin, income: "2"), labourRow(persons[1].iin, income: "3")]
+                .joined(separator: "\n"))
+        #expect(summary.rowsAccepted == 2 && summary.rowsQuarantined == 1)
+        #expect(summary.problems.map { "\($0.line) \($0.column) \($0.rule)" } == ["3 iin person is not in the population register"])
+        let quarantined = try registry.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM quarantine WHERE line = 3") }
+        #expect(quarantined == 1)
+    }
+
     /// The file digest comes from the parsing pass: it must equal a keyed hash of the whole file.
     @Test func fileDigestIsTheKeyedHashOfTheWholeFile() throws {
         let f = try Fixture()
