@@ -320,22 +320,23 @@ extension Registry {
     }
 
     private static func householdRecord(_ household: Pseudonym, _ db: Database) throws -> HouseholdRecord? {
-        do {
-            let key = Data(household.bytes)
-            guard
-                let district = try String.fetchOne(
-                    db.cachedStatement(sql: "SELECT district FROM household WHERE pseudonym = ?"), arguments: [key])
-            else { return nil }
-            let members = try Row.fetchAll(
-                db.cachedStatement(
-                    sql: "SELECT pseudonym, relation FROM person WHERE household = ? ORDER BY pseudonym"),
-                arguments: [key]
-            ).compactMap { row -> (pseudonym: Pseudonym, relation: String)? in
-                let bytes: Data = row[0]
-                return Pseudonym(bytes: Array(bytes)).map { ($0, row[1]) }
-            }
-            return HouseholdRecord(pseudonym: household, district: district, members: members)
+        // One statement for the district and the members: a household without members gives one
+        // row with NULL member columns.
+        let rows = try Row.fetchCursor(
+            db.cachedStatement(
+                sql: """
+                    SELECT h.district, p.pseudonym, p.relation FROM household h
+                    LEFT JOIN person p ON p.household = h.pseudonym WHERE h.pseudonym = ? ORDER BY p.pseudonym
+                    """), arguments: [Data(household.bytes)])
+        var district: String?
+        var members: [(pseudonym: Pseudonym, relation: String)] = []
+        while let row = try rows.next() {
+            district = row[0]
+            guard let relation: String = row[2] else { continue }
+            let member = try row.withUnsafeData(atIndex: 1) { data in data.flatMap { Pseudonym(bytes: Array($0)) } }
+            if let member { members.append((member, relation)) }
         }
+        return district.map { HouseholdRecord(pseudonym: household, district: $0, members: members) }
     }
 
     /// The person's household, relation and district, or nil when the person is not registered.
