@@ -127,12 +127,12 @@ public struct Ingester: Sendable {
         do {
             (batch, counts) = try registry.writeBatch(source: mapping.source) { writer in
                 let batchID = writer.batchID
-                let thread = Thread { producer.run(batch: batchID, into: queue) }
+                let firstDelivery = writer.isFirstDeliveryOfSource
+                let thread = Thread { producer.run(batch: batchID, firstDelivery: firstDelivery, into: queue) }
                 thread.stackSize = 1 << 22
                 thread.start()
                 defer { queue.cancel() }
                 var counts = BatchCounts()
-                var seenSubjects = SubjectFilter()
                 func reject(_ line: Int, _ column: String, _ rule: String, _ sealed: [UInt8]) throws {
                     counts.rowsQuarantined += 1
                     if summary.problems.count < problemLimit {
@@ -141,6 +141,7 @@ public struct Ingester: Sendable {
                     try writer.quarantine(line: line, column: column, rule: rule, keyVersion: quarantineVersion, sealedLine: sealed)
                 }
                 while let chunk = try queue.take() {
+                    writer.addValueCounts(chunk.valueCounts)
                     for row in chunk.rows {
                         counts.rowsRead += 1
                         switch row {
@@ -156,9 +157,10 @@ public struct Ingester: Sendable {
                                     associatedData: Registry.quarantineAssociatedData(batch: batchID, line: accepted.line),
                                     key: quarantineKey)
                                 try reject(accepted.line, mapping.subjectColumn, "person is not in the population register", sealed)
+                                writer.addValueCounts(try Self.counts(of: accepted.payload, sign: -1))
                                 continue
                             }
-                            try Self.storeValues(of: accepted, writer: writer, seen: &seenSubjects, counts: &counts)
+                            try Self.storeValues(of: accepted, writer: writer, counts: &counts)
                             counts.rowsAccepted += 1
                         }
                     }
@@ -187,20 +189,17 @@ public struct Ingester: Sendable {
 
     /// Stores what is new in an accepted row as one record: every value when nothing is
     /// stored yet, otherwise the values whose MAC differs from the newest stored version
-    /// for the same indicator and observation date.
-    private static func storeValues(
-        of accepted: AcceptedRow, writer: BatchWriter, seen: inout SubjectFilter, counts: inout BatchCounts
-    ) throws {
-        // On a source's first delivery, a subject not met before in this batch has nothing
-        // stored: no lookup (the filter may say "met" wrongly, never "not met" wrongly).
-        let stored =
-            writer.isFirstDeliveryOfSource && seen.insert(accepted.subject)
-            ? [:] : try writer.latestMACs(subject: accepted.subject)
+    /// for the same indicator and observation date. The producer counted every value of
+    /// the row; a row stored in part has its count corrected here.
+    private static func storeValues(of accepted: AcceptedRow, writer: BatchWriter, counts: inout BatchCounts) throws {
+        let stored = accepted.certainlyNew ? [:] : try writer.latestMACs(subject: accepted.subject)
         guard !stored.isEmpty else {
-            try writer.insertRecord(subject: accepted.subject, observedAt: accepted.observedAt, payload: accepted.payload)
+            try writer.insertRecord(
+                subject: accepted.subject, observedAt: accepted.observedAt, payload: accepted.payload, counted: true)
             counts.valuesWritten += accepted.payload.count
             return
         }
+        writer.addValueCounts(try Self.counts(of: accepted.payload, sign: -1))
         var payload = RecordPayload()
         try RecordPayload.forEachEntry(in: accepted.payload.bytes) { entry in
             let key = StoredValueKey(indicator: entry.indicator, observedAt: accepted.observedAt)
@@ -213,5 +212,11 @@ public struct Ingester: Sendable {
             counts.valuesWritten += 1
         }
         try writer.insertRecord(subject: accepted.subject, observedAt: accepted.observedAt, payload: payload)
+    }
+
+    private static func counts(of payload: RecordPayload, sign: Int) throws -> ValueCounts {
+        var counts = ValueCounts()
+        try counts.add(payload, sign: sign)
+        return counts
     }
 }

@@ -11,6 +11,10 @@ struct AcceptedRow {
     let household: (pseudonym: Pseudonym, district: String, relation: String)?
     /// Every value of the row, with its MAC, sealed (the writer drops those already stored).
     let payload: RecordPayload
+    /// On a source's first delivery, the subject was not met before in this batch, so nothing
+    /// about it is stored and the writer need not look (a Bloom filter: it may say "met"
+    /// wrongly, never "not met" wrongly).
+    let certainlyNew: Bool
     /// The raw line, kept only for sources that do not register persons: the writer
     /// quarantines it when the person is not in the register.
     let rawLine: [UInt8]
@@ -26,6 +30,8 @@ enum PreparedRow {
 struct PreparedChunk {
     var rows: [PreparedRow] = []
     var bytesRead = 0
+    /// Every value of the accepted rows, counted here rather than on the writer thread.
+    var valueCounts = ValueCounts()
 }
 
 /// A bounded hand-over queue between the producer thread and the writer.
@@ -105,9 +111,9 @@ struct RowProducer: Sendable {
     let quarantineKey: SecureBytes
     let macKey: SecureBytes
 
-    func run(batch: Int64, into queue: PreparedChunkQueue) {
+    func run(batch: Int64, firstDelivery: Bool, into queue: PreparedChunkQueue) {
         do {
-            let digest = try produce(batch: batch, into: queue)
+            let digest = try produce(batch: batch, firstDelivery: firstDelivery, into: queue)
             queue.finish(error: nil, fileDigest: digest)
         } catch {
             queue.finish(error: error)
@@ -115,7 +121,8 @@ struct RowProducer: Sendable {
     }
 
     /// - Returns: the keyed digest of the file (nil when the consumer went away first).
-    private func produce(batch: Int64, into queue: PreparedChunkQueue) throws -> [UInt8]? {
+    private func produce(batch: Int64, firstDelivery: Bool, into queue: PreparedChunkQueue) throws -> [UInt8]? {
+        var seen = firstDelivery ? SubjectFilter() : nil
         let digest = try KeyedBLAKE2b.Hasher(key: macKey)
         var reader = try CSVLineReader(url: file, digest: digest)
         _ = try reader.nextLine()  // header, checked by the caller
@@ -167,11 +174,13 @@ struct RowProducer: Sendable {
                         try payload.appendSealing(
                             value.value, indicator: t.number, indicatorID: value.indicator, subject: row.subject,
                             keyVersion: t.version, key: t.key, macKey: macKey, scratch: &scratch, sealer: &sealer)
+                        chunk.valueCounts.add(indicator: t.number, keyVersion: t.version)
                     }
                     prepared = .accepted(
                         AcceptedRow(
                             line: number, subject: row.subject, observedAt: row.observedAt, household: row.household,
-                            payload: payload, rawLine: keepRawLine ? Array(line) : []))
+                            payload: payload, certainlyNew: seen?.insert(row.subject) ?? false,
+                            rawLine: keepRawLine ? Array(line) : []))
                 }
             }
             chunk.rows.append(prepared)

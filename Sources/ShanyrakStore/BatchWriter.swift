@@ -55,7 +55,7 @@ public final class BatchWriter {
     private var statements: [OpaquePointer] = []
     private var sequence: Int64 = 0
     /// Values written in this batch per (indicator number << 32 | key version), flushed to `value_count` at the end.
-    private var valueCounts: [Int64: Int] = [:]
+    private var valueCounts = ValueCounts()
     private let insertRecord: OpaquePointer
     private let latest: OpaquePointer
     private let exists: OpaquePointer
@@ -182,7 +182,8 @@ public final class BatchWriter {
     ///
     /// Binds the buffers without copying (`SQLITE_STATIC`): they stay alive and
     /// unmoved until `sqlite3_step` returns, inside the nested closures.
-    public func insertRecord(subject: Pseudonym, observedAt: String, payload: RecordPayload) throws {
+    /// - Parameter counted: the caller has added the payload's values to `addValueCounts` already.
+    public func insertRecord(subject: Pseudonym, observedAt: String, payload: RecordPayload, counted: Bool = false) throws {
         guard !payload.isEmpty else { return }
         let stmt = insertRecord
         sequence += 1
@@ -203,21 +204,25 @@ public final class BatchWriter {
         guard rc == SQLITE_DONE else {
             throw StoreError(message: "ingest write failed: \(String(cString: sqlite3_errstr(rc)))")
         }
-        try RecordPayload.forEachEntry(in: payload.bytes) { entry in
-            valueCounts[entry.indicator << 32 | Int64(entry.keyVersion), default: 0] += 1
-        }
+        if !counted { try valueCounts.add(payload) }
+    }
+
+    /// Adds counts of values stored (or, negative, not stored) in this batch; they reach
+    /// `value_count` when the batch commits.
+    public func addValueCounts(_ counts: ValueCounts) {
+        valueCounts.add(counts)
     }
 
     /// Adds this batch's value counts to `value_count` (called once, before commit).
     func flushValueCounts() throws {
-        for (key, n) in valueCounts {
+        for (key, n) in valueCounts.counts where n != 0 {
             try db.execute(
                 sql: """
                     INSERT INTO value_count (indicator, key_version, n) VALUES (?, ?, ?)
                     ON CONFLICT (indicator, key_version) DO UPDATE SET n = n + excluded.n
                     """, arguments: [key >> 32, key & 0xFFFF_FFFF, n])
         }
-        valueCounts = [:]
+        valueCounts = ValueCounts()
     }
 
     /// Keeps a rejected line, sealed, with its line number, column and rule.

@@ -138,3 +138,31 @@ public struct RecordPayload: Sendable {
         try payload.withUnsafeBytes { try forEachEntry(in: $0, body) }
     }
 }
+
+/// Stored values per (indicator number, key version), as the `value_count` table keeps them.
+///
+/// Ingest counts a chunk's values on the thread that seals them, so that the writer
+/// thread, the slower of the two, only corrects for rows it did not store as they came.
+public struct ValueCounts: Sendable {
+    /// Count per `indicator << 32 | key version`.
+    private(set) var counts: [Int64: Int] = [:]
+
+    /// No values.
+    public init() {}
+
+    /// Adds `n` values of `indicator` under `keyVersion`.
+    public mutating func add(indicator: Int64, keyVersion: UInt32, _ n: Int = 1) {
+        counts[indicator << 32 | Int64(keyVersion), default: 0] += n
+    }
+
+    /// Adds (`sign` 1) or removes (`sign` -1) every value of an encoded payload.
+    /// - Throws: `StoreError` for a malformed payload.
+    public mutating func add(_ payload: RecordPayload, sign: Int = 1) throws {
+        try RecordPayload.forEachEntry(in: payload.bytes) { add(indicator: $0.indicator, keyVersion: $0.keyVersion, sign) }
+    }
+
+    /// Adds every count of `other`.
+    public mutating func add(_ other: ValueCounts) {
+        for (key, n) in other.counts { counts[key, default: 0] += n }
+    }
+}

@@ -115,6 +115,11 @@ struct RecordStoreTests {
         #expect(summary.problems.map { "\($0.line) \($0.column) \($0.rule)" } == ["3 iin person is not in the population register"])
         let quarantined = try registry.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM quarantine WHERE line = 3") }
         #expect(quarantined == 1)
+        // Counts kept with the batches agree with what is stored (the stranger's values are not counted).
+        var stored = 0
+        try registry.forEachStoredValue { _ in stored += 1 }
+        let byClass = try registry.statistics().valuesByClass
+        #expect(byClass.values.reduce(0, +) == stored, "\(byClass) vs \(stored)")
     }
 
     /// The file digest comes from the parsing pass: it must equal a keyed hash of the whole file.
