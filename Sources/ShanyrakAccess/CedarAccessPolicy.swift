@@ -23,6 +23,8 @@ public struct CedarAccessPolicy: AccessPolicy {
 
     /// SHA-256 (hex) of the loaded policy bundle, for audit entries (empty for an in-memory engine).
     public var bundleHash: String { engine.bundleHash }
+    /// The same hash as bytes, as audit entries record it.
+    public var bundleDigest: [UInt8] { engine.bundleDigest }
 
     /// Wraps a loaded engine.
     /// - Parameters:

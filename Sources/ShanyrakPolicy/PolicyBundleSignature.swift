@@ -51,7 +51,13 @@ public enum PolicyBundleSignature {
     /// SHA-256 (hex) of the bundle message of a directory: identifies exactly the files that were loaded.
     /// - Throws: `PolicySignatureError` when a file cannot be read.
     public static func bundleHash(directory: URL) throws(PolicySignatureError) -> String {
-        hex(SHA256.hash(message(try files(in: directory))))
+        hex(try bundleDigest(directory: directory))
+    }
+
+    /// SHA-256 of the bundle message of a directory, as bytes (what audit entries record).
+    /// - Throws: `PolicySignatureError` when a file cannot be read.
+    public static func bundleDigest(directory: URL) throws(PolicySignatureError) -> [UInt8] {
+        SHA256.hash(message(try files(in: directory)))
     }
 
     static func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }

@@ -14,9 +14,11 @@ public struct PolicyEngine: Sendable {
     public let catalog: IndicatorCatalog
     /// The catalog's `Indicator` and `IndicatorClass` entities plus the schema's action entities.
     public let baseEntities: CedarEntities
-    /// SHA-256 (hex) of the bundle message over every file of the policy directory (the message that
-    /// `policy sign` signs), for audit entries; empty for an engine built in memory.
-    public internal(set) var bundleHash: String = ""
+    /// SHA-256 of the bundle message over every file of the policy directory (the message that
+    /// `policy sign` signs), recorded in audit entries; empty for an engine built in memory.
+    public internal(set) var bundleDigest: [UInt8] = []
+    /// `bundleDigest` in hex, as `policy sign` and the logs show it.
+    public var bundleHash: String { PolicyBundleSignature.hex(bundleDigest) }
     /// Per action, indicator indices grouped so that all indicators of a group get the same decision
     /// from every policy that can apply to the action.
     let groupingByAction: [CedarEntityUID: IndicatorGrouping]
@@ -90,7 +92,7 @@ public struct PolicyEngine: Sendable {
         }
         var engine = PolicyEngine(policySet: set, catalog: cat, schema: schema)
         do {
-            engine.bundleHash = try PolicyBundleSignature.bundleHash(directory: directory)
+            engine.bundleDigest = try PolicyBundleSignature.bundleDigest(directory: directory)
         } catch {
             throw PolicyLoadError(error.message)
         }

@@ -23,14 +23,14 @@ extension ServiceContext {
             _ = try await log.append(
                 AuditEntryDraft(
                     actorId: OperatorAudit.actor, role: "operator", action: "policy.load", view: "none",
-                    decision: .allow, policySetHash: hexBytes(policy.bundleHash),
+                    decision: .allow, policySetHash: policy.bundleDigest,
                     requestId: "policies:\(policiesDirectory.path)"))
         } catch {
             await log.close()
             throw CLIError("the audit log cannot be written (\(error)); refusing to serve", code: 5)
         }
         let accessLog = MerkleAccessAuditLog(
-            log: log, policySetHash: hexBytes(policy.bundleHash), anonymousActor: "anonymous")
+            log: log, policySetHash: policy.bundleDigest, anonymousActor: "anonymous")
         let pseudonymiser = try Pseudonymiser(key: keyring.pseudonymKey)
         let service = AccessService(
             registry: registry, keys: keys, catalog: catalog, policy: policy, auditLog: accessLog,

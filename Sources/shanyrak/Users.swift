@@ -27,7 +27,7 @@ extension ServiceContext {
         let service = AccessService(
             registry: registry, keys: keys, catalog: catalog, policy: policy,
             auditLog: MerkleAccessAuditLog(
-                log: log, policySetHash: hexBytes(policy.bundleHash), anonymousActor: OperatorAudit.actor),
+                log: log, policySetHash: policy.bundleDigest, anonymousActor: OperatorAudit.actor),
             pseudonymiser: try Pseudonymiser(key: keyring.pseudonymKey))
         return AccessSession(service: service, log: log)
     }
@@ -36,26 +36,6 @@ extension ServiceContext {
     func loadAccessPolicy() throws -> CedarAccessPolicy {
         try CedarAccessPolicy.load(
             directory: policiesDirectory, catalog: catalog, publicKey: config.policyVerificationKey())
-    }
-}
-
-/// Bytes of a hex string (empty when it is not hex).
-func hexBytes(_ hex: String) -> [UInt8] {
-    var out: [UInt8] = []
-    var iterator = hex.utf8.makeIterator()
-    while let hi = iterator.next(), let lo = iterator.next() {
-        guard let h = hexValue(hi), let l = hexValue(lo) else { return [] }
-        out.append(h << 4 | l)
-    }
-    return out
-}
-
-private func hexValue(_ c: UInt8) -> UInt8? {
-    switch c {
-    case 0x30...0x39: c - 0x30
-    case 0x61...0x66: c - 0x61 + 10
-    case 0x41...0x46: c - 0x41 + 10
-    default: nil
     }
 }
 
