@@ -207,8 +207,7 @@ public struct Ingester: Sendable {
                 counts.valuesUnchanged += 1
                 return
             }
-            try payload.append(
-                indicator: entry.indicator, keyVersion: entry.keyVersion, mac: Array(entry.mac), sealed: Array(entry.sealed))
+            try payload.append(indicator: entry.indicator, keyVersion: entry.keyVersion, mac: entry.mac, sealed: entry.sealed)
             counts.valuesWritten += 1
         }
         try writer.insertRecord(subject: accepted.subject, observedAt: accepted.observedAt, payload: payload)

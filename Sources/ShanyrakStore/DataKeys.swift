@@ -250,8 +250,7 @@ extension Registry {
             var rebuilt = RecordPayload()
             try RecordPayload.forEachEntry(in: Array(payload)) { entry in
                 guard let indicatorID = classOf[entry.indicator], entry.keyVersion < writeVersion else {
-                    try rebuilt.append(
-                        indicator: entry.indicator, keyVersion: entry.keyVersion, mac: Array(entry.mac), sealed: Array(entry.sealed))
+                    try rebuilt.append(indicator: entry.indicator, keyVersion: entry.keyVersion, mac: entry.mac, sealed: entry.sealed)
                     return
                 }
                 guard let subject = Pseudonym(bytes: Array(subjectData)) else {
@@ -268,7 +267,7 @@ extension Registry {
                     throw StoreError(message: "a value in record \(id) does not open (\(error)); nothing was changed")
                 }
                 let resealed = try sealer.seal(plain, subject: subject, indicator: indicatorID, keyVersion: writeVersion, key: writeKey)
-                try rebuilt.append(indicator: entry.indicator, keyVersion: writeVersion, mac: Array(entry.mac), sealed: resealed)
+                try rebuilt.append(indicator: entry.indicator, keyVersion: writeVersion, mac: entry.mac, sealed: resealed)
                 moved[entry.indicator, default: [:]][entry.keyVersion, default: 0] += 1
                 changed = true
                 pass.resealed += 1

@@ -8,16 +8,17 @@ public import ShanyrakCrypto
 /// B-trees about ten times smaller, which is what makes ingest fast; sealing stays
 /// per value, so a reader still opens only the values policy granted.
 ///
-/// Layout: format byte `1`, then per value (integers little-endian):
-/// `indicator number (u16) | key version (u32) | MAC (16 bytes) | sealed length (u32) | sealed`.
-/// Indicator numbers and key versions are plaintext, as the `value` columns were
-/// before (see SECURITY.md); the MAC is keyed (`valuemac`).
+/// Layout (format 2): format byte `2`, then per value
+/// `indicator number (u16 little-endian) | key version (LEB128) | MAC (8 bytes) | sealed length (LEB128) | sealed`.
+/// Format 1 (written on 2026-11-29 only) had a u32 key version, a 16-byte MAC and a u32
+/// length; it is still read, its MAC cut to the 8 bytes compared today.
+/// Indicator numbers and key versions are plaintext (see SECURITY.md); the MAC is keyed (`valuemac`).
 public struct RecordPayload: Sendable {
-    /// The first byte of every payload.
-    public static let formatVersion: UInt8 = 1
-    /// Length of each value's MAC.
-    public static let macLength = 16
-    static let entryHeaderLength = 2 + 4 + macLength + 4
+    /// The first byte of every payload written now.
+    public static let formatVersion: UInt8 = 2
+    /// Length of each value's MAC: the first 8 bytes of keyed BLAKE2b-128. It only tells an
+    /// identical re-delivery from a change; a false match needs a 2^-64 chance per changed value.
+    public static let macLength = 8
 
     /// The encoded payload.
     public private(set) var bytes: [UInt8]
@@ -34,21 +35,22 @@ public struct RecordPayload: Sendable {
     public var isEmpty: Bool { count == 0 }
 
     /// Adds one sealed value.
-    /// - Throws: `StoreError` when the indicator number does not fit or the MAC has the wrong length.
-    public mutating func append(indicator: Int64, keyVersion: UInt32, mac: [UInt8], sealed: [UInt8]) throws {
-        guard (0...Int64(UInt16.max)).contains(indicator), mac.count == Self.macLength,
-            sealed.count <= Int(UInt32.max)
-        else { throw StoreError(message: "value for indicator number \(indicator) cannot be stored (bad number or MAC)") }
-        appendLittleEndian(UInt16(indicator))
-        appendLittleEndian(keyVersion)
-        bytes.append(contentsOf: mac)
-        appendLittleEndian(UInt32(sealed.count))
+    /// - Parameter mac: its MAC; a longer one (format 1, 16 bytes) is cut to `macLength`.
+    /// - Throws: `StoreError` when the indicator number does not fit or the MAC is too short.
+    public mutating func append(indicator: Int64, keyVersion: UInt32, mac: some Collection<UInt8>, sealed: some Collection<UInt8>) throws {
+        guard (0...Int64(UInt16.max)).contains(indicator), mac.count >= Self.macLength else {
+            throw StoreError(message: "value for indicator number \(indicator) cannot be stored (bad number or MAC)")
+        }
+        appendHeader(indicator: indicator, keyVersion: keyVersion)
+        bytes.append(contentsOf: mac.prefix(Self.macLength))
+        appendVarint(UInt64(sealed.count))
         bytes.append(contentsOf: sealed)
         count += 1
     }
 
-    /// Adds one value: computes its MAC (keyed BLAKE2b-128 of `subject || indicator id || 0 || value`
-    /// under `macKey`) and seals it under `key` (version `keyVersion`), both straight into the payload.
+    /// Adds one value: computes its MAC (the first 8 bytes of keyed BLAKE2b-128 of
+    /// `subject || indicator id || 0 || value` under `macKey`) and seals it under `key`
+    /// (version `keyVersion`), both straight into the payload.
     /// - Parameters:
     ///   - scratch: a reusable buffer for the MAC input (ingest keeps one per thread).
     /// - Throws: `StoreError` for an indicator number that does not fit, `CryptoError` for a bad key;
@@ -62,28 +64,27 @@ public struct RecordPayload: Sendable {
         }
         let start = bytes.count
         do {
-            appendLittleEndian(UInt16(indicator))
-            appendLittleEndian(keyVersion)
+            appendHeader(indicator: indicator, keyVersion: keyVersion)
             scratch.removeAll(keepingCapacity: true)
             scratch.append(contentsOf: subject.bytes)
             scratch.append(contentsOf: indicatorID.utf8)
             scratch.append(0)
             scratch.append(contentsOf: value.utf8)
-            let macAt = bytes.count
-            bytes.append(contentsOf: repeatElement(0, count: Self.macLength + 4))
-            try scratch.withUnsafeBytes { message in
-                try bytes.withUnsafeMutableBytes { out in
-                    try KeyedBLAKE2b.hash(
-                        message, key: macKey, into: UnsafeMutableRawBufferPointer(rebasing: out[macAt..<(macAt + Self.macLength)]))
-                }
+            let inputLength = scratch.count
+            // BLAKE2b's shortest output is 16 bytes: hash into the scratch buffer's tail, keep 8.
+            scratch.append(contentsOf: repeatElement(0, count: 16))
+            try scratch.withUnsafeMutableBytes { buffer in
+                try KeyedBLAKE2b.hash(
+                    UnsafeRawBufferPointer(rebasing: buffer[..<inputLength]), key: macKey,
+                    into: UnsafeMutableRawBufferPointer(rebasing: buffer[inputLength...]))
             }
+            bytes.append(contentsOf: scratch[inputLength..<(inputLength + Self.macLength)])
+            // The sealed value's length is known before sealing: the format adds a fixed overhead.
+            appendVarint(UInt64(value.utf8.count + SealedValueFormat.overhead))
             let sealedAt = bytes.count
             try sealer.seal(value, subject: subject, indicator: indicatorID, keyVersion: keyVersion, key: key, appendingTo: &bytes)
-            let length = UInt32(bytes.count - sealedAt)
-            withUnsafeBytes(of: length.littleEndian) { l in
-                bytes.withUnsafeMutableBytes { out in
-                    out.baseAddress!.advanced(by: macAt + Self.macLength).copyMemory(from: l.baseAddress!, byteCount: 4)
-                }
+            guard bytes.count - sealedAt == value.utf8.count + SealedValueFormat.overhead else {
+                throw StoreError(message: "sealed value has an unexpected length")
             }
         } catch {
             bytes.removeSubrange(start...)
@@ -92,8 +93,18 @@ public struct RecordPayload: Sendable {
         count += 1
     }
 
-    private mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    private mutating func appendHeader(indicator: Int64, keyVersion: UInt32) {
+        withUnsafeBytes(of: UInt16(indicator).littleEndian) { bytes.append(contentsOf: $0) }
+        appendVarint(UInt64(keyVersion))
+    }
+
+    private mutating func appendVarint(_ value: UInt64) {
+        var v = value
+        while v >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        bytes.append(UInt8(v))
     }
 
     /// One value inside an encoded payload; the buffers borrow the payload's bytes.
@@ -102,7 +113,7 @@ public struct RecordPayload: Sendable {
         public let indicator: Int64
         /// Version of the class key the value is sealed under.
         public let keyVersion: UInt32
-        /// Keyed MAC of the canonical value.
+        /// Keyed MAC of the canonical value (`macLength` bytes, whatever the format).
         public let mac: UnsafeRawBufferPointer
         /// The sealed value.
         public let sealed: UnsafeRawBufferPointer
@@ -111,31 +122,70 @@ public struct RecordPayload: Sendable {
     /// Calls `body` with each value of an encoded payload, in order.
     /// - Throws: `StoreError` when the payload is malformed (nothing is guessed), or what `body` throws.
     public static func forEachEntry(in payload: UnsafeRawBufferPointer, _ body: (Entry) throws -> Void) throws {
-        guard payload.first == formatVersion else {
+        guard let format = payload.first, format == 1 || format == 2 else {
             throw StoreError(message: "stored record has an unknown payload format")
         }
-        var offset = 1
-        while offset < payload.count {
-            guard payload.count - offset >= entryHeaderLength else {
-                throw StoreError(message: "stored record payload is truncated")
+        var reader = Reader(payload: payload, offset: 1)
+        while !reader.atEnd {
+            let indicator = Int64(try reader.littleEndian(UInt16.self))
+            let version: UInt32
+            let mac: UnsafeRawBufferPointer
+            let length: Int
+            if format == 1 {
+                version = try reader.littleEndian(UInt32.self)
+                mac = try reader.take(16)
+                length = Int(try reader.littleEndian(UInt32.self))
+            } else {
+                guard let v = UInt32(exactly: try reader.varint()) else { throw Reader.truncated }
+                version = v
+                mac = try reader.take(macLength)
+                guard let l = Int(exactly: try reader.varint()) else { throw Reader.truncated }
+                length = l
             }
-            let indicator = payload.loadUnaligned(fromByteOffset: offset, as: UInt16.self).littleEndian
-            let version = payload.loadUnaligned(fromByteOffset: offset + 2, as: UInt32.self).littleEndian
-            let mac = UnsafeRawBufferPointer(rebasing: payload[(offset + 6)..<(offset + 6 + macLength)])
-            let length = Int(payload.loadUnaligned(fromByteOffset: offset + 6 + macLength, as: UInt32.self).littleEndian)
-            let start = offset + entryHeaderLength
-            guard length <= payload.count - start else {
-                throw StoreError(message: "stored record payload is truncated")
-            }
-            let sealed = UnsafeRawBufferPointer(rebasing: payload[start..<(start + length)])
-            try body(Entry(indicator: Int64(indicator), keyVersion: version, mac: mac, sealed: sealed))
-            offset = start + length
+            let sealed = try reader.take(length)
+            try body(
+                Entry(
+                    indicator: indicator, keyVersion: version,
+                    mac: UnsafeRawBufferPointer(rebasing: mac[mac.startIndex..<(mac.startIndex + macLength)]), sealed: sealed))
         }
     }
 
     /// `forEachEntry` over a byte array.
     public static func forEachEntry(in payload: [UInt8], _ body: (Entry) throws -> Void) throws {
         try payload.withUnsafeBytes { try forEachEntry(in: $0, body) }
+    }
+
+    /// Reads a payload front to back, refusing to read past its end.
+    private struct Reader {
+        static let truncated = StoreError(message: "stored record payload is truncated")
+        let payload: UnsafeRawBufferPointer
+        var offset: Int
+
+        var atEnd: Bool { offset >= payload.count }
+
+        mutating func take(_ n: Int) throws -> UnsafeRawBufferPointer {
+            guard n >= 0, n <= payload.count - offset else { throw Self.truncated }
+            defer { offset += n }
+            return UnsafeRawBufferPointer(rebasing: payload[offset..<(offset + n)])
+        }
+
+        mutating func littleEndian<T: FixedWidthInteger>(_: T.Type) throws -> T {
+            let raw = try take(MemoryLayout<T>.size)
+            return T(littleEndian: raw.loadUnaligned(as: T.self))
+        }
+
+        mutating func varint() throws -> UInt64 {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while true {
+                guard offset < payload.count, shift < 64 else { throw Self.truncated }
+                let byte = payload[offset]
+                offset += 1
+                value |= UInt64(byte & 0x7f) << shift
+                if byte & 0x80 == 0 { return value }
+                shift += 7
+            }
+        }
     }
 }
 

@@ -12,15 +12,17 @@ struct RecordStoreTests {
 
     @Test func payloadRoundTripsEveryEntryInOrder() throws {
         var payload = RecordPayload()
+        let n = RecordPayload.macLength
         let entries: [(Int64, UInt32, [UInt8], [UInt8])] = [
-            (0, 1, Array(repeating: 1, count: 16), []),
-            (65_535, 7, Array(repeating: 2, count: 16), Array(0..<200)),
-            (12, UInt32.max, Array(repeating: 3, count: 16), [9]),
+            (0, 1, Array(repeating: 1, count: n), []),
+            (65_535, 7, Array(repeating: 2, count: n), Array(repeating: 4, count: 200)),  // two-byte length
+            (12, UInt32.max, Array(repeating: 3, count: n), [9]),  // five-byte key version
         ]
         for (indicator, version, mac, sealed) in entries {
             try payload.append(indicator: indicator, keyVersion: version, mac: mac, sealed: sealed)
         }
         #expect(payload.count == 3)
+        #expect(payload.bytes.first == RecordPayload.formatVersion)
         var read: [(Int64, UInt32, [UInt8], [UInt8])] = []
         try RecordPayload.forEachEntry(in: payload.bytes) { read.append(($0.indicator, $0.keyVersion, Array($0.mac), Array($0.sealed))) }
         #expect(read.count == entries.count)
@@ -29,23 +31,46 @@ struct RecordStoreTests {
         }
     }
 
+    /// Payloads of the first layout (16-byte MAC, fixed-width numbers) still read; their MAC is
+    /// compared by its first 8 bytes, as new MACs are.
+    @Test func formatOnePayloadsStillRead() throws {
+        var bytes: [UInt8] = [1]
+        bytes += [5, 0]  // indicator 5
+        bytes += [3, 0, 0, 0]  // key version 3
+        bytes += Array(1...16)  // MAC
+        bytes += [2, 0, 0, 0]  // sealed length 2
+        bytes += [0xAA, 0xBB]
+        var read: [(Int64, UInt32, [UInt8], [UInt8])] = []
+        try RecordPayload.forEachEntry(in: bytes) { read.append(($0.indicator, $0.keyVersion, Array($0.mac), Array($0.sealed))) }
+        #expect(read.count == 1)
+        #expect(read.first?.0 == 5 && read.first?.1 == 3)
+        #expect(read.first?.2 == Array(1...8) && read.first?.3 == [0xAA, 0xBB])
+        #expect(throws: StoreError.self) { try RecordPayload.forEachEntry(in: Array(bytes.dropLast())) { _ in } }
+    }
+
     @Test func payloadRefusesWhatItCannotStoreOrRead() throws {
         var payload = RecordPayload()
-        #expect(throws: StoreError.self) { try payload.append(indicator: 65_536, keyVersion: 1, mac: Array(repeating: 0, count: 16), sealed: []) }
-        #expect(throws: StoreError.self) { try payload.append(indicator: -1, keyVersion: 1, mac: Array(repeating: 0, count: 16), sealed: []) }
+        let mac = [UInt8](repeating: 0, count: RecordPayload.macLength)
+        #expect(throws: StoreError.self) { try payload.append(indicator: 65_536, keyVersion: 1, mac: mac, sealed: []) }
+        #expect(throws: StoreError.self) { try payload.append(indicator: -1, keyVersion: 1, mac: mac, sealed: []) }
         #expect(throws: StoreError.self) { try payload.append(indicator: 1, keyVersion: 1, mac: [1, 2, 3], sealed: []) }
-        try payload.append(indicator: 3, keyVersion: 1, mac: Array(repeating: 0, count: 16), sealed: Array(repeating: 5, count: 40))
+        #expect(payload.isEmpty && payload.bytes == [RecordPayload.formatVersion])
+        try payload.append(indicator: 3, keyVersion: 1, mac: mac, sealed: Array(repeating: 5, count: 40))
         let good = payload.bytes
-        // A payload of the format byte alone is empty; every other truncation, a wrong format byte and a length pointing past the end are refused.
+        // A payload of the format byte alone is empty; every other truncation, a wrong format byte
+        // and a length pointing past the end are refused.
         for cut in 2..<good.count {
             #expect(throws: StoreError.self) { try RecordPayload.forEachEntry(in: Array(good[..<cut])) { _ in } }
         }
         var wrongFormat = good
-        wrongFormat[0] = 2
+        wrongFormat[0] = 3
         #expect(throws: StoreError.self) { try RecordPayload.forEachEntry(in: wrongFormat) { _ in } }
         var longLength = good
-        longLength[1 + 2 + 4 + 16] = 41
+        longLength[1 + 2 + 1 + RecordPayload.macLength] = 41
         #expect(throws: StoreError.self) { try RecordPayload.forEachEntry(in: longLength) { _ in } }
+        var endlessVarint = good
+        endlessVarint[1 + 2 + 1 + RecordPayload.macLength] = 0x80
+        #expect(throws: StoreError.self) { try RecordPayload.forEachEntry(in: endlessVarint) { _ in } }
         #expect(throws: StoreError.self) { try RecordPayload.forEachEntry(in: []) { _ in } }
     }
 
