@@ -165,6 +165,7 @@ public struct Ingester: Sendable {
                         }
                     }
                     progress?(counts.rowsRead, chunk.bytesRead)
+                    queue.giveBack(chunk)
                 }
                 guard let digest = queue.fileDigest else { throw IngestError.input("\(file.path): the file was not read to its end") }
                 summary.fileDigest = digest.map { String(format: "%02x", $0) }.joined()

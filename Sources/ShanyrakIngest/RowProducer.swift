@@ -40,6 +40,8 @@ struct PreparedChunk {
 final class PreparedChunkQueue: @unchecked Sendable {
     private let condition = NSCondition()
     private var chunks: [PreparedChunk] = []
+    /// Chunks the writer is done with, waiting for the producer to free them.
+    private var spent: [PreparedChunk] = []
     private var finished = false
     private var cancelled = false
     private var failure: (any Error)?
@@ -82,6 +84,24 @@ final class PreparedChunkQueue: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return digest
+    }
+
+    /// Hands a consumed chunk back, so that its rows are freed on the producer's thread:
+    /// the writer thread is the slower one, and freeing memory another thread allocated
+    /// costs it locks in the allocator.
+    func giveBack(_ chunk: consuming PreparedChunk) {
+        condition.lock()
+        spent.append(chunk)
+        condition.unlock()
+    }
+
+    /// Removes the chunks given back; they are freed when the caller drops them.
+    func takeSpent() -> [PreparedChunk] {
+        condition.lock()
+        defer { condition.unlock() }
+        let out = spent
+        spent = []
+        return out
     }
 
     /// The next chunk, nil at the end; rethrows the producer's error.
@@ -189,6 +209,7 @@ struct RowProducer: Sendable {
                 guard queue.put(chunk) else { return nil }
                 chunk = PreparedChunk()
                 chunk.rows.reserveCapacity(1024)
+                _ = queue.takeSpent()  // freed here, on this thread
             }
         }
         chunk.bytesRead = reader.bytesRead

@@ -114,40 +114,63 @@ public final class BatchWriter {
     }
 
     private func run(_ stmt: OpaquePointer) throws {
-        let rc = sqlite3_step(stmt)
-        sqlite3_reset(stmt)
-        sqlite3_clear_bindings(stmt)
-        guard rc == SQLITE_DONE else {
-            throw StoreError(message: "ingest write failed: \(String(cString: sqlite3_errstr(rc)))")
-        }
+        try check(stepAndReset(stmt))
     }
 
     /// Records that `person` belongs to `household` (creating either as needed).
     public func upsertMembership(person: Pseudonym, household: Pseudonym, district: String, relation: String) throws {
+        // Buffers are bound without a copy (SQLITE_STATIC): they stay valid until the step inside the closures.
         if lastHousehold?.pseudonym != household || lastHousehold?.district != district {
-            bind(upsertHousehold, 1, household.bytes)
-            bind(upsertHousehold, 2, district)
-            try run(upsertHousehold)
+            let stmt = upsertHousehold
+            try check(
+                household.bytes.withUnsafeBytes { h in
+                    district.withCString { d in
+                        sqlite3_bind_blob(stmt, 1, h.baseAddress, Int32(h.count), nil)
+                        sqlite3_bind_text(stmt, 2, d, -1, nil)
+                        return stepAndReset(stmt)
+                    }
+                })
             lastHousehold = (household, district)
         }
-        bind(upsertPerson, 1, person.bytes)
-        bind(upsertPerson, 2, household.bytes)
-        bind(upsertPerson, 3, relation)
-        try run(upsertPerson)
+        let stmt = upsertPerson
+        try check(
+            person.bytes.withUnsafeBytes { p in
+                household.bytes.withUnsafeBytes { h in
+                    relation.withCString { r in
+                        sqlite3_bind_blob(stmt, 1, p.baseAddress, Int32(p.count), nil)
+                        sqlite3_bind_blob(stmt, 2, h.baseAddress, Int32(h.count), nil)
+                        sqlite3_bind_text(stmt, 3, r, -1, nil)
+                        return stepAndReset(stmt)
+                    }
+                }
+            })
     }
 
     /// Whether the population register knows `person`.
     public func personExists(_ person: Pseudonym) throws -> Bool {
-        bind(exists, 1, person.bytes)
-        defer {
-            sqlite3_reset(exists)
-            sqlite3_clear_bindings(exists)
+        let stmt = exists
+        let rc = person.bytes.withUnsafeBytes { p in
+            sqlite3_bind_blob(stmt, 1, p.baseAddress, Int32(p.count), nil)
+            return stepAndReset(stmt)
         }
-        let rc = sqlite3_step(exists)
         guard rc == SQLITE_ROW || rc == SQLITE_DONE else {
             throw StoreError(message: "lookup failed: \(String(cString: sqlite3_errstr(rc)))")
         }
         return rc == SQLITE_ROW
+    }
+
+    /// Steps `stmt` once, then resets it and clears its bindings (before the bound buffers go away).
+    private func stepAndReset(_ stmt: OpaquePointer) -> Int32 {
+        let rc = sqlite3_step(stmt)
+        sqlite3_reset(stmt)
+        sqlite3_clear_bindings(stmt)
+        return rc
+    }
+
+    private func check(_ rc: Int32) throws {
+        guard rc == SQLITE_DONE else {
+            throw StoreError(message: "ingest write failed: \(String(cString: sqlite3_errstr(rc)))")
+        }
     }
 
     /// The MAC of the newest stored value per (indicator, observation date) for `subject` from this source.
@@ -190,20 +213,17 @@ public final class BatchWriter {
         let id = batchID << 32 | sequence
         let rc = subject.bytes.withUnsafeBytes { s in
             payload.bytes.withUnsafeBytes { p in
-                sqlite3_bind_int64(stmt, 1, id)
-                sqlite3_bind_blob(stmt, 2, s.baseAddress, Int32(s.count), nil)
-                sqlite3_bind_int64(stmt, 3, sourceNumber)
-                sqlite3_bind_text(stmt, 4, observedAt, -1, Self.transient)
-                sqlite3_bind_blob(stmt, 5, p.baseAddress, Int32(p.count), nil)
-                let rc = sqlite3_step(stmt)
-                sqlite3_reset(stmt)
-                sqlite3_clear_bindings(stmt)
-                return rc
+                observedAt.withCString { date in
+                    sqlite3_bind_int64(stmt, 1, id)
+                    sqlite3_bind_blob(stmt, 2, s.baseAddress, Int32(s.count), nil)
+                    sqlite3_bind_int64(stmt, 3, sourceNumber)
+                    sqlite3_bind_text(stmt, 4, date, -1, nil)
+                    sqlite3_bind_blob(stmt, 5, p.baseAddress, Int32(p.count), nil)
+                    return stepAndReset(stmt)
+                }
             }
         }
-        guard rc == SQLITE_DONE else {
-            throw StoreError(message: "ingest write failed: \(String(cString: sqlite3_errstr(rc)))")
-        }
+        try check(rc)
         if !counted { try valueCounts.add(payload) }
     }
 
