@@ -234,25 +234,33 @@ public struct AccessService: Sendable {
     {
         let sealedJustification = try breakGlass.map { try seal(justification: $0, requestID: requestID) }
         let isBreakGlass = breakGlass != nil
-        guard let person = Pseudonym(hex: personID), let record = try registry.personRecord(person),
-            breakGlass.map({ !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) ?? true
+        // One read transaction: the person, the assignment, the decision, and only the granted values.
+        let candidates = personCandidates
+        guard let person = Pseudonym(hex: personID),
+            breakGlass.map({ !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) ?? true,
+            let snapshot = try registry.personSnapshot(
+                person, staffID: principal.id,
+                select: { record, assigned -> ((decision: AccessDecision, granted: [String]), [String]) in
+                    let context = AccessContext(
+                        view: .person, assigned: assigned, sameDistrict: principal.district == record.district,
+                        breakGlass: isBreakGlass)
+                    let decision = try decide(principal, .read, context, candidates)
+                    let granted = candidates.filter { decision.allowed.contains($0) }
+                    return ((decision, granted), granted.isEmpty ? [] : granted + Self.shapeIndicators)
+                })
         else {
             try await deny(
                 principal, .person, subjects: [personID], policyIDs: [], requestID: requestID, breakGlass: isBreakGlass,
                 justification: sealedJustification)
         }
-        let context = AccessContext(
-            view: .person, assigned: try registry.isAssigned(staffID: principal.id, household: record.household),
-            sameDistrict: principal.district == record.district, breakGlass: isBreakGlass)
-        let candidates = personCandidates
-        let decision = try decide(principal, .read, context, candidates)
-        let granted = candidates.filter { decision.allowed.contains($0) }
+        let record = snapshot.record
+        let (decision, granted) = snapshot.decision
         guard !granted.isEmpty else {
             try await deny(
                 principal, .person, subjects: [person.hex], policyIDs: decision.policyIDs, requestID: requestID,
                 breakGlass: isBreakGlass, justification: sealedJustification)
         }
-        let values = try unsealNewest(subjects: [person], indicators: granted + Self.shapeIndicators)[person] ?? [:]
+        let values = try unseal(snapshot.observations)[person] ?? [:]
         let view = PersonView(
             person: person, household: record.household, relation: record.relation, sex: values["demographic.sex"],
             ageBand: AgeBand.of(birthDate: values["identity.birth_date"], on: clock()),
@@ -402,11 +410,6 @@ public struct AccessService: Sendable {
             // A policy that cannot be evaluated grants nothing.
             return AccessDecision(allowed: [], policyIDs: [])
         }
-    }
-
-    /// Fetches the newest observation of each indicator for each subject and opens it.
-    private func unsealNewest(subjects: [Pseudonym], indicators: [String]) throws -> [Pseudonym: [String: String]] {
-        try unseal(try registry.newestObservations(subjects: subjects, indicators: indicators))
     }
 
     /// Opens fetched observations: subject to indicator id to value.

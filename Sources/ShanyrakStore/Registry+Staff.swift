@@ -342,20 +342,39 @@ extension Registry {
     /// The person's household, relation and district, or nil when the person is not registered.
     /// - Throws: a database error.
     public func personRecord(_ person: Pseudonym) throws -> PersonRecord? {
+        try writer.read { db in try Self.personRecord(person, db) }
+    }
+
+    /// Everything a person view reads, in one read transaction, as `householdSnapshot` does
+    /// for a household: the person's record, whether the household is in `staffID`'s
+    /// caseload, and the newest observation of the indicators `select` names.
+    /// - Returns: nil when the person is not registered (`select` is not called).
+    /// - Throws: a database error, or what `select` throws.
+    public func personSnapshot<Decision>(
+        _ person: Pseudonym, staffID: Int64,
+        select: (_ record: PersonRecord, _ assigned: Bool) throws -> (Decision, [String])
+    ) throws -> (record: PersonRecord, decision: Decision, observations: [SealedObservation])? {
         try writer.read { db in
-            guard
-                let row = try Row.fetchOne(
-                    db.cachedStatement(
-                        sql: """
-                            SELECT p.household AS household, p.relation AS relation, h.district AS district
-                            FROM person p JOIN household h ON h.pseudonym = p.household WHERE p.pseudonym = ?
-                            """), arguments: [Data(person.bytes)])
-            else { return nil }
-            let bytes: Data = row["household"]
-            guard let household = Pseudonym(bytes: Array(bytes)) else { return nil }
-            return PersonRecord(
-                pseudonym: person, household: household, relation: row["relation"], district: row["district"])
+            guard let record = try Self.personRecord(person, db) else { return nil }
+            let assigned = try Self.isAssigned(staffID: staffID, household: record.household, db)
+            let (decision, indicators) = try select(record, assigned)
+            return (record, decision, try newestObservations(subjects: [person], indicators: indicators, db))
         }
+    }
+
+    private static func personRecord(_ person: Pseudonym, _ db: Database) throws -> PersonRecord? {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT p.household AS household, p.relation AS relation, h.district AS district
+                        FROM person p JOIN household h ON h.pseudonym = p.household WHERE p.pseudonym = ?
+                        """), arguments: [Data(person.bytes)])
+        else { return nil }
+        let bytes: Data = row["household"]
+        guard let household = Pseudonym(bytes: Array(bytes)) else { return nil }
+        return PersonRecord(
+            pseudonym: person, household: household, relation: row["relation"], district: row["district"])
     }
 
     /// Whether a household with this pseudonym exists.
