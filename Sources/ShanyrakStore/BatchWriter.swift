@@ -235,13 +235,7 @@ public final class BatchWriter {
 
     /// Adds this batch's value counts to `value_count` (called once, before commit).
     func flushValueCounts() throws {
-        for (key, n) in valueCounts.counts where n != 0 {
-            try db.execute(
-                sql: """
-                    INSERT INTO value_count (indicator, key_version, n) VALUES (?, ?, ?)
-                    ON CONFLICT (indicator, key_version) DO UPDATE SET n = n + excluded.n
-                    """, arguments: [key >> 32, key & 0xFFFF_FFFF, n])
-        }
+        try valueCounts.save(db)
         valueCounts = ValueCounts()
     }
 

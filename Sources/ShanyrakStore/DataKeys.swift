@@ -187,7 +187,8 @@ extension Registry {
     /// Re-seals values of `className` (or every class) that are sealed under an older
     /// version, in transactions of at most `batchSize` records (or quarantined lines).
     /// Resumable: each transaction commits on its own and the next run picks up what is
-    /// left. Class `quarantine` re-seals quarantined lines.
+    /// left. Class `quarantine` re-seals quarantined lines. Records are read once, whatever
+    /// the number of classes.
     /// - Parameter progress: called after each transaction with the number re-sealed so far.
     /// - Returns: how many values were re-sealed.
     /// - Throws: `StoreError` for an unknown class or a value that does not open.
@@ -196,24 +197,36 @@ extension Registry {
     ) throws -> Int {
         let keys = try DataKeys.load(from: self, keyring: keyring)
         let classes = className.map { [$0] } ?? (IndicatorClass.allCases.map(\.rawValue) + [DataKeys.quarantineClass])
-        var total = 0
-        for cls in classes {
-            guard let (writeVersion, writeKey) = keys.writeKey(for: cls), cls != DataKeys.valueMACClass,
-                cls != DataKeys.justificationClass
-            else {
-                throw StoreError(message: "unknown or non-rewrappable key class '\(cls)'")
+        for cls in classes where keys.writeKey(for: cls) == nil || cls == DataKeys.valueMACClass || cls == DataKeys.justificationClass {
+            throw StoreError(message: "unknown or non-rewrappable key class '\(cls)'")
+        }
+        // What to re-seal, by indicator number: the indicators of the classes asked for.
+        let targets = try writer.read { db in
+            var out: [Int64: RewrapTarget] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT number, id, class FROM indicator") {
+                let cls: String = row[2]
+                guard classes.contains(cls), let (version, key) = keys.writeKey(for: cls) else { continue }
+                out[row[0]] = RewrapTarget(indicatorID: row[1], keyClass: cls, writeVersion: version, writeKey: key)
             }
+            return out
+        }
+        var total = 0
+        func passes(_ body: (Database, Int64) throws -> RewrapPass) throws {
             var cursor: Int64 = 0
             while true {
-                let pass = try writer.write { db -> RewrapPass in
-                    cls == DataKeys.quarantineClass
-                        ? try Self.rewrapQuarantine(db, after: cursor, limit: batchSize, keys: keys, to: writeVersion, key: writeKey)
-                        : try rewrapRecords(db, cls, after: cursor, limit: batchSize, keys: keys, to: writeVersion, key: writeKey)
-                }
+                let pass = try writer.write { db in try body(db, cursor) }
                 total += pass.resealed
                 progress(total)
                 if pass.scanned < batchSize { break }
                 cursor = pass.lastID
+            }
+        }
+        if !targets.isEmpty {
+            try passes { db, cursor in try Self.rewrapRecords(db, after: cursor, limit: batchSize, keys: keys, targets: targets) }
+        }
+        if classes.contains(DataKeys.quarantineClass), let (version, key) = keys.writeKey(for: DataKeys.quarantineClass) {
+            try passes { db, cursor in
+                try Self.rewrapQuarantine(db, after: cursor, limit: batchSize, keys: keys, to: version, key: key)
             }
         }
         return total
@@ -226,21 +239,25 @@ extension Registry {
         var lastID: Int64 = 0
     }
 
-    /// Re-seals the `cls` values sealed under versions before `writeVersion` in up to `limit`
-    /// records after id `cursor`, and moves their counts in `value_count`.
-    private func rewrapRecords(
-        _ db: Database, _ cls: String, after cursor: Int64, limit: Int, keys: DataKeys, to writeVersion: UInt32,
-        key writeKey: SecureBytes
+    /// An indicator whose values a rewrap re-seals, with the key version to re-seal them under.
+    struct RewrapTarget {
+        let indicatorID: String
+        let keyClass: String
+        let writeVersion: UInt32
+        let writeKey: SecureBytes
+    }
+
+    /// Re-seals, in up to `limit` records after id `cursor`, the values of the `targets`
+    /// indicators sealed under an older version than their target's, and moves their counts
+    /// in `value_count`.
+    private static func rewrapRecords(
+        _ db: Database, after cursor: Int64, limit: Int, keys: DataKeys, targets: [Int64: RewrapTarget]
     ) throws -> RewrapPass {
-        var classOf: [Int64: String] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT number, id FROM indicator WHERE class = ?", arguments: [cls]) {
-            classOf[row[0]] = row[1]
-        }
         let rows = try Row.fetchAll(
             db, sql: "SELECT id, subject, payload FROM record WHERE id > ? ORDER BY id LIMIT ?", arguments: [cursor, limit])
         var pass = RewrapPass(scanned: rows.count, lastID: cursor)
         var sealer = ValueSealer()
-        var moved: [Int64: [UInt32: Int]] = [:]
+        var moved = ValueCounts()
         for row in rows {
             let id: Int64 = row[0]
             pass.lastID = id
@@ -249,26 +266,30 @@ extension Registry {
             var changed = false
             var rebuilt = RecordPayload()
             try RecordPayload.forEachEntry(in: Array(payload)) { entry in
-                guard let indicatorID = classOf[entry.indicator], entry.keyVersion < writeVersion else {
+                guard let target = targets[entry.indicator], entry.keyVersion < target.writeVersion else {
                     try rebuilt.append(indicator: entry.indicator, keyVersion: entry.keyVersion, mac: entry.mac, sealed: entry.sealed)
                     return
                 }
                 guard let subject = Pseudonym(bytes: Array(subjectData)) else {
                     throw StoreError(message: "record \(id) has a malformed subject pseudonym")
                 }
-                guard let oldKey = keys.key(for: cls, version: entry.keyVersion) else {
-                    throw StoreError(message: "record \(id) holds a value sealed under retired \(cls) version \(entry.keyVersion)")
+                guard let oldKey = keys.key(for: target.keyClass, version: entry.keyVersion) else {
+                    throw StoreError(
+                        message: "record \(id) holds a value sealed under retired \(target.keyClass) version \(entry.keyVersion)")
                 }
                 let plain: String
                 do {
                     plain = try SealedValueFormat.open(
-                        Array(entry.sealed), subject: subject, indicator: indicatorID, keyVersion: entry.keyVersion, key: oldKey)
+                        Array(entry.sealed), subject: subject, indicator: target.indicatorID, keyVersion: entry.keyVersion,
+                        key: oldKey)
                 } catch {
                     throw StoreError(message: "a value in record \(id) does not open (\(error)); nothing was changed")
                 }
-                let resealed = try sealer.seal(plain, subject: subject, indicator: indicatorID, keyVersion: writeVersion, key: writeKey)
-                try rebuilt.append(indicator: entry.indicator, keyVersion: writeVersion, mac: entry.mac, sealed: resealed)
-                moved[entry.indicator, default: [:]][entry.keyVersion, default: 0] += 1
+                let resealed = try sealer.seal(
+                    plain, subject: subject, indicator: target.indicatorID, keyVersion: target.writeVersion, key: target.writeKey)
+                try rebuilt.append(indicator: entry.indicator, keyVersion: target.writeVersion, mac: entry.mac, sealed: resealed)
+                moved.add(indicator: entry.indicator, keyVersion: entry.keyVersion, -1)
+                moved.add(indicator: entry.indicator, keyVersion: target.writeVersion)
                 changed = true
                 pass.resealed += 1
             }
@@ -276,18 +297,7 @@ extension Registry {
                 try db.execute(sql: "UPDATE record SET payload = ? WHERE id = ?", arguments: [Data(rebuilt.bytes), id])
             }
         }
-        for (indicator, versions) in moved {
-            for (version, n) in versions {
-                try db.execute(
-                    sql: "UPDATE value_count SET n = n - ? WHERE indicator = ? AND key_version = ?",
-                    arguments: [n, indicator, Int64(version)])
-                try db.execute(
-                    sql: """
-                        INSERT INTO value_count (indicator, key_version, n) VALUES (?, ?, ?)
-                        ON CONFLICT (indicator, key_version) DO UPDATE SET n = n + excluded.n
-                        """, arguments: [indicator, Int64(writeVersion), n])
-            }
-        }
+        try moved.save(db)
         return pass
     }
 

@@ -1,3 +1,4 @@
+internal import GRDB
 public import ShanyrakCore
 public import ShanyrakCrypto
 
@@ -214,5 +215,16 @@ public struct ValueCounts: Sendable {
     /// Adds every count of `other`.
     public mutating func add(_ other: ValueCounts) {
         for (key, n) in other.counts { counts[key, default: 0] += n }
+    }
+
+    /// Adds these counts to the `value_count` table (inside the caller's transaction).
+    func save(_ db: Database) throws {
+        for (key, n) in counts where n != 0 {
+            try db.execute(
+                sql: """
+                    INSERT INTO value_count (indicator, key_version, n) VALUES (?, ?, ?)
+                    ON CONFLICT (indicator, key_version) DO UPDATE SET n = n + excluded.n
+                    """, arguments: [key >> 32, key & 0xFFFF_FFFF, n])
+        }
     }
 }

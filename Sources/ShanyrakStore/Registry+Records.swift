@@ -28,23 +28,18 @@ final class IndicatorNameCache: @unchecked Sendable {
 
     /// Numbers of `ids`; ids the registry does not know are left out.
     func numbers(of ids: [String], _ db: Database) throws -> [Int64: String] {
-        func lookup() -> [Int64: String]? {
+        /// The numbers known now, and whether every id was among them.
+        func lookup() -> (found: [Int64: String], complete: Bool) {
             lock.withLock {
                 var out: [Int64: String] = [:]
-                for id in ids {
-                    guard let n = numberByID[id] else { return nil }
-                    out[n] = id
-                }
-                return out
+                for id in ids { if let n = numberByID[id] { out[n] = id } }
+                return (out, out.count == ids.count)
             }
         }
-        if let found = lookup() { return found }
+        let first = lookup()
+        if first.complete { return first.found }
         try reload(db)
-        return lock.withLock {
-            var out: [Int64: String] = [:]
-            for id in ids { if let n = numberByID[id] { out[n] = id } }
-            return out
-        }
+        return lookup().found
     }
 
     /// The id of indicator `number`, or nil when the registry has no such indicator.

@@ -130,6 +130,7 @@ extension Registry {
                     """)
             let values = try Row.fetchCursor(
                 db, sql: "SELECT subject, indicator, id, observed_at, source, mac, key_version, sealed FROM value ORDER BY id")
+            var counts = ValueCounts()
             while let row = try values.next() {
                 let source: String = row["source"]
                 try db.execute(sql: "INSERT OR IGNORE INTO source (name) VALUES (?)", arguments: [source])
@@ -137,20 +138,17 @@ extension Registry {
                 let mac: Data = row["mac"]
                 let sealed: Data = row["sealed"]
                 let indicator: Int64 = row["indicator"]
-                let version: Int64 = row["key_version"]
-                try payload.append(indicator: indicator, keyVersion: UInt32(version), mac: Array(mac), sealed: Array(sealed))
+                let version = UInt32(row["key_version"] as Int64)
+                try payload.append(indicator: indicator, keyVersion: version, mac: mac, sealed: sealed)
                 try db.execute(
                     sql: """
                         INSERT INTO record (id, subject, source, observed_at, payload)
                         VALUES (?, ?, (SELECT number FROM source WHERE name = ?), ?, ?)
                         """,
                     arguments: [row["id"] as Int64, row["subject"] as Data, source, row["observed_at"] as String, Data(payload.bytes)])
-                try db.execute(
-                    sql: """
-                        INSERT INTO value_count (indicator, key_version, n) VALUES (?, ?, 1)
-                        ON CONFLICT (indicator, key_version) DO UPDATE SET n = n + 1
-                        """, arguments: [indicator, version])
+                counts.add(indicator: indicator, keyVersion: version)
             }
+            try counts.save(db)
             try db.execute(sql: "DROP TABLE value")
         }
     }
