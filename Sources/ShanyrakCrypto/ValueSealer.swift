@@ -1,29 +1,44 @@
 internal import CSodium
 public import ShanyrakCore
 
-/// The sealed-value format (version 1), see `docs/crypto.md`.
+/// The sealed-value formats, see `docs/crypto.md`.
 ///
-/// A sealed value is `0x01 || nonce(24) || ciphertext || tag(16)`: the canonical
-/// value's UTF-8 bytes under XChaCha20-Poly1305 with the class data key. The
-/// associated data binds the ciphertext to its place:
-/// `0x01 || u16be(len) subject || u16be(len) indicator id || u32be key version`.
+/// - Version 1 (random nonce): `0x01 || nonce(24) || ciphertext || tag(16)`.
+/// - Version 2 (synthetic nonce, registry values since 2026-11-30):
+///   `0x02 || iv(16) || ciphertext || tag(16)`, the nonce being `iv || 0^8`, where
+///   `iv` is keyed BLAKE2b-128 (key `valuemac`) of `subject || indicator id || 0x00 || value`.
+///   The nonce is then unique for every distinct value at its place, as SIV
+///   constructions make it; the same value at the same place under the same key seals
+///   to the same bytes, which reveals nothing the stored MAC did not (see `docs/crypto.md`).
+///   The iv doubles as the value's MAC, so a record stores 16 bytes fewer per value.
+///
+/// Both are the canonical value's UTF-8 bytes under XChaCha20-Poly1305 with the class
+/// data key. The associated data binds the ciphertext to its place:
+/// `version || u16be(len) subject || u16be(len) indicator id || u32be key version`.
 /// A ciphertext copied to another person, indicator or key version does not open.
 public enum SealedValueFormat {
-    /// The format version, first byte of every sealed value and of its associated data.
+    /// Version 1, random nonce: first byte of the sealed value and of its associated data.
     public static let version: UInt8 = 1
-    /// Bytes added to the plaintext: version, nonce, tag.
+    /// Version 2, synthetic nonce (see the type's documentation).
+    public static let syntheticVersion: UInt8 = 2
+    /// Length of a version 2 synthetic iv (the first 16 bytes of the XChaCha20 nonce; the rest are zero).
+    public static let syntheticIVLength = 16
+    /// Bytes a version 1 sealed value adds to the plaintext: version, nonce, tag.
     public static let overhead = 1 + XChaCha20Poly1305.nonceLength + XChaCha20Poly1305.tagLength
+    /// Bytes a version 2 sealed value adds to the plaintext: version, iv, tag.
+    public static let syntheticOverhead = 1 + syntheticIVLength + XChaCha20Poly1305.tagLength
 
-    /// The associated data for a value of `indicator` about `subject` under `keyVersion`.
+    /// The associated data for a version 1 value of `indicator` about `subject` under `keyVersion`.
     public static func associatedData(subject: Pseudonym, indicator: String, keyVersion: UInt32) -> [UInt8] {
         var ad: [UInt8] = []
         appendAssociatedData(to: &ad, subject: subject, indicator: indicator, keyVersion: keyVersion)
         return ad
     }
 
-    /// Appends the associated data to `buffer` (ingest reuses one buffer for every value).
+    /// Appends the associated data of a value in format `version` to `buffer`
+    /// (ingest reuses one buffer for every value).
     public static func appendAssociatedData(
-        to ad: inout [UInt8], subject: Pseudonym, indicator: String, keyVersion: UInt32
+        to ad: inout [UInt8], version: UInt8 = version, subject: Pseudonym, indicator: String, keyVersion: UInt32
     ) {
         ad.append(version)
         ad.append(0)
@@ -36,6 +51,15 @@ public enum SealedValueFormat {
         for shift in stride(from: 24, through: 0, by: -8) { ad.append(UInt8(truncatingIfNeeded: keyVersion >> shift)) }
     }
 
+    /// The overhead and nonce position of a sealed value's format, from its first byte.
+    private static func layout(of format: UInt8) -> (overhead: Int, nonceLength: Int)? {
+        switch format {
+        case version: (overhead, XChaCha20Poly1305.nonceLength)
+        case syntheticVersion: (syntheticOverhead, syntheticIVLength)
+        default: nil
+        }
+    }
+
     /// Opens a sealed value.
     ///
     /// Decrypts straight into the returned string's storage: no copy of the nonce, the
@@ -45,14 +69,20 @@ public enum SealedValueFormat {
     public static func open(
         _ sealed: [UInt8], subject: Pseudonym, indicator: String, keyVersion: UInt32, key: SecureBytes
     ) throws(CryptoError) -> String {
+        guard let format = sealed.first, let (overhead, storedNonce) = layout(of: format) else {
+            throw sealed.isEmpty ? .ciphertextTooShort : .authenticationFailed
+        }
         guard sealed.count >= overhead else { throw .ciphertextTooShort }
-        guard sealed[0] == version else { throw .authenticationFailed }
         try Sodium.ensureInitialised()
         guard key.count == XChaCha20Poly1305.keyLength else {
             throw .invalidKeyLength(expected: XChaCha20Poly1305.keyLength, actual: key.count)
         }
-        let ad = associatedData(subject: subject, indicator: indicator, keyVersion: keyVersion)
-        let bodyStart = 1 + XChaCha20Poly1305.nonceLength
+        var ad: [UInt8] = []
+        appendAssociatedData(to: &ad, version: format, subject: subject, indicator: indicator, keyVersion: keyVersion)
+        // A version 2 nonce is its 16 stored bytes followed by eight zero bytes.
+        var nonce = [UInt8](repeating: 0, count: XChaCha20Poly1305.nonceLength)
+        for i in 0..<storedNonce { nonce[i] = sealed[1 + i] }
+        let bodyStart = 1 + storedNonce
         let plainLength = sealed.count - overhead
         var opened = false
         let value = String(unsafeUninitializedCapacity: plainLength) { out in
@@ -60,7 +90,7 @@ public enum SealedValueFormat {
                 key.withUnsafeBytes { k in
                     crypto_aead_xchacha20poly1305_ietf_decrypt(
                         out.baseAddress, nil, nil, s.baseAddress! + bodyStart, UInt64(sealed.count - bodyStart), ad,
-                        UInt64(ad.count), s.baseAddress! + 1, k.sodiumPointer)
+                        UInt64(ad.count), nonce, k.sodiumPointer)
                 }
             }
             opened = rc == 0
@@ -71,17 +101,21 @@ public enum SealedValueFormat {
     }
 }
 
-/// Seals many values quickly (bulk nonces, one reused associated-data buffer).
+/// Seals many values quickly (bulk nonces, reused scratch buffers).
 /// Not thread-safe: one per task.
 public struct ValueSealer: ~Copyable {
     private var bulk = BulkSealer()
     private var ad: [UInt8] = []
+    private var ivInput: [UInt8] = []
 
     /// Creates a sealer.
-    public init() { ad.reserveCapacity(128) }
+    public init() {
+        ad.reserveCapacity(128)
+        ivInput.reserveCapacity(256)
+    }
 
     /// Seals the canonical `value` of `indicator` about `subject` under `key` (version `keyVersion`).
-    /// - Returns: the sealed value in format version 1.
+    /// - Returns: the sealed value in format version 1 (random nonce).
     /// - Throws: `CryptoError` on a wrong key length.
     public mutating func seal(
         _ value: String, subject: Pseudonym, indicator: String, keyVersion: UInt32, key: SecureBytes
@@ -114,5 +148,79 @@ public struct ValueSealer: ~Copyable {
         }
         if case .failure = result { output.removeSubrange(start...) }
         try result.get()
+    }
+
+    /// Seals `value` in format version 2 (synthetic nonce), deriving its iv under `ivKey`
+    /// (the `valuemac` key) and appending `0x02 || iv || ciphertext || tag` to `output`.
+    ///
+    /// The iv's first 8 bytes equal the MAC that format 2 records stored, so a
+    /// re-delivery is still recognised against values stored before.
+    /// - Throws: `CryptoError` on a wrong key length; `output` is then unchanged.
+    public mutating func sealSynthetic(
+        _ value: String, subject: Pseudonym, indicator: String, keyVersion: UInt32, key: SecureBytes,
+        ivKey: SecureBytes, appendingTo output: inout [UInt8]
+    ) throws(CryptoError) {
+        ivInput.removeAll(keepingCapacity: true)
+        ivInput.append(contentsOf: subject.bytes)
+        ivInput.append(contentsOf: indicator.utf8)
+        ivInput.append(0)
+        ivInput.append(contentsOf: value.utf8)
+        var iv = (UInt64(0), UInt64(0))
+        let input = ivInput
+        try withUnsafeMutableBytes(of: &iv) { ivBytes in
+            input.withUnsafeBytes { bytes in
+                Result { () throws(CryptoError) in try KeyedBLAKE2b.hash(bytes, key: ivKey, into: ivBytes) }
+            }
+        }.get()
+        let ivCopy = iv
+        try withUnsafeBytes(of: ivCopy) { ivBytes in
+            Result { () throws(CryptoError) in
+                try sealSynthetic(
+                    value, subject: subject, indicator: indicator, keyVersion: keyVersion, key: key, iv: ivBytes,
+                    appendingTo: &output)
+            }
+        }.get()
+    }
+
+    /// Seals `value` in format version 2 with a known `iv` (16 bytes): a rewrap re-seals a
+    /// value under a new key version with the iv it had, which is still its MAC.
+    /// - Throws: `CryptoError` on a wrong key or iv length; `output` is then unchanged.
+    public mutating func sealSynthetic(
+        _ value: String, subject: Pseudonym, indicator: String, keyVersion: UInt32, key: SecureBytes,
+        iv: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]
+    ) throws(CryptoError) {
+        try Sodium.ensureInitialised()
+        guard key.count == XChaCha20Poly1305.keyLength else {
+            throw .invalidKeyLength(expected: XChaCha20Poly1305.keyLength, actual: key.count)
+        }
+        guard iv.count == SealedValueFormat.syntheticIVLength else {
+            throw .invalidNonceLength(expected: SealedValueFormat.syntheticIVLength, actual: iv.count)
+        }
+        ad.removeAll(keepingCapacity: true)
+        SealedValueFormat.appendAssociatedData(
+            to: &ad, version: SealedValueFormat.syntheticVersion, subject: subject, indicator: indicator,
+            keyVersion: keyVersion)
+        var nonce = (UInt64(0), UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &nonce) { $0.copyMemory(from: iv) }
+        let start = output.count
+        output.append(SealedValueFormat.syntheticVersion)
+        output.append(contentsOf: iv)
+        let bodyStart = output.count
+        var value = value
+        let plainLength = value.utf8.count
+        output.append(contentsOf: repeatElement(0, count: plainLength + XChaCha20Poly1305.tagLength))
+        let rc = value.withUTF8 { plain in
+            output.withUnsafeMutableBytes { outRaw in
+                withUnsafeBytes(of: &nonce) { n in
+                    key.withUnsafeBytes { k in
+                        crypto_aead_xchacha20poly1305_ietf_encrypt(
+                            outRaw.sodiumPointer + bodyStart, nil, plain.baseAddress, UInt64(plainLength), ad,
+                            UInt64(ad.count), nil, n.sodiumPointer, k.sodiumPointer)
+                    }
+                }
+            }
+        }
+        if rc != 0 { output.removeSubrange(start...) }
+        try Sodium.check(rc, "crypto_aead_xchacha20poly1305_ietf_encrypt")
     }
 }

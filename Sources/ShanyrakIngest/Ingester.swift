@@ -150,7 +150,8 @@ public struct Ingester: Sendable {
                         case .accepted(let accepted):
                             if let h = accepted.household {
                                 try writer.upsertMembership(
-                                    person: accepted.subject, household: h.pseudonym, district: h.district, relation: h.relation)
+                                    person: accepted.subject, household: h.pseudonym, district: h.district, relation: h.relation,
+                                    certainlyNew: accepted.certainlyNew)
                             } else if try !writer.personExists(accepted.subject) {
                                 let sealed = try XChaCha20Poly1305.seal(
                                     accepted.rawLine,
@@ -201,14 +202,14 @@ public struct Ingester: Sendable {
             return
         }
         writer.addValueCounts(try Self.counts(of: accepted.payload, sign: -1))
-        var payload = RecordPayload()
+        var payload = RecordPayload(format: accepted.payload.format)
         try RecordPayload.forEachEntry(in: accepted.payload.bytes) { entry in
             let key = StoredValueKey(indicator: entry.indicator, observedAt: accepted.observedAt)
             if let mac = stored[key], mac.elementsEqual(entry.mac) {
                 counts.valuesUnchanged += 1
                 return
             }
-            try payload.append(indicator: entry.indicator, keyVersion: entry.keyVersion, mac: entry.mac, sealed: entry.sealed)
+            try payload.append(entry)
             counts.valuesWritten += 1
         }
         try writer.insertRecord(subject: accepted.subject, observedAt: accepted.observedAt, payload: payload)

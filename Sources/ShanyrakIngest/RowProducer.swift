@@ -149,7 +149,6 @@ struct RowProducer: Sendable {
         var sealer = ValueSealer()
         var chunk = PreparedChunk()
         chunk.rows.reserveCapacity(1024)
-        var scratch: [UInt8] = []
         /// Registry number, key version and key of an indicator: looked up once, not per value.
         struct Target {
             let number: Int64
@@ -193,7 +192,7 @@ struct RowProducer: Sendable {
                         }
                         try payload.appendSealing(
                             value.value, indicator: t.number, indicatorID: value.indicator, subject: row.subject,
-                            keyVersion: t.version, key: t.key, macKey: macKey, scratch: &scratch, sealer: &sealer)
+                            keyVersion: t.version, key: t.key, macKey: macKey, sealer: &sealer)
                         chunk.valueCounts.add(indicator: t.number, keyVersion: t.version)
                     }
                     prepared = .accepted(

@@ -51,6 +51,11 @@ public final class BatchWriter {
     public let isFirstDeliveryOfSource: Bool
     /// The household upserted last: members of a household arrive together, and one upsert is enough.
     private var lastHousehold: (pseudonym: Pseudonym, district: String)?
+    /// Register lookups asked of SQLite so far, and the register in memory once a feed has
+    /// asked more than `personLookupsBeforeLoading` (a small feed never pays for loading it).
+    private var personLookups = 0
+    private var registeredPersons: RegisteredPersons?
+    var personLookupsBeforeLoading = 50_000
     private let db: Database
     private var statements: [OpaquePointer] = []
     private var sequence: Int64 = 0
@@ -60,7 +65,9 @@ public final class BatchWriter {
     private let latest: OpaquePointer
     private let exists: OpaquePointer
     private let upsertHousehold: OpaquePointer
-    private let upsertPerson: OpaquePointer
+    private let findPerson: OpaquePointer
+    private let insertPerson: OpaquePointer
+    private let updatePerson: OpaquePointer
     private let insertQuarantine: OpaquePointer
     private static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
@@ -91,11 +98,13 @@ public final class BatchWriter {
         exists = try prepare("SELECT 1 FROM person WHERE pseudonym = ?1")
         upsertHousehold = try prepare(
             "INSERT INTO household (pseudonym, district) VALUES (?1, ?2) ON CONFLICT(pseudonym) DO UPDATE SET district = excluded.district")
-        upsertPerson = try prepare(
-            """
-            INSERT INTO person (pseudonym, household, relation) VALUES (?1, ?2, ?3)
-            ON CONFLICT(pseudonym) DO UPDATE SET household = excluded.household, relation = excluded.relation
-            """)
+        // Not an upsert: with the foreign key to `household`, SQLite runs `INSERT ... ON CONFLICT
+        // DO UPDATE` with a statement journal, which copied three 16 KiB pages to a temporary
+        // file per person (38 GB of writes for a million people). A person is looked up, then
+        // inserted, or updated only when the register changed.
+        findPerson = try prepare("SELECT household, relation FROM person WHERE pseudonym = ?1")
+        insertPerson = try prepare("INSERT INTO person (pseudonym, household, relation) VALUES (?1, ?2, ?3)")
+        updatePerson = try prepare("UPDATE person SET household = ?2, relation = ?3 WHERE pseudonym = ?1")
         insertQuarantine = try prepare(
             "INSERT INTO quarantine (batch, line, column_name, rule, key_version, sealed_line) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
         statements = prepared
@@ -118,7 +127,11 @@ public final class BatchWriter {
     }
 
     /// Records that `person` belongs to `household` (creating either as needed).
-    public func upsertMembership(person: Pseudonym, household: Pseudonym, district: String, relation: String) throws {
+    /// - Parameter certainlyNew: the person cannot be in the registry yet (a first delivery of
+    ///   the population register, subject not met before in it): the lookup is skipped.
+    public func upsertMembership(
+        person: Pseudonym, household: Pseudonym, district: String, relation: String, certainlyNew: Bool = false
+    ) throws {
         // Buffers are bound without a copy (SQLITE_STATIC): they stay valid until the step inside the closures.
         if lastHousehold?.pseudonym != household || lastHousehold?.district != district {
             let stmt = upsertHousehold
@@ -132,22 +145,64 @@ public final class BatchWriter {
                 })
             lastHousehold = (household, district)
         }
-        let stmt = upsertPerson
-        try check(
+        let write = { (stmt: OpaquePointer) in
             person.bytes.withUnsafeBytes { p in
                 household.bytes.withUnsafeBytes { h in
                     relation.withCString { r in
                         sqlite3_bind_blob(stmt, 1, p.baseAddress, Int32(p.count), nil)
                         sqlite3_bind_blob(stmt, 2, h.baseAddress, Int32(h.count), nil)
                         sqlite3_bind_text(stmt, 3, r, -1, nil)
-                        return stepAndReset(stmt)
+                        return self.stepAndReset(stmt)
                     }
                 }
-            })
+            }
+        }
+        if !certainlyNew {
+            switch try storedMembership(of: person) {
+            case nil: break
+            case (household.bytes, relation)?: return
+            case _?: return try check(write(updatePerson))
+            }
+        }
+        let rc = write(insertPerson)
+        if rc == SQLITE_DONE { person.bytes.withUnsafeBytes { registeredPersons?.insert($0) } }
+        if certainlyNew && rc == SQLITE_CONSTRAINT {
+            // Registered by some other way after all: compare and update as for any delivery.
+            return try upsertMembership(person: person, household: household, district: district, relation: relation)
+        }
+        try check(rc)
+    }
+
+    /// The household pseudonym and relation stored for `person`, or `nil` when it is not registered.
+    private func storedMembership(of person: Pseudonym) throws -> (household: [UInt8], relation: String)? {
+        let stmt = findPerson
+        defer {
+            sqlite3_reset(stmt)
+            sqlite3_clear_bindings(stmt)
+        }
+        let rc = person.bytes.withUnsafeBytes { p in
+            sqlite3_bind_blob(stmt, 1, p.baseAddress, Int32(p.count), nil)
+            return sqlite3_step(stmt)
+        }
+        switch rc {
+        case SQLITE_DONE: return nil
+        case SQLITE_ROW:
+            let household = [UInt8](
+                UnsafeRawBufferPointer(start: sqlite3_column_blob(stmt, 0), count: Int(sqlite3_column_bytes(stmt, 0))))
+            let relation = sqlite3_column_text(stmt, 1).map { String(cString: $0) } ?? ""
+            return (household, relation)
+        default: throw StoreError(message: "lookup failed: \(String(cString: sqlite3_errstr(rc)))")
+        }
     }
 
     /// Whether the population register knows `person`.
     public func personExists(_ person: Pseudonym) throws -> Bool {
+        if let registeredPersons { return person.bytes.withUnsafeBytes { registeredPersons.contains($0) } }
+        personLookups += 1
+        if personLookups > personLookupsBeforeLoading {
+            try loadRegisteredPersons()
+            return try personExists(person)
+        }
         let stmt = exists
         let rc = person.bytes.withUnsafeBytes { p in
             sqlite3_bind_blob(stmt, 1, p.baseAddress, Int32(p.count), nil)
@@ -157,6 +212,30 @@ public final class BatchWriter {
             throw StoreError(message: "lookup failed: \(String(cString: sqlite3_errstr(rc)))")
         }
         return rc == SQLITE_ROW
+    }
+
+    /// Reads every registered pseudonym into `registeredPersons` (one scan of the `person` table,
+    /// inside this batch's transaction, so it is the register the batch sees).
+    private func loadRegisteredPersons() throws {
+        let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM person") ?? 0
+        var table = RegisteredPersons(capacity: count)
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(db.sqliteConnection, "SELECT pseudonym FROM person", -1, &stmt, nil) == SQLITE_OK, let stmt
+        else { throw StoreError(message: "cannot read the population register") }
+        defer { sqlite3_finalize(stmt) }
+        while true {
+            let rc = sqlite3_step(stmt)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else {
+                throw StoreError(message: "cannot read the population register: \(String(cString: sqlite3_errstr(rc)))")
+            }
+            let bytes = UnsafeRawBufferPointer(start: sqlite3_column_blob(stmt, 0), count: Int(sqlite3_column_bytes(stmt, 0)))
+            guard bytes.count == Pseudonym.byteCount, table.count < count else {
+                throw StoreError(message: "the population register holds a malformed pseudonym")
+            }
+            table.insert(bytes)
+        }
+        registeredPersons = table
     }
 
     /// Steps `stmt` once, then resets it and clears its bindings (before the bound buffers go away).

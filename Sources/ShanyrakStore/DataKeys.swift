@@ -264,10 +264,14 @@ extension Registry {
             let subjectData: Data = row[1]
             let payload: Data = row[2]
             var changed = false
-            var rebuilt = RecordPayload()
-            try RecordPayload.forEachEntry(in: Array(payload)) { entry in
+            let bytes = Array(payload)
+            // A record keeps its layout: format 3 values keep their synthetic iv (still their MAC)
+            // under the new key; older records stay in format 2 with random nonces.
+            let synthetic = bytes.first == RecordPayload.formatVersion
+            var rebuilt = RecordPayload(format: synthetic ? RecordPayload.formatVersion : RecordPayload.separateMACFormat)
+            try RecordPayload.forEachEntry(in: bytes) { entry in
                 guard let target = targets[entry.indicator], entry.keyVersion < target.writeVersion else {
-                    try rebuilt.append(indicator: entry.indicator, keyVersion: entry.keyVersion, mac: entry.mac, sealed: entry.sealed)
+                    try rebuilt.append(entry)
                     return
                 }
                 guard let subject = Pseudonym(bytes: Array(subjectData)) else {
@@ -285,8 +289,16 @@ extension Registry {
                 } catch {
                     throw StoreError(message: "a value in record \(id) does not open (\(error)); nothing was changed")
                 }
-                let resealed = try sealer.seal(
-                    plain, subject: subject, indicator: target.indicatorID, keyVersion: target.writeVersion, key: target.writeKey)
+                var resealed: [UInt8] = []
+                if let iv = entry.syntheticIV {
+                    try sealer.sealSynthetic(
+                        plain, subject: subject, indicator: target.indicatorID, keyVersion: target.writeVersion,
+                        key: target.writeKey, iv: iv, appendingTo: &resealed)
+                } else {
+                    try sealer.seal(
+                        plain, subject: subject, indicator: target.indicatorID, keyVersion: target.writeVersion,
+                        key: target.writeKey, appendingTo: &resealed)
+                }
                 try rebuilt.append(indicator: entry.indicator, keyVersion: target.writeVersion, mac: entry.mac, sealed: resealed)
                 moved.add(indicator: entry.indicator, keyVersion: entry.keyVersion, -1)
                 moved.add(indicator: entry.indicator, keyVersion: target.writeVersion)

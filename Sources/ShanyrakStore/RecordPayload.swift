@@ -9,16 +9,23 @@ public import ShanyrakCrypto
 /// B-trees about ten times smaller, which is what makes ingest fast; sealing stays
 /// per value, so a reader still opens only the values policy granted.
 ///
-/// Layout (format 2): format byte `2`, then per value
-/// `indicator number (u16 little-endian) | key version (LEB128) | MAC (8 bytes) | sealed length (LEB128) | sealed`.
-/// Format 1 (written on 2026-11-29 only) had a u32 key version, a 16-byte MAC and a u32
-/// length; it is still read, its MAC cut to the 8 bytes compared today.
-/// Indicator numbers and key versions are plaintext (see SECURITY.md); the MAC is keyed (`valuemac`).
+/// Layout (format 3, written since 2026-11-30): format byte `3`, then per value
+/// `indicator number (u16 little-endian) | key version (LEB128) | sealed length (LEB128) | sealed`,
+/// each value sealed in `SealedValueFormat` version 2, whose synthetic iv is the value's MAC.
+///
+/// Formats 1 and 2 (2026-11-29) stored a separate MAC and version 1 sealed values (random
+/// nonce): format 2 as `indicator (u16 LE) | key version (LEB128) | MAC (8) | length (LEB128) | sealed`,
+/// format 1 with a u32 key version, a 16-byte MAC and a u32 length. Both are still read,
+/// and a rewrap keeps such a record in format 2. Indicator numbers and key versions are
+/// plaintext (see SECURITY.md); the MAC is keyed (`valuemac`).
 public struct RecordPayload: Sendable {
-    /// The first byte of every payload written now.
-    public static let formatVersion: UInt8 = 2
-    /// Length of each value's MAC: the first 8 bytes of keyed BLAKE2b-128. It only tells an
-    /// identical re-delivery from a change; a false match needs a 2^-64 chance per changed value.
+    /// The format of every payload ingest writes now.
+    public static let formatVersion: UInt8 = 3
+    /// The last format with a separate MAC per value (a rewrap of an older record writes it).
+    public static let separateMACFormat: UInt8 = 2
+    /// Length of the MAC that decides whether a value changed: the first 8 bytes of keyed
+    /// BLAKE2b-128, which in format 3 are the first 8 bytes of the sealed value's synthetic
+    /// iv. A false match needs a 2^-64 chance per changed value.
     public static let macLength = 8
 
     /// The encoded payload.
@@ -26,65 +33,74 @@ public struct RecordPayload: Sendable {
     /// How many values it holds.
     public private(set) var count = 0
 
-    /// An empty payload.
-    public init() {
-        bytes = [Self.formatVersion]
+    /// An empty payload in `format` (3 unless a rewrap or migration keeps an older record's format 2).
+    public init(format: UInt8 = formatVersion) {
+        precondition(format == Self.formatVersion || format == Self.separateMACFormat, "unknown record format")
+        bytes = [format]
         bytes.reserveCapacity(1024)
     }
+
+    /// This payload's format.
+    public var format: UInt8 { bytes[0] }
 
     /// Whether it holds no value.
     public var isEmpty: Bool { count == 0 }
 
-    /// Adds one sealed value.
+    /// Adds one sealed value: in format 3 it must be sealed in `SealedValueFormat` version 2
+    /// (its iv is its MAC; `mac` is ignored); in format 2 it is stored with `mac`.
     /// - Parameter mac: its MAC; a longer one (format 1, 16 bytes) is cut to `macLength`.
-    /// - Throws: `StoreError` when the indicator number does not fit or the MAC is too short.
+    /// - Throws: `StoreError` when the indicator number does not fit, the MAC is too short,
+    ///   or the sealed value is not in the format this payload stores.
     public mutating func append(indicator: Int64, keyVersion: UInt32, mac: some Collection<UInt8>, sealed: some Collection<UInt8>) throws {
-        guard (0...Int64(UInt16.max)).contains(indicator), mac.count >= Self.macLength else {
-            throw StoreError(message: "value for indicator number \(indicator) cannot be stored (bad number or MAC)")
+        guard (0...Int64(UInt16.max)).contains(indicator) else {
+            throw StoreError(message: "value for indicator number \(indicator) cannot be stored (bad number)")
+        }
+        if format == Self.formatVersion {
+            guard sealed.first == SealedValueFormat.syntheticVersion,
+                sealed.count >= SealedValueFormat.syntheticOverhead
+            else {
+                throw StoreError(message: "value for indicator number \(indicator) is not sealed with a synthetic nonce")
+            }
+        } else {
+            guard mac.count >= Self.macLength else {
+                throw StoreError(message: "value for indicator number \(indicator) cannot be stored (MAC too short)")
+            }
         }
         appendHeader(indicator: indicator, keyVersion: keyVersion)
-        bytes.append(contentsOf: mac.prefix(Self.macLength))
+        if format != Self.formatVersion { bytes.append(contentsOf: mac.prefix(Self.macLength)) }
         appendVarint(UInt64(sealed.count))
         bytes.append(contentsOf: sealed)
         count += 1
     }
 
-    /// Adds one value: computes its MAC (the first 8 bytes of keyed BLAKE2b-128 of
-    /// `subject || indicator id || 0 || value` under `macKey`) and seals it under `key`
-    /// (version `keyVersion`), both straight into the payload.
-    /// - Parameters:
-    ///   - scratch: a reusable buffer for the MAC input (ingest keeps one per thread).
-    /// - Throws: `StoreError` for an indicator number that does not fit, `CryptoError` for a bad key;
-    ///   the payload is then unchanged.
+    /// Copies `entry` (read from another payload) into this one.
+    /// - Throws: `StoreError` when its sealed value is not in the format this payload stores.
+    public mutating func append(_ entry: Entry) throws {
+        try append(indicator: entry.indicator, keyVersion: entry.keyVersion, mac: entry.mac, sealed: entry.sealed)
+    }
+
+    /// Adds one value sealed under `key` (version `keyVersion`) in `SealedValueFormat` version 2,
+    /// its synthetic iv (and so its MAC) derived under `macKey`, straight into the payload.
+    /// - Throws: `StoreError` for an indicator number that does not fit or a payload in an older
+    ///   format, `CryptoError` for a bad key; the payload is then unchanged.
     public mutating func appendSealing(
         _ value: String, indicator: Int64, indicatorID: String, subject: Pseudonym, keyVersion: UInt32,
-        key: SecureBytes, macKey: SecureBytes, scratch: inout [UInt8], sealer: inout ValueSealer
+        key: SecureBytes, macKey: SecureBytes, sealer: inout ValueSealer
     ) throws {
-        guard (0...Int64(UInt16.max)).contains(indicator) else {
-            throw StoreError(message: "indicator number \(indicator) cannot be stored")
+        guard (0...Int64(UInt16.max)).contains(indicator), format == Self.formatVersion else {
+            throw StoreError(message: "indicator number \(indicator) cannot be stored in a format \(format) record")
         }
         let start = bytes.count
         do {
             appendHeader(indicator: indicator, keyVersion: keyVersion)
-            scratch.removeAll(keepingCapacity: true)
-            scratch.append(contentsOf: subject.bytes)
-            scratch.append(contentsOf: indicatorID.utf8)
-            scratch.append(0)
-            scratch.append(contentsOf: value.utf8)
-            let inputLength = scratch.count
-            // BLAKE2b's shortest output is 16 bytes: hash into the scratch buffer's tail, keep 8.
-            scratch.append(contentsOf: repeatElement(0, count: 16))
-            try scratch.withUnsafeMutableBytes { buffer in
-                try KeyedBLAKE2b.hash(
-                    UnsafeRawBufferPointer(rebasing: buffer[..<inputLength]), key: macKey,
-                    into: UnsafeMutableRawBufferPointer(rebasing: buffer[inputLength...]))
-            }
-            bytes.append(contentsOf: scratch[inputLength..<(inputLength + Self.macLength)])
             // The sealed value's length is known before sealing: the format adds a fixed overhead.
-            appendVarint(UInt64(value.utf8.count + SealedValueFormat.overhead))
+            let sealedLength = value.utf8.count + SealedValueFormat.syntheticOverhead
+            appendVarint(UInt64(sealedLength))
             let sealedAt = bytes.count
-            try sealer.seal(value, subject: subject, indicator: indicatorID, keyVersion: keyVersion, key: key, appendingTo: &bytes)
-            guard bytes.count - sealedAt == value.utf8.count + SealedValueFormat.overhead else {
+            try sealer.sealSynthetic(
+                value, subject: subject, indicator: indicatorID, keyVersion: keyVersion, key: key, ivKey: macKey,
+                appendingTo: &bytes)
+            guard bytes.count - sealedAt == sealedLength else {
                 throw StoreError(message: "sealed value has an unexpected length")
             }
         } catch {
@@ -118,19 +134,33 @@ public struct RecordPayload: Sendable {
         public let mac: UnsafeRawBufferPointer
         /// The sealed value.
         public let sealed: UnsafeRawBufferPointer
+
+        /// The synthetic iv of a value sealed in `SealedValueFormat` version 2, `nil` for version 1.
+        public var syntheticIV: UnsafeRawBufferPointer? {
+            guard sealed.first == SealedValueFormat.syntheticVersion,
+                sealed.count >= SealedValueFormat.syntheticOverhead
+            else { return nil }
+            return UnsafeRawBufferPointer(rebasing: sealed[1..<(1 + SealedValueFormat.syntheticIVLength)])
+        }
+    }
+
+    /// The format byte of an encoded payload, when it is one this version reads.
+    public static func format(of payload: UnsafeRawBufferPointer) -> UInt8? {
+        guard let format = payload.first, (1...formatVersion).contains(format) else { return nil }
+        return format
     }
 
     /// Calls `body` with each value of an encoded payload, in order.
     /// - Throws: `StoreError` when the payload is malformed (nothing is guessed), or what `body` throws.
     public static func forEachEntry(in payload: UnsafeRawBufferPointer, _ body: (Entry) throws -> Void) throws {
-        guard let format = payload.first, format == 1 || format == 2 else {
+        guard let format = format(of: payload) else {
             throw StoreError(message: "stored record has an unknown payload format")
         }
         var reader = Reader(payload: payload, offset: 1)
         while !reader.atEnd {
             let indicator = Int64(try reader.littleEndian(UInt16.self))
             let version: UInt32
-            let mac: UnsafeRawBufferPointer
+            var mac: UnsafeRawBufferPointer?
             let length: Int
             if format == 1 {
                 version = try reader.littleEndian(UInt32.self)
@@ -139,11 +169,19 @@ public struct RecordPayload: Sendable {
             } else {
                 guard let v = UInt32(exactly: try reader.varint()) else { throw Reader.truncated }
                 version = v
-                mac = try reader.take(macLength)
+                if format == 2 { mac = try reader.take(macLength) }
                 guard let l = Int(exactly: try reader.varint()) else { throw Reader.truncated }
                 length = l
             }
             let sealed = try reader.take(length)
+            if format == formatVersion {
+                // The MAC is the start of the synthetic iv, just after the sealed value's format byte.
+                guard sealed.count >= SealedValueFormat.syntheticOverhead,
+                    sealed[0] == SealedValueFormat.syntheticVersion
+                else { throw StoreError(message: "stored record holds a value in an unexpected sealed format") }
+                mac = UnsafeRawBufferPointer(rebasing: sealed[1...])
+            }
+            guard let mac else { throw Reader.truncated }
             try body(
                 Entry(
                     indicator: indicator, keyVersion: version,

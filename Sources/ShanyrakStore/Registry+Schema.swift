@@ -134,7 +134,7 @@ extension Registry {
             while let row = try values.next() {
                 let source: String = row["source"]
                 try db.execute(sql: "INSERT OR IGNORE INTO source (name) VALUES (?)", arguments: [source])
-                var payload = RecordPayload()
+                var payload = RecordPayload(format: RecordPayload.separateMACFormat)
                 let mac: Data = row["mac"]
                 let sealed: Data = row["sealed"]
                 let indicator: Int64 = row["indicator"]

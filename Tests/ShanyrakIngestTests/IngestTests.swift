@@ -377,6 +377,10 @@ struct IngestTests {
         #expect(try openEconomic(f) == ["150000": Array(repeating: 2, count: 8), "175000": [2]])
         let again = try f.ingest("labour", [labourHeader, labourRow(persons[0].iin, income: "175000")].joined(separator: "\n"))
         #expect(again.valuesWritten == 0)
+        // Re-sealed values kept their MAC: delivering the first feed again changes nothing.
+        let first = try f.ingest(
+            "labour", ([labourHeader] + persons.dropFirst().map { labourRow($0.iin, income: "150000") }).joined(separator: "\n"))
+        #expect(first.valuesWritten == 0 && first.valuesUnchanged == 2 * (persons.count - 1))
     }
 }
 

@@ -10,8 +10,54 @@ import Testing
 struct RecordStoreTests {
     let persons = makePersons(6)
 
-    @Test func payloadRoundTripsEveryEntryInOrder() throws {
+    /// Format 3: values sealed with a synthetic iv, whose first 8 bytes are the MAC, and which
+    /// is the MAC format 2 stored (so re-deliveries of older records are still recognised).
+    @Test func syntheticPayloadReadsItsValuesAndTheirMACs() throws {
+        let key = try SecureBytes.random(count: 32)
+        let macKey = try SecureBytes.random(count: 32)
+        let subject = try #require(Pseudonym(bytes: Array(0..<16)))
+        var sealer = ValueSealer()
         var payload = RecordPayload()
+        let values = [("economic.monthly_income", "150000"), ("employment.status", "employed"), ("economic.pension", "")]
+        for (number, (id, value)) in values.enumerated() {
+            try payload.appendSealing(
+                value, indicator: Int64(number), indicatorID: id, subject: subject, keyVersion: UInt32(number + 1), key: key,
+                macKey: macKey, sealer: &sealer)
+        }
+        #expect(payload.format == 3 && payload.count == 3)
+        var read = 0
+        try RecordPayload.forEachEntry(in: payload.bytes) { entry in
+            let (id, value) = values[read]
+            #expect(entry.indicator == Int64(read) && entry.keyVersion == UInt32(read + 1))
+            let oldMAC = try KeyedBLAKE2b.hash(subject.bytes + Array(id.utf8) + [0] + Array(value.utf8), key: macKey, outputLength: 16)
+            #expect(Array(entry.mac) == Array(oldMAC.prefix(RecordPayload.macLength)))
+            #expect(entry.syntheticIV.map(Array.init) == oldMAC)
+            let opened = try SealedValueFormat.open(Array(entry.sealed), subject: subject, indicator: id, keyVersion: entry.keyVersion, key: key)
+            #expect(opened == value)
+            read += 1
+        }
+        #expect(read == 3)
+        // Copying entries keeps the bytes; a format 3 payload takes no random-nonce value.
+        var copy = RecordPayload()
+        try RecordPayload.forEachEntry(in: payload.bytes) { try copy.append($0) }
+        #expect(copy.bytes == payload.bytes)
+        var oldStyle: [UInt8] = []
+        try sealer.seal("1", subject: subject, indicator: "economic.pension", keyVersion: 1, key: key, appendingTo: &oldStyle)
+        #expect(throws: StoreError.self) {
+            try copy.append(indicator: 1, keyVersion: 1, mac: [UInt8](repeating: 0, count: 8), sealed: oldStyle)
+        }
+        #expect(copy.bytes == payload.bytes)
+        var legacy = RecordPayload(format: RecordPayload.separateMACFormat)
+        #expect(throws: StoreError.self) {
+            try legacy.appendSealing(
+                "1", indicator: 1, indicatorID: "economic.pension", subject: subject, keyVersion: 1, key: key, macKey: macKey,
+                sealer: &sealer)
+        }
+        #expect(legacy.isEmpty)
+    }
+
+    @Test func formatTwoPayloadRoundTripsEveryEntryInOrder() throws {
+        var payload = RecordPayload(format: RecordPayload.separateMACFormat)
         let n = RecordPayload.macLength
         let entries: [(Int64, UInt32, [UInt8], [UInt8])] = [
             (0, 1, Array(repeating: 1, count: n), []),
@@ -22,7 +68,7 @@ struct RecordStoreTests {
             try payload.append(indicator: indicator, keyVersion: version, mac: mac, sealed: sealed)
         }
         #expect(payload.count == 3)
-        #expect(payload.bytes.first == RecordPayload.formatVersion)
+        #expect(payload.bytes.first == RecordPayload.separateMACFormat)
         var read: [(Int64, UInt32, [UInt8], [UInt8])] = []
         try RecordPayload.forEachEntry(in: payload.bytes) { read.append(($0.indicator, $0.keyVersion, Array($0.mac), Array($0.sealed))) }
         #expect(read.count == entries.count)
@@ -49,12 +95,12 @@ struct RecordStoreTests {
     }
 
     @Test func payloadRefusesWhatItCannotStoreOrRead() throws {
-        var payload = RecordPayload()
+        var payload = RecordPayload(format: RecordPayload.separateMACFormat)
         let mac = [UInt8](repeating: 0, count: RecordPayload.macLength)
         #expect(throws: StoreError.self) { try payload.append(indicator: 65_536, keyVersion: 1, mac: mac, sealed: []) }
         #expect(throws: StoreError.self) { try payload.append(indicator: -1, keyVersion: 1, mac: mac, sealed: []) }
         #expect(throws: StoreError.self) { try payload.append(indicator: 1, keyVersion: 1, mac: [1, 2, 3], sealed: []) }
-        #expect(payload.isEmpty && payload.bytes == [RecordPayload.formatVersion])
+        #expect(payload.isEmpty && payload.bytes == [RecordPayload.separateMACFormat])
         try payload.append(indicator: 3, keyVersion: 1, mac: mac, sealed: Array(repeating: 5, count: 40))
         let good = payload.bytes
         // A payload of the format byte alone is empty; every other truncation, a wrong format byte
@@ -63,6 +109,9 @@ struct RecordStoreTests {
             #expect(throws: StoreError.self) { try RecordPayload.forEachEntry(in: Array(good[..<cut])) { _ in } }
         }
         var wrongFormat = good
+        wrongFormat[0] = 4
+        #expect(throws: StoreError.self) { try RecordPayload.forEachEntry(in: wrongFormat) { _ in } }
+        // Read as format 3, the same bytes hold no synthetic-nonce value where one must be.
         wrongFormat[0] = 3
         #expect(throws: StoreError.self) { try RecordPayload.forEachEntry(in: wrongFormat) { _ in } }
         var longLength = good
@@ -191,6 +240,88 @@ struct RecordStoreTests {
     }
 
     /// A registry written with the one-row-per-value layout keeps every value, id and count.
+    /// Household membership follows the register: a person met twice in a first delivery, or
+    /// moved in a later one, ends in the household and relation of the last row.
+    @Test func membershipFollowsTheLastRegisterRow() throws {
+        let f = try Fixture()
+        func moved(_ p: TestPerson, to household: String) -> TestPerson {
+            TestPerson(
+                iin: p.iin, birthDate: p.birthDate, sex: p.sex, lastName: p.lastName, firstName: p.firstName,
+                patronymic: p.patronymic, address: p.address, phone: p.phone, household: household, relation: "head")
+        }
+        let sizesAndHeads = {
+            try f.registry.writer.read { db in
+                (
+                    try Int.fetchAll(db, sql: "SELECT count(*) FROM person GROUP BY household ORDER BY 1"),
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM person WHERE relation = 'head'") ?? -1
+                )
+            }
+        }
+        try f.ingest("population", populationCSV(persons + [moved(persons[1], to: "H9")]))
+        #expect(try sizesAndHeads() == ([1, 2, 3], 3))
+        try f.ingest("population", populationCSV([moved(persons[2], to: "H7")]))
+        #expect(try sizesAndHeads() == ([1, 1, 2, 2], 4))
+        let unchanged = try f.ingest("population", populationCSV([moved(persons[2], to: "H7")]))
+        #expect(unchanged.valuesWritten == 0)
+        #expect(try sizesAndHeads() == ([1, 1, 2, 2], 4))
+    }
+
+    /// Records of 2026-11-29 (format 2: random nonces and a separate MAC) keep working next to
+    /// format 3: a re-delivery is recognised, a rewrap re-seals them in their own format.
+    @Test func formatTwoRecordsAreRecognisedAndRewrapped() throws {
+        let f = try Fixture()
+        try f.ingest("population", populationCSV(persons))
+        let feed = ([labourHeader] + persons.map { labourRow($0.iin, income: "150000") }).joined(separator: "\n")
+        try f.ingest("labour", feed)
+        // Turn the labour records into what the previous version wrote.
+        let keys = try DataKeys.load(from: f.registry, keyring: f.keyring)
+        try f.registry.writer.write { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT id, subject, payload FROM record WHERE source = (SELECT number FROM source WHERE name = 'labour')")
+            #expect(rows.count == persons.count)
+            var sealer = ValueSealer()
+            for row in rows {
+                let subject = try #require(Pseudonym(bytes: Array(row[1] as Data)))
+                var legacy = RecordPayload(format: RecordPayload.separateMACFormat)
+                try RecordPayload.forEachEntry(in: Array(row[2] as Data)) { entry in
+                    let (id, keyClass) = try #require(
+                        try Row.fetchOne(db, sql: "SELECT id, class FROM indicator WHERE number = ?", arguments: [entry.indicator])
+                            .map { ($0[0] as String, $0[1] as String) })
+                    let key = try #require(keys.key(for: keyClass, version: entry.keyVersion))
+                    let plain = try SealedValueFormat.open(
+                        Array(entry.sealed), subject: subject, indicator: id, keyVersion: entry.keyVersion, key: key)
+                    let sealed = try sealer.seal(plain, subject: subject, indicator: id, keyVersion: entry.keyVersion, key: key)
+                    try legacy.append(indicator: entry.indicator, keyVersion: entry.keyVersion, mac: entry.mac, sealed: sealed)
+                }
+                try db.execute(sql: "UPDATE record SET payload = ? WHERE id = ?", arguments: [Data(legacy.bytes), row[0] as Int64])
+            }
+        }
+        let formats = {
+            try f.registry.writer.read { db in
+                try Int.fetchAll(db, sql: "SELECT DISTINCT unicode(substr(payload, 1, 1)) FROM record ORDER BY 1")
+            }
+        }
+        #expect(try formats() == [2, 3])
+        let again = try f.ingest("labour", feed)
+        #expect(again.valuesWritten == 0 && again.valuesUnchanged == 2 * persons.count)
+
+        try f.registry.rotateDataKey(className: "economic", keyring: f.keyring)
+        #expect(try f.registry.rewrap(className: "economic", keyring: f.keyring) == persons.count)
+        #expect(try formats() == [2, 3])
+        let rewrapped = try DataKeys.load(from: f.registry, keyring: f.keyring)
+        var opened = 0
+        try f.registry.forEachStoredValue { value in
+            guard value.indicator == "economic.monthly_income" else { return }
+            #expect(value.keyVersion == 2 && value.sealed.first == SealedValueFormat.version)
+            let key = try #require(rewrapped.key(for: "economic", version: 2))
+            #expect(try SealedValueFormat.open(value.sealed, subject: value.subject, indicator: value.indicator, keyVersion: 2, key: key) == "150000")
+            opened += 1
+        }
+        #expect(opened == persons.count)
+        let third = try f.ingest("labour", feed)
+        #expect(third.valuesWritten == 0)
+    }
+
     @Test func migrationFromValueRowsKeepsEveryValue() throws {
         let queue = try DatabaseQueue()
         try Registry.migrator.migrate(queue, upTo: "v2: staff")
