@@ -266,17 +266,24 @@ extension Indicator {
             default: throw ValueError(rule: "not a boolean (true/false)")
             }
         case .date:
-            let u = Array(raw.utf8)
-            guard u.count == 10, u[4] == 0x2d, u[7] == 0x2d else { throw ValueError(rule: "not a date YYYY-MM-DD") }
-            var parts = [0, 0, 0]
-            for (p, range) in [(0, 0..<4), (1, 5..<7), (2, 8..<10)] {
-                for i in range {
-                    guard u[i] >= 0x30, u[i] <= 0x39 else { throw ValueError(rule: "not a date YYYY-MM-DD") }
-                    parts[p] = parts[p] * 10 + Int(u[i] - 0x30)
+            // Parsed in place: ingest checks a date or two in every row.
+            var parts = (year: 0, month: 0, day: 0)
+            var count = 0
+            for (i, b) in raw.utf8.enumerated() {
+                count += 1
+                if i == 4 || i == 7 {
+                    guard b == 0x2d else { throw ValueError(rule: "not a date YYYY-MM-DD") }
+                    continue
+                }
+                guard b >= 0x30, b <= 0x39, i < 10 else { throw ValueError(rule: "not a date YYYY-MM-DD") }
+                let digit = Int(b - 0x30)
+                if i < 4 { parts.year = parts.year * 10 + digit } else if i < 7 { parts.month = parts.month * 10 + digit } else {
+                    parts.day = parts.day * 10 + digit
                 }
             }
-            guard parts[1] >= 1, parts[1] <= 12, parts[2] >= 1,
-                parts[2] <= IIN.daysIn(month: parts[1], year: parts[0])
+            guard count == 10 else { throw ValueError(rule: "not a date YYYY-MM-DD") }
+            guard parts.month >= 1, parts.month <= 12, parts.day >= 1,
+                parts.day <= IIN.daysIn(month: parts.month, year: parts.year)
             else { throw ValueError(rule: "not a calendar date") }
             return String(raw)
         case .enumeration(let values):

@@ -20,12 +20,39 @@ struct ValidatedRow {
     let values: [ValidatedValue]
 }
 
+/// One mapped column: where it sits, what it holds, and what it must agree with.
+///
+/// A class, so that the per-row loop over columns retains one reference instead of
+/// copying an `Indicator` (half a dozen reference-counted fields) per column per row.
+final class MappedColumn: Sendable {
+    /// What a column's value must agree with in the subject's IIN.
+    enum IINAgreement { case none, birthDate, sex, digits }
+
+    let index: Int
+    let column: String
+    let indicator: Indicator
+    let agreement: IINAgreement
+
+    init(index: Int, column: String, indicator: Indicator) {
+        self.index = index
+        self.column = column
+        self.indicator = indicator
+        agreement =
+            switch indicator.id {
+            case "identity.birth_date": .birthDate
+            case "demographic.sex": .sex
+            case "identity.iin": .digits
+            default: .none
+            }
+    }
+}
+
 /// Where each mapped column sits in the header, and the row checks.
 struct RowLayout {
     let subject: Int
     let observedAt: Int
     let household: (id: Int, relation: Int, district: Int)?
-    let columns: [(index: Int, column: String, indicator: Indicator)]
+    let columns: [MappedColumn]
     let indicatorColumn: Int?
     let valueColumn: Int?
     let width: Int
@@ -49,7 +76,9 @@ struct RowLayout {
         subject = at(mapping.subjectColumn)
         observedAt = at(mapping.observedAtColumn)
         household = mapping.household.map { (at($0.id), at($0.relation), at($0.district)) }
-        columns = mapping.columns.compactMap { c in catalog[c.indicator].map { (at(c.column), c.column, $0) } }
+        columns = mapping.columns.compactMap { c in
+            catalog[c.indicator].map { MappedColumn(index: at(c.column), column: c.column, indicator: $0) }
+        }
         indicatorColumn = mapping.indicatorColumn.map(at)
         valueColumn = mapping.valueColumn.map(at)
         width = header.count
@@ -92,14 +121,15 @@ struct RowLayout {
             if raw.isEmpty { continue }  // no observation in this column
             do {
                 let v = try c.indicator.canonicalValue(Substring(raw))
-                if c.indicator.id == "identity.birth_date" && v != iin.birthDate.description {
+                switch c.agreement {
+                case .none: break
+                case .birthDate where v != iin.birthDate.description:
                     return problem(c.column, "birth date disagrees with the IIN")
-                }
-                if c.indicator.id == "demographic.sex" && v != iin.sex.rawValue {
+                case .sex where v != iin.sex.rawValue:
                     return problem(c.column, "sex disagrees with the IIN")
-                }
-                if c.indicator.id == "identity.iin" && v != iin.digits {
+                case .digits where v != iin.digits:
                     return problem(c.column, "identity column disagrees with the subject IIN")
+                case .birthDate, .sex, .digits: break
                 }
                 values.append(ValidatedValue(indicator: c.indicator.id, slot: slot, value: v))
             } catch {
