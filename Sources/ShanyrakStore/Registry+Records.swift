@@ -10,6 +10,8 @@ final class IndicatorNameCache: @unchecked Sendable {
     private let lock = NSLock()
     private var idByNumber: [Int64: String] = [:]
     private var numberByID: [String: Int64] = [:]
+    /// How many times the table was read (tests check that known ids do not cause a read).
+    private(set) var reloads = 0
 
     private func reload(_ db: Database) throws {
         var ids: [Int64: String] = [:]
@@ -23,6 +25,7 @@ final class IndicatorNameCache: @unchecked Sendable {
         lock.withLock {
             idByNumber = ids
             numberByID = numbers
+            reloads += 1
         }
     }
 
@@ -31,9 +34,15 @@ final class IndicatorNameCache: @unchecked Sendable {
         /// The numbers known now, and whether every id was among them.
         func lookup() -> (found: [Int64: String], complete: Bool) {
             lock.withLock {
+                // Complete when every id was found: not `out.count == ids.count`, which a repeated
+                // id (a household view asks for the shape indicators twice) made false, and so
+                // made every view re-read the indicator table.
                 var out: [Int64: String] = [:]
-                for id in ids { if let n = numberByID[id] { out[n] = id } }
-                return (out, out.count == ids.count)
+                var complete = true
+                for id in ids {
+                    if let n = numberByID[id] { out[n] = id } else { complete = false }
+                }
+                return (out, complete)
             }
         }
         let first = lookup()

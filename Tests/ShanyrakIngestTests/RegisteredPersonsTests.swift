@@ -1,3 +1,4 @@
+import GRDB
 import ShanyrakCore
 import ShanyrakCrypto
 @testable import ShanyrakStore
@@ -58,5 +59,25 @@ struct RegisteredPersonsTests {
             #expect(try !writer.personExists(strangers[1]))
             return BatchCounts()
         }
+    }
+}
+
+/// The registry's cache of indicator numbers reads the table once, not per request.
+struct IndicatorNameCacheTests {
+    @Test func knownIdsAskedTwiceDoNotReadTheTableAgain() throws {
+        let f = try Fixture()
+        let ids = ["demographic.sex", "identity.birth_date", "economic.monthly_income"]
+        let cache = f.registry.indicatorNames
+        let first = try f.registry.writer.read { db in try cache.numbers(of: ids + ["demographic.sex"], db) }
+        #expect(Set(first.values) == Set(ids))
+        let reads = cache.reloads
+        for _ in 0..<3 {
+            let again = try f.registry.writer.read { db in try cache.numbers(of: ids + ids, db) }
+            #expect(again == first)
+        }
+        #expect(cache.reloads == reads)
+        // An id the registry does not know is looked for once per ask, and left out.
+        let unknown = try f.registry.writer.read { db in try cache.numbers(of: ["no.such"] + ids, db) }
+        #expect(unknown == first && cache.reloads == reads + 1)
     }
 }
