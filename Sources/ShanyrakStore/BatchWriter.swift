@@ -69,7 +69,8 @@ public final class BatchWriter {
     private let insertPerson: OpaquePointer
     private let updatePerson: OpaquePointer
     private let insertQuarantine: OpaquePointer
-    private static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+    /// SQLite copies a buffer bound with this destructor (SQLITE_TRANSIENT, which Swift does not import).
+    static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
     init(db: Database, batchID: Int64, source: String) throws {
         self.db = db

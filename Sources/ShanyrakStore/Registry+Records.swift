@@ -1,5 +1,6 @@
 internal import Foundation
 internal import GRDB
+internal import GRDBSQLite
 public import ShanyrakCore
 
 /// Indicator numbers and ids of a registry, cached: the indicator table only grows
@@ -96,45 +97,64 @@ extension Registry {
         guard !subjects.isEmpty, !indicators.isEmpty else { return [] }
         let wanted = try indicatorNames.numbers(of: indicators, db)
         guard !wanted.isEmpty else { return [] }
+        // Wanted ids by indicator number (numbers are small and dense), and which were met per subject.
+        let highest = Int(wanted.keys.max() ?? 0)
+        guard highest < 1 << 16 else { throw StoreError(message: "indicator number out of range") }
+        var idByNumber = [String?](repeating: nil, count: highest + 1)
+        for (number, id) in wanted where number >= 0 { idByNumber[Int(number)] = id }
+        var seen = [Bool](repeating: false, count: highest + 1)
+        var seenCount = 0
         let marks = Array(repeating: "?", count: subjects.count).joined(separator: ",")
-        var arguments = StatementArguments()
-        for s in subjects { _ = arguments.append(contentsOf: [Data(s.bytes)]) }
-        // A cached statement per household size: parsed once per connection. A cursor: rows are
-        // read in place, and only the wanted values are copied.
-        let rows = try Row.fetchCursor(
-            db.cachedStatement(
-                sql: """
-                    SELECT subject, payload FROM record WHERE subject IN (\(marks))
-                    ORDER BY subject, observed_at DESC, id DESC
-                    """), arguments: arguments)
+        // A cached statement per household size, parsed once per connection, stepped directly:
+        // a view reads a few dozen records, and GRDB's row decoding cost more than SQLite did.
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT subject, payload FROM record WHERE subject IN (\(marks))
+                ORDER BY subject, observed_at DESC, id DESC
+                """)
+        let stmt = statement.sqliteStatement
+        sqlite3_reset(stmt)
+        sqlite3_clear_bindings(stmt)
+        defer {
+            sqlite3_reset(stmt)
+            sqlite3_clear_bindings(stmt)
+        }
+        for (i, subject) in subjects.enumerated() {
+            let rc = subject.bytes.withUnsafeBytes {
+                sqlite3_bind_blob(stmt, Int32(i + 1), $0.baseAddress, Int32($0.count), BatchWriter.transient)
+            }
+            guard rc == SQLITE_OK else { throw StoreError(message: "cannot bind a subject (SQLite code \(rc))") }
+        }
         var out: [SealedObservation] = []
-        var currentSubject: Pseudonym?
-        var seen = Set<Int64>()
+        var current: Pseudonym?
         var subjectStart = 0
-        while let row = try rows.next() {
-            let subject = try row.withUnsafeData(atIndex: 0) { data -> Pseudonym in
-                guard let data, let p = Pseudonym(bytes: Array(data)) else {
+        while true {
+            let rc = sqlite3_step(stmt)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else {
+                throw StoreError(message: "reading records failed: \(String(cString: sqlite3_errstr(rc)))")
+            }
+            let subjectBytes = UnsafeRawBufferPointer(
+                start: sqlite3_column_blob(stmt, 0), count: Int(sqlite3_column_bytes(stmt, 0)))
+            if current.map({ !$0.bytes.elementsEqual(subjectBytes) }) ?? true {
+                guard let subject = Pseudonym(bytes: Array(subjectBytes)) else {
                     throw StoreError(message: "a stored record has a malformed subject")
                 }
-                return p
-            }
-            if subject != currentSubject {
                 out[subjectStart...].sort { $0.indicator < $1.indicator }
                 subjectStart = out.count
-                currentSubject = subject
-                seen.removeAll(keepingCapacity: true)
+                current = subject
+                for i in seen.indices { seen[i] = false }
+                seenCount = 0
             }
-            if seen.count == wanted.count { continue }
-            try row.withUnsafeData(atIndex: 1) { data in
-                guard let data else { throw StoreError(message: "a stored record has no payload") }
-                try data.withUnsafeBytes { payload in
-                    try RecordPayload.forEachEntry(in: payload) { entry in
-                        guard let id = wanted[entry.indicator], seen.insert(entry.indicator).inserted else { return }
-                        out.append(
-                            SealedObservation(
-                                subject: subject, indicator: id, keyVersion: entry.keyVersion, sealed: Array(entry.sealed)))
-                    }
-                }
+            guard let subject = current, seenCount < wanted.count else { continue }
+            let payload = UnsafeRawBufferPointer(
+                start: sqlite3_column_blob(stmt, 1), count: Int(sqlite3_column_bytes(stmt, 1)))
+            try RecordPayload.forEachEntry(in: payload) { entry in
+                let n = Int(entry.indicator)
+                guard n < idByNumber.count, let id = idByNumber[n], !seen[n] else { return }
+                seen[n] = true
+                seenCount += 1
+                out.append(SealedObservation(subject: subject, indicator: id, keyVersion: entry.keyVersion, sealed: Array(entry.sealed)))
             }
         }
         out[subjectStart...].sort { $0.indicator < $1.indicator }
