@@ -284,7 +284,7 @@ extension Registry {
         _ household: Pseudonym, staffID: Int64,
         select: (_ record: HouseholdRecord, _ assigned: Bool) throws -> (Decision, [String])
     ) throws -> (record: HouseholdRecord, assigned: Bool, decision: Decision, observations: [SealedObservation])? {
-        try writer.read { db in
+        try snapshotRead { db in
             guard let record = try Self.householdRecord(household, db) else { return nil }
             let assigned = try Self.isAssigned(staffID: staffID, household: household, db)
             let (decision, indicators) = try select(record, assigned)
@@ -312,6 +312,25 @@ extension Registry {
     }
 
     // MARK: Structure and values for the access path
+
+    /// Runs `body` in one read transaction, like `writer.read`, with `BEGIN` and `COMMIT` as
+    /// cached statements: GRDB prepares both anew for every read, which cost a household view
+    /// about as much as reading its household and members.
+    /// - Throws: a database error, or what `body` throws (the transaction is then rolled back).
+    func snapshotRead<T>(_ body: (Database) throws -> T) throws -> T {
+        try writer.unsafeRead { db in
+            try db.cachedStatement(sql: "BEGIN DEFERRED TRANSACTION").execute()
+            let result: T
+            do {
+                result = try body(db)
+            } catch {
+                try db.cachedStatement(sql: "ROLLBACK TRANSACTION").execute()
+                throw error
+            }
+            try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+            return result
+        }
+    }
 
     /// The household's district and members, or nil when it does not exist.
     /// - Throws: a database error.
@@ -354,7 +373,7 @@ extension Registry {
         _ person: Pseudonym, staffID: Int64,
         select: (_ record: PersonRecord, _ assigned: Bool) throws -> (Decision, [String])
     ) throws -> (record: PersonRecord, decision: Decision, observations: [SealedObservation])? {
-        try writer.read { db in
+        try snapshotRead { db in
             guard let record = try Self.personRecord(person, db) else { return nil }
             let assigned = try Self.isAssigned(staffID: staffID, household: record.household, db)
             let (decision, indicators) = try select(record, assigned)
