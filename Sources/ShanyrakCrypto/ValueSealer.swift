@@ -77,20 +77,28 @@ public enum SealedValueFormat {
         guard key.count == XChaCha20Poly1305.keyLength else {
             throw .invalidKeyLength(expected: XChaCha20Poly1305.keyLength, actual: key.count)
         }
-        var ad: [UInt8] = []
-        appendAssociatedData(to: &ad, version: format, subject: subject, indicator: indicator, keyVersion: keyVersion)
+        // Views open tens of values per request: the associated data and the nonce are built on
+        // the stack, not in arrays (growing one cost a fifth of opening a value).
+        var ad = AssociatedDataBuffer()
+        ad.fill(version: format, subject: subject, indicator: indicator, keyVersion: keyVersion)
         // A version 2 nonce is its 16 stored bytes followed by eight zero bytes.
-        var nonce = [UInt8](repeating: 0, count: XChaCha20Poly1305.nonceLength)
-        for i in 0..<storedNonce { nonce[i] = sealed[1 + i] }
+        var nonce = (UInt64(0), UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &nonce) { n in
+            sealed.withUnsafeBytes { s in n.copyMemory(from: UnsafeRawBufferPointer(rebasing: s[1..<(1 + storedNonce)])) }
+        }
         let bodyStart = 1 + storedNonce
         let plainLength = sealed.count - overhead
         var opened = false
         let value = String(unsafeUninitializedCapacity: plainLength) { out in
             let rc = sealed.withUnsafeBufferPointer { s in
                 key.withUnsafeBytes { k in
-                    crypto_aead_xchacha20poly1305_ietf_decrypt(
-                        out.baseAddress, nil, nil, s.baseAddress! + bodyStart, UInt64(sealed.count - bodyStart), ad,
-                        UInt64(ad.count), nonce, k.sodiumPointer)
+                    withUnsafeBytes(of: &nonce) { n in
+                        ad.withBytes { a in
+                            crypto_aead_xchacha20poly1305_ietf_decrypt(
+                                out.baseAddress, nil, nil, s.baseAddress! + bodyStart, UInt64(sealed.count - bodyStart),
+                                a.sodiumPointer, UInt64(a.count), n.sodiumPointer, k.sodiumPointer)
+                        }
+                    }
                 }
             }
             opened = rc == 0
@@ -98,6 +106,49 @@ public enum SealedValueFormat {
         }
         guard opened else { throw .authenticationFailed }
         return value
+    }
+}
+
+/// The associated data of one sealed value, built in place: 128 bytes inline, and an array only
+/// for an indicator id longer than 100 bytes (none in the catalog is).
+private struct AssociatedDataBuffer {
+    private var inline: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+        UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    private var count = 0
+    private var spilled: [UInt8]?
+
+    mutating func fill(version: UInt8, subject: Pseudonym, indicator: String, keyVersion: UInt32) {
+        let needed = 1 + 2 + Pseudonym.byteCount + 2 + indicator.utf8.count + 4
+        guard needed <= MemoryLayout.size(ofValue: inline) else {
+            var bytes: [UInt8] = []
+            SealedValueFormat.appendAssociatedData(
+                to: &bytes, version: version, subject: subject, indicator: indicator, keyVersion: keyVersion)
+            spilled = bytes
+            return
+        }
+        count = needed
+        withUnsafeMutableBytes(of: &inline) { out in
+            var i = 0
+            func put(_ b: UInt8) {
+                out[i] = b
+                i += 1
+            }
+            put(version)
+            put(0)
+            put(UInt8(Pseudonym.byteCount))
+            for b in subject.bytes { put(b) }
+            let id = indicator.utf8
+            put(UInt8(truncatingIfNeeded: id.count >> 8))
+            put(UInt8(truncatingIfNeeded: id.count))
+            for b in id { put(b) }
+            for shift in stride(from: 24, through: 0, by: -8) { put(UInt8(truncatingIfNeeded: keyVersion >> shift)) }
+        }
+    }
+
+    mutating func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        if let spilled { return spilled.withUnsafeBytes(body) }
+        let n = count
+        return withUnsafeBytes(of: &inline) { body(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
     }
 }
 

@@ -83,6 +83,25 @@ struct SyntheticSealTests {
         }
     }
 
+    /// Indicator ids of any length open (a long one takes the associated data off the stack).
+    @Test(arguments: [1, 99, 100, 101, 400])
+    func indicatorIdsOfAnyLengthOpen(_ length: Int) throws {
+        let id = String(repeating: "i", count: length)
+        for synthetic in [true, false] {
+            var sealer = ValueSealer()
+            var sealed: [UInt8] = []
+            if synthetic {
+                try sealer.sealSynthetic("42", subject: subject, indicator: id, keyVersion: 3, key: key, ivKey: ivKey, appendingTo: &sealed)
+            } else {
+                sealed = try sealer.seal("42", subject: subject, indicator: id, keyVersion: 3, key: key)
+            }
+            #expect(try SealedValueFormat.open(sealed, subject: subject, indicator: id, keyVersion: 3, key: key) == "42")
+            #expect(throws: CryptoError.authenticationFailed) {
+                try SealedValueFormat.open(sealed, subject: subject, indicator: id + "x", keyVersion: 3, key: key)
+            }
+        }
+    }
+
     /// Re-sealing with a known iv (a rewrap) gives what sealing from the iv key gives.
     @Test func knownIVSealsTheSameBytes() throws {
         let sealed = try seal("42", version: 1)
