@@ -40,15 +40,27 @@ public enum SealedValueFormat {
     public static func appendAssociatedData(
         to ad: inout [UInt8], version: UInt8 = version, subject: Pseudonym, indicator: String, keyVersion: UInt32
     ) {
-        ad.append(version)
-        ad.append(0)
-        ad.append(UInt8(Pseudonym.byteCount))
-        ad.append(contentsOf: subject.bytes)
+        writeAssociatedData(version: version, subject: subject, indicator: indicator, keyVersion: keyVersion) {
+            ad.append($0)
+        }
+    }
+
+    /// Length of the associated data for `indicator`.
+    static func associatedDataLength(indicator: String) -> Int { 1 + 2 + Pseudonym.byteCount + 2 + indicator.utf8.count + 4 }
+
+    /// The associated data's layout, byte by byte: the one definition every builder uses.
+    static func writeAssociatedData(
+        version: UInt8, subject: Pseudonym, indicator: String, keyVersion: UInt32, _ put: (UInt8) -> Void
+    ) {
+        put(version)
+        put(0)
+        put(UInt8(Pseudonym.byteCount))
+        for b in subject.bytes { put(b) }
         let id = indicator.utf8
-        ad.append(UInt8(truncatingIfNeeded: id.count >> 8))
-        ad.append(UInt8(truncatingIfNeeded: id.count))
-        ad.append(contentsOf: id)
-        for shift in stride(from: 24, through: 0, by: -8) { ad.append(UInt8(truncatingIfNeeded: keyVersion >> shift)) }
+        put(UInt8(truncatingIfNeeded: id.count >> 8))
+        put(UInt8(truncatingIfNeeded: id.count))
+        for b in id { put(b) }
+        for shift in stride(from: 24, through: 0, by: -8) { put(UInt8(truncatingIfNeeded: keyVersion >> shift)) }
     }
 
     /// The overhead and nonce position of a sealed value's format, from its first byte.
@@ -79,8 +91,7 @@ public enum SealedValueFormat {
         }
         // Views open tens of values per request: the associated data and the nonce are built on
         // the stack, not in arrays (growing one cost a fifth of opening a value).
-        var ad = AssociatedDataBuffer()
-        ad.fill(version: format, subject: subject, indicator: indicator, keyVersion: keyVersion)
+        var ad = AssociatedDataBuffer(version: format, subject: subject, indicator: indicator, keyVersion: keyVersion)
         // A version 2 nonce is its 16 stored bytes followed by eight zero bytes.
         var nonce = (UInt64(0), UInt64(0), UInt64(0))
         withUnsafeMutableBytes(of: &nonce) { n in
@@ -111,14 +122,14 @@ public enum SealedValueFormat {
 
 /// The associated data of one sealed value, built in place: 128 bytes inline, and an array only
 /// for an indicator id longer than 100 bytes (none in the catalog is).
-private struct AssociatedDataBuffer {
+struct AssociatedDataBuffer {
     private var inline: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
         UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     private var count = 0
     private var spilled: [UInt8]?
 
-    mutating func fill(version: UInt8, subject: Pseudonym, indicator: String, keyVersion: UInt32) {
-        let needed = 1 + 2 + Pseudonym.byteCount + 2 + indicator.utf8.count + 4
+    init(version: UInt8, subject: Pseudonym, indicator: String, keyVersion: UInt32) {
+        let needed = SealedValueFormat.associatedDataLength(indicator: indicator)
         guard needed <= MemoryLayout.size(ofValue: inline) else {
             var bytes: [UInt8] = []
             SealedValueFormat.appendAssociatedData(
@@ -129,26 +140,24 @@ private struct AssociatedDataBuffer {
         count = needed
         withUnsafeMutableBytes(of: &inline) { out in
             var i = 0
-            func put(_ b: UInt8) {
-                out[i] = b
+            SealedValueFormat.writeAssociatedData(version: version, subject: subject, indicator: indicator, keyVersion: keyVersion) {
+                out[i] = $0
                 i += 1
             }
-            put(version)
-            put(0)
-            put(UInt8(Pseudonym.byteCount))
-            for b in subject.bytes { put(b) }
-            let id = indicator.utf8
-            put(UInt8(truncatingIfNeeded: id.count >> 8))
-            put(UInt8(truncatingIfNeeded: id.count))
-            for b in id { put(b) }
-            for shift in stride(from: 24, through: 0, by: -8) { put(UInt8(truncatingIfNeeded: keyVersion >> shift)) }
         }
     }
 
-    mutating func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-        if let spilled { return spilled.withUnsafeBytes(body) }
-        let n = count
-        return withUnsafeBytes(of: &inline) { body(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+    mutating func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        let result: Result<R, E>
+        if let spilled {
+            result = spilled.withUnsafeBytes { b in Result { () throws(E) in try body(b) } }
+        } else {
+            let n = count
+            result = withUnsafeBytes(of: &inline) { b in
+                Result { () throws(E) in try body(UnsafeRawBufferPointer(rebasing: b[..<n])) }
+            }
+        }
+        return try result.get()
     }
 }
 
@@ -156,12 +165,10 @@ private struct AssociatedDataBuffer {
 /// Not thread-safe: one per task.
 public struct ValueSealer: ~Copyable {
     private var bulk = BulkSealer()
-    private var ad: [UInt8] = []
     private var ivInput: [UInt8] = []
 
     /// Creates a sealer.
     public init() {
-        ad.reserveCapacity(128)
         ivInput.reserveCapacity(256)
     }
 
@@ -184,15 +191,14 @@ public struct ValueSealer: ~Copyable {
         _ value: String, subject: Pseudonym, indicator: String, keyVersion: UInt32, key: SecureBytes,
         appendingTo output: inout [UInt8]
     ) throws(CryptoError) {
-        ad.removeAll(keepingCapacity: true)
-        SealedValueFormat.appendAssociatedData(to: &ad, subject: subject, indicator: indicator, keyVersion: keyVersion)
+        var ad = AssociatedDataBuffer(
+            version: SealedValueFormat.version, subject: subject, indicator: indicator, keyVersion: keyVersion)
         let start = output.count
         output.append(SealedValueFormat.version)
         var value = value
-        let adCopy = ad
         let result = value.withUTF8 { plain in
-            adCopy.withUnsafeBytes { a in
-                Result { () throws(CryptoError) in
+            Result { () throws(CryptoError) in
+                try ad.withBytes { a throws(CryptoError) in
                     try bulk.seal(UnsafeRawBufferPointer(plain), associatedData: a, key: key, appendingTo: &output)
                 }
             }
@@ -247,10 +253,8 @@ public struct ValueSealer: ~Copyable {
         guard iv.count == SealedValueFormat.syntheticIVLength else {
             throw .invalidNonceLength(expected: SealedValueFormat.syntheticIVLength, actual: iv.count)
         }
-        ad.removeAll(keepingCapacity: true)
-        SealedValueFormat.appendAssociatedData(
-            to: &ad, version: SealedValueFormat.syntheticVersion, subject: subject, indicator: indicator,
-            keyVersion: keyVersion)
+        var ad = AssociatedDataBuffer(
+            version: SealedValueFormat.syntheticVersion, subject: subject, indicator: indicator, keyVersion: keyVersion)
         var nonce = (UInt64(0), UInt64(0), UInt64(0))
         withUnsafeMutableBytes(of: &nonce) { $0.copyMemory(from: iv) }
         let start = output.count
@@ -264,9 +268,11 @@ public struct ValueSealer: ~Copyable {
             output.withUnsafeMutableBytes { outRaw in
                 withUnsafeBytes(of: &nonce) { n in
                     key.withUnsafeBytes { k in
-                        crypto_aead_xchacha20poly1305_ietf_encrypt(
-                            outRaw.sodiumPointer + bodyStart, nil, plain.baseAddress, UInt64(plainLength), ad,
-                            UInt64(ad.count), nil, n.sodiumPointer, k.sodiumPointer)
+                        ad.withBytes { a in
+                            crypto_aead_xchacha20poly1305_ietf_encrypt(
+                                outRaw.sodiumPointer + bodyStart, nil, plain.baseAddress, UInt64(plainLength),
+                                a.sodiumPointer, UInt64(a.count), nil, n.sodiumPointer, k.sodiumPointer)
+                        }
                     }
                 }
             }

@@ -69,8 +69,6 @@ public final class BatchWriter {
     private let insertPerson: OpaquePointer
     private let updatePerson: OpaquePointer
     private let insertQuarantine: OpaquePointer
-    /// SQLite copies a buffer bound with this destructor (SQLITE_TRANSIENT, which Swift does not import).
-    static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
     init(db: Database, batchID: Int64, source: String) throws {
         self.db = db
@@ -116,11 +114,11 @@ public final class BatchWriter {
     }
 
     private func bind(_ stmt: OpaquePointer, _ index: Int32, _ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { _ = sqlite3_bind_blob(stmt, index, $0.baseAddress, Int32($0.count), Self.transient) }
+        bytes.withUnsafeBytes { _ = sqlite3_bind_blob(stmt, index, $0.baseAddress, Int32($0.count), sqliteTransient) }
     }
 
     private func bind(_ stmt: OpaquePointer, _ index: Int32, _ text: String) {
-        _ = sqlite3_bind_text(stmt, index, text, -1, Self.transient)
+        _ = sqlite3_bind_text(stmt, index, text, -1, sqliteTransient)
     }
 
     private func run(_ stmt: OpaquePointer) throws {

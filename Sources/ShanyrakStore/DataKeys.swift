@@ -264,6 +264,8 @@ extension Registry {
             let subjectData: Data = row[1]
             let payload: Data = row[2]
             var changed = false
+            // Parsed when the record holds something to re-seal, once for all its values.
+            lazy var subject = Pseudonym(bytes: Array(subjectData))
             let bytes = Array(payload)
             // A record keeps its layout: format 3 values keep their synthetic iv (still their MAC)
             // under the new key; older records stay in format 2 with random nonces.
@@ -274,9 +276,7 @@ extension Registry {
                     try rebuilt.append(entry)
                     return
                 }
-                guard let subject = Pseudonym(bytes: Array(subjectData)) else {
-                    throw StoreError(message: "record \(id) has a malformed subject pseudonym")
-                }
+                guard let subject else { throw StoreError(message: "record \(id) has a malformed subject pseudonym") }
                 guard let oldKey = keys.key(for: target.keyClass, version: entry.keyVersion) else {
                     throw StoreError(
                         message: "record \(id) holds a value sealed under retired \(target.keyClass) version \(entry.keyVersion)")

@@ -7,6 +7,10 @@ public import ShanyrakCore
 /// (`syncCatalog`), so a number or id not found triggers one reload, never a stale answer.
 ///
 /// `@unchecked Sendable`: the maps are guarded by `lock`.
+/// The destructor that makes SQLite copy a bound buffer (`SQLITE_TRANSIENT`, which Swift does not
+/// import): for bindings whose buffer does not outlive the call that binds it.
+let sqliteTransient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+
 final class IndicatorNameCache: @unchecked Sendable {
     private let lock = NSLock()
     private var idByNumber: [Int64: String] = [:]
@@ -121,7 +125,7 @@ extension Registry {
         }
         for (i, subject) in subjects.enumerated() {
             let rc = subject.bytes.withUnsafeBytes {
-                sqlite3_bind_blob(stmt, Int32(i + 1), $0.baseAddress, Int32($0.count), BatchWriter.transient)
+                sqlite3_bind_blob(stmt, Int32(i + 1), $0.baseAddress, Int32($0.count), sqliteTransient)
             }
             guard rc == SQLITE_OK else { throw StoreError(message: "cannot bind a subject (SQLite code \(rc))") }
         }
