@@ -106,16 +106,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Helpers shared by the test targets (seeded random numbers, directories removed at exit).
+        .target(name: "ShanyrakTestSupport", path: "Tests/ShanyrakTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "ShanyrakCryptoTests", dependencies: ["ShanyrakCrypto"], swiftSettings: swiftSettings),
         .testTarget(name: "ShanyrakCoreTests", dependencies: ["ShanyrakCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ShanyrakPolicyTests",
-            dependencies: ["ShanyrakPolicy", "ShanyrakCore", "ShanyrakCrypto"],
+            dependencies: ["ShanyrakPolicy", "ShanyrakCore", "ShanyrakCrypto", "ShanyrakTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ShanyrakAuditTests",
-            dependencies: ["ShanyrakAudit", "ShanyrakCrypto", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "ShanyrakAudit", "ShanyrakCrypto", "ShanyrakTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -130,10 +134,11 @@ let package = Package(
             name: "ShanyrakServerTests",
             dependencies: [
                 "ShanyrakServer", "ShanyrakAccess", "ShanyrakIngest", "ShanyrakStore", "ShanyrakCrypto",
-                "ShanyrakCore", "ShanyrakPolicy", "ShanyrakAudit",
+                "ShanyrakCore", "ShanyrakPolicy", "ShanyrakAudit", "ShanyrakTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -141,7 +146,7 @@ let package = Package(
             name: "ShanyrakAccessTests",
             dependencies: [
                 "ShanyrakAccess", "ShanyrakIngest", "ShanyrakStore", "ShanyrakCrypto", "ShanyrakCore", "ShanyrakPolicy",
-                "ShanyrakAudit",
+                "ShanyrakAudit", "ShanyrakTestSupport",
             ],
             swiftSettings: swiftSettings
         ),

@@ -76,7 +76,7 @@ echo "bench-server: audited mix, wrk -t$THREADS -c$CONNECTIONS -d$DURATION"
 # much of the machine other processes take, unlike requests/s.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server/stat" 2>/dev/null || echo 0; }
 cpu_before=$(cpu_ticks)
-BENCH_REQUESTS="$work/requests.lua" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
+BENCH_REQUESTS="$work/requests.lua" /usr/bin/time -f "WRK_CPU %U %S" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
     -s scripts/bench-server.lua "$url" | tee "$work/mixed.txt"
 cpu_after=$(cpu_ticks)
 echo "SERVER_CPU_TICKS $((cpu_after - cpu_before)) $(getconf CLK_TCK)" >>"$work/mixed.txt"

@@ -1,6 +1,7 @@
 import Foundation
 import ShanyrakAccess
 import ShanyrakCore
+import ShanyrakTestSupport
 import Testing
 
 /// `canonicalJSON()` writes the household card directly; its bytes must be exactly `JSONEncoder`'s.

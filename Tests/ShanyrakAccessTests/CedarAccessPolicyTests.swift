@@ -2,6 +2,7 @@ import Foundation
 import ShanyrakAccess
 import ShanyrakCore
 import ShanyrakPolicy
+import ShanyrakTestSupport
 import Testing
 
 /// The access path under the repository's Cedar policies (ShanyrakPolicy).

@@ -4,6 +4,7 @@ import ShanyrakCore
 import ShanyrakCrypto
 import ShanyrakIngest
 import ShanyrakStore
+import ShanyrakTestSupport
 import Testing
 
 /// A fake audit log: records entries, can be told to fail, counts releases.
@@ -27,19 +28,6 @@ actor FakeAuditLog: AccessAuditLog {
     }
 
     struct FakeLogError: Error {}
-}
-
-/// Deterministic random numbers (SplitMix64) so that generated populations are reproducible.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// A generated person of the population register.
@@ -67,8 +55,7 @@ struct Fixture {
     let service: AccessService
 
     init(policy: ((IndicatorCatalog) -> any AccessPolicy)? = nil) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "shanyrak-access-\(UUID().uuidString)")
+        directory = try TestDirectory.make("shanyrak-access")
         catalog = try IndicatorCatalog.load(contentsOf: Self.root.appendingPathComponent("policies/indicators.yaml"))
         let keyring = Keyring(
             master: try SecureBytes.random(count: 32), pseudonymKey: try SecureBytes.random(count: 32),

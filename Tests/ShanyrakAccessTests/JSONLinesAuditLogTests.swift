@@ -2,6 +2,7 @@ import Foundation
 import ShanyrakAccess
 import ShanyrakCore
 import ShanyrakCrypto
+import ShanyrakTestSupport
 import Testing
 
 struct JSONLinesAuditLogTests {
@@ -13,8 +14,7 @@ struct JSONLinesAuditLogTests {
 
     @Test("appends one canonical line per entry and runs the release after it")
     func appends() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jsonl-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try TestDirectory.make("jsonl")
         let log = JSONLinesAccessAuditLog(url: dir.appendingPathComponent("log.jsonl"))
         let released = try await log.recordThenRelease(Self.entry("one")) { 42 }
         try await log.append(Self.entry("two"))
@@ -30,8 +30,7 @@ struct JSONLinesAuditLogTests {
     @Test("a log that cannot be written releases nothing, and the service says so")
     func failure() async throws {
         // A directory cannot be opened for writing, even by root: the append fails.
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jsonl-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try TestDirectory.make("jsonl")
         let log = JSONLinesAccessAuditLog(url: dir)
         await #expect(throws: AuditLogUnavailable.self) {
             _ = try await log.recordThenRelease(Self.entry("x")) { () -> Int in

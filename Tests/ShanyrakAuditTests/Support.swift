@@ -1,6 +1,7 @@
 import Foundation
 import ShanyrakAudit
 import ShanyrakCrypto
+import ShanyrakTestSupport
 import Testing
 
 /// The shared vectors folder: `<repo root>/../shared/vectors`, found from this file's path.
@@ -47,9 +48,7 @@ func makeSigner(_ name: String = "shanyrak.test/audit") throws -> NoteSigner {
 }
 
 func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("audit-test-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
+    try TestDirectory.make("audit-test")
 }
 
 func draft(_ i: Int, subjects: [String] = ["p-2", "p-1"]) -> AuditEntryDraft {

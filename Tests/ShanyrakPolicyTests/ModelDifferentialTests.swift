@@ -1,5 +1,6 @@
 import Foundation
 import ShanyrakCore
+import ShanyrakTestSupport
 import Testing
 
 @testable import ShanyrakPolicy

@@ -1,7 +1,7 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import HTTPTypes
 import ShanyrakAccess
 import ShanyrakAudit
 import ShanyrakCore
@@ -9,6 +9,7 @@ import ShanyrakCrypto
 import ShanyrakIngest
 import ShanyrakServer
 import ShanyrakStore
+import ShanyrakTestSupport
 import Testing
 
 /// An audit log that can be told to fail: the fault injected for the 503 tests.
@@ -69,8 +70,7 @@ struct ServerFixture {
     var accounts: [String: Account] = [:]
 
     static func make(households: Int = 120) async throws -> ServerFixture {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "shanyrak-server-\(UUID().uuidString)")
+        let directory = try TestDirectory.make("shanyrak-server")
         let catalog = try IndicatorCatalog.load(contentsOf: root.appendingPathComponent("policies/indicators.yaml"))
         let signingKey = try Ed25519.SigningKey.generate()
         let keyring = Keyring(

@@ -1,13 +1,13 @@
-import Foundation
+public import Foundation
 import ShanyrakCore
 
-// A direct writer for the canonical bytes of a household card.
+// A direct writer for the canonical bytes of a household card or a person view.
 //
-// `canonicalJSON()` must produce exactly the bytes `JSONEncoder` produces with
-// `[.sortedKeys, .withoutEscapingSlashes]` (tests compare bytes, and the card is
-// promised to be byte-identical for the same household and user). The writer below
-// therefore only handles the case where that is certain, and hands everything else
-// to `JSONEncoder`:
+// The bytes must be exactly those `JSONEncoder` produces with
+// `[.sortedKeys, .withoutEscapingSlashes]` (tests compare bytes, and a view is promised
+// to be byte-identical for the same household and user). The writer therefore only
+// handles the case where that is certain, and returns nil for everything else, so
+// that the caller hands it to `JSONEncoder`:
 //
 // - every string (district, relation, sex, indicator ids and values) is "plain": no
 //   control character, DEL, `"`, `\`, U+2028 or U+2029, so no escaping happens either
@@ -16,33 +16,59 @@ import ShanyrakCore
 //   itself (`IndicatorKeyOrder`), which sorts with Foundation's own comparison, so
 //   whatever that comparison is, the writer follows it.
 //
-// The fixed keys of the card and its members are written in the encoder's order,
-// checked once per process against `JSONEncoder` (`fixedKeyOrderHolds`).
+// The writer works on strings, not on one view type: the access path's views and the
+// HTTP contract's generated types (`ShanyrakServer`) both write through it. Each type
+// checks once per process that its fixed keys come out of `JSONEncoder` in the order
+// the writer uses (`fixedKeyOrderHolds` here, and the server's own check).
 
-extension HouseholdView {
-    /// The canonical bytes written directly; nil when the fast path cannot be sure of them.
-    func fastCanonicalJSON() -> Data? {
-        guard Self.fixedKeyOrderHolds, Self.isPlain(district) else { return nil }
+/// Writes the canonical JSON of the views from their fields as strings.
+public enum CanonicalViewJSON {
+    /// One member of a household card, as the strings the card shows.
+    public struct Member: Sendable {
+        /// The member's pseudonym, hex.
+        public var pseudonym: String
+        /// Relation to the head of household.
+        public var relation: String
+        /// `male`, `female` or `unknown`.
+        public var sex: String
+        /// The age band's contract value, such as `30-44`.
+        public var ageBand: String
+        /// Granted indicator values by indicator id.
+        public var indicators: [String: String]
+
+        /// Creates a member.
+        public init(pseudonym: String, relation: String, sex: String, ageBand: String, indicators: [String: String]) {
+            self.pseudonym = pseudonym
+            self.relation = relation
+            self.sex = sex
+            self.ageBand = ageBand
+            self.indicators = indicators
+        }
+    }
+
+    /// The household card `{"district","household","members":[{"age_band","indicators","pseudonym",
+    /// "relation","sex"}]}`, members in the order given.
+    /// - Returns: the bytes `JSONEncoder` would write, or nil when the writer cannot be sure of them.
+    public static func householdCard(household: String, district: String, members: [Member]) -> Data? {
+        guard isPlain(district), isPlain(household) else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(256 + members.count * 512)
         out.append(contentsOf: #"{"district":""#.utf8)
         out.append(contentsOf: district.utf8)
         out.append(contentsOf: #"","household":""#.utf8)
-        out.append(contentsOf: household.hex.utf8)
+        out.append(contentsOf: household.utf8)
         out.append(contentsOf: #"","members":["#.utf8)
         for (n, member) in members.enumerated() {
-            guard Self.isPlain(member.relation), Self.isPlain(member.sex) else { return nil }
-            for (key, value) in member.indicators {
-                guard Self.isPlain(key), Self.isPlain(value) else { return nil }
-            }
-            guard let pairs = IndicatorKeyOrder.shared.ordered(member.indicators) else { return nil }
+            guard isPlain(member.pseudonym), isPlain(member.relation), isPlain(member.sex), isPlain(member.ageBand),
+                let pairs = plainPairsInEncoderOrder(member.indicators)
+            else { return nil }
             if n > 0 { out.append(UInt8(ascii: ",")) }
             out.append(contentsOf: #"{"age_band":""#.utf8)
-            out.append(contentsOf: member.ageBand.rawValue.utf8)
+            out.append(contentsOf: member.ageBand.utf8)
             out.append(contentsOf: #"","indicators":"#.utf8)
-            Self.appendObject(pairs, to: &out)
+            appendObject(pairs, to: &out)
             out.append(contentsOf: #","pseudonym":""#.utf8)
-            out.append(contentsOf: member.pseudonym.hex.utf8)
+            out.append(contentsOf: member.pseudonym.utf8)
             out.append(contentsOf: #"","relation":""#.utf8)
             out.append(contentsOf: member.relation.utf8)
             out.append(contentsOf: #"","sex":""#.utf8)
@@ -53,8 +79,43 @@ extension HouseholdView {
         return Data(out)
     }
 
+    /// The person view `{"age_band","household","indicators","person","relation","sex"}`.
+    /// - Returns: the bytes `JSONEncoder` would write, or nil when the writer cannot be sure of them.
+    public static func personView(
+        person: String, household: String, relation: String, sex: String, ageBand: String,
+        indicators: [String: String]
+    ) -> Data? {
+        guard isPlain(person), isPlain(household), isPlain(relation), isPlain(sex), isPlain(ageBand),
+            let pairs = plainPairsInEncoderOrder(indicators)
+        else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(256 + indicators.count * 48)
+        out.append(contentsOf: #"{"age_band":""#.utf8)
+        out.append(contentsOf: ageBand.utf8)
+        out.append(contentsOf: #"","household":""#.utf8)
+        out.append(contentsOf: household.utf8)
+        out.append(contentsOf: #"","indicators":"#.utf8)
+        appendObject(pairs, to: &out)
+        out.append(contentsOf: #","person":""#.utf8)
+        out.append(contentsOf: person.utf8)
+        out.append(contentsOf: #"","relation":""#.utf8)
+        out.append(contentsOf: relation.utf8)
+        out.append(contentsOf: #"","sex":""#.utf8)
+        out.append(contentsOf: sex.utf8)
+        out.append(contentsOf: #""}"#.utf8)
+        return Data(out)
+    }
+
+    /// The entries in the encoder's key order, or nil when a key or value is not plain or the order is unknown.
+    private static func plainPairsInEncoderOrder(_ values: [String: String]) -> [(key: String, value: String)]? {
+        for (key, value) in values {
+            guard isPlain(key), isPlain(value) else { return nil }
+        }
+        return IndicatorKeyOrder.shared.ordered(values)
+    }
+
     /// Appends `{"key":"value",...}` in the given order; keys and values must be plain (`isPlain`).
-    static func appendObject(_ pairs: [(key: String, value: String)], to out: inout [UInt8]) {
+    private static func appendObject(_ pairs: [(key: String, value: String)], to out: inout [UInt8]) {
         out.append(UInt8(ascii: "{"))
         for (i, pair) in pairs.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
@@ -92,6 +153,20 @@ extension HouseholdView {
         }
         return true
     }
+}
+
+extension HouseholdView {
+    /// The canonical bytes written directly; nil when the fast path cannot be sure of them.
+    func fastCanonicalJSON() -> Data? {
+        guard Self.fixedKeyOrderHolds else { return nil }
+        return CanonicalViewJSON.householdCard(
+            household: household.hex, district: district,
+            members: members.map {
+                CanonicalViewJSON.Member(
+                    pseudonym: $0.pseudonym.hex, relation: $0.relation, sex: $0.sex, ageBand: $0.ageBand.rawValue,
+                    indicators: $0.indicators)
+            })
+    }
 
     /// Whether the fixed keys come out of `JSONEncoder` in the order the writer uses
     /// (checked once, on a card with one member and one indicator).
@@ -110,27 +185,10 @@ extension HouseholdView {
 extension PersonView {
     /// The canonical bytes written directly; nil when the fast path cannot be sure of them.
     func fastCanonicalJSON() -> Data? {
-        guard Self.fixedKeyOrderHolds, HouseholdView.isPlain(relation), HouseholdView.isPlain(sex) else { return nil }
-        for (key, value) in indicators {
-            guard HouseholdView.isPlain(key), HouseholdView.isPlain(value) else { return nil }
-        }
-        guard let pairs = IndicatorKeyOrder.shared.ordered(indicators) else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(256 + indicators.count * 48)
-        out.append(contentsOf: #"{"age_band":""#.utf8)
-        out.append(contentsOf: ageBand.rawValue.utf8)
-        out.append(contentsOf: #"","household":""#.utf8)
-        out.append(contentsOf: household.hex.utf8)
-        out.append(contentsOf: #"","indicators":"#.utf8)
-        HouseholdView.appendObject(pairs, to: &out)
-        out.append(contentsOf: #","person":""#.utf8)
-        out.append(contentsOf: person.hex.utf8)
-        out.append(contentsOf: #"","relation":""#.utf8)
-        out.append(contentsOf: relation.utf8)
-        out.append(contentsOf: #"","sex":""#.utf8)
-        out.append(contentsOf: sex.utf8)
-        out.append(contentsOf: #""}"#.utf8)
-        return Data(out)
+        guard Self.fixedKeyOrderHolds else { return nil }
+        return CanonicalViewJSON.personView(
+            person: person.hex, household: household.hex, relation: relation, sex: sex, ageBand: ageBand.rawValue,
+            indicators: indicators)
     }
 
     /// Whether the fixed keys come out of `JSONEncoder` in the order the writer uses (checked once).
@@ -162,7 +220,7 @@ final class IndicatorKeyOrder: @unchecked Sendable {
     private let limit = 4096
 
     /// The entries of `values` with their keys in the encoder's order; nil when unknown.
-    /// The keys must be plain (`HouseholdView.isPlain`).
+    /// The keys must be plain (`CanonicalViewJSON.isPlain`).
     func ordered(_ values: [String: String]) -> [(key: String, value: String)]? {
         var ranked: [(rank: Int, key: String, value: String)] = []
         ranked.reserveCapacity(values.count)
