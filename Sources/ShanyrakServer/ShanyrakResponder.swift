@@ -15,13 +15,15 @@ struct ShanyrakResponder<Inner: HTTPResponder<ShanyrakRequestContext>>: HTTPResp
     func respond(to request: Request, context: ShanyrakRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         var context = context
-        let requestID = UUID().uuidString.lowercased()
+        let requestID = RequestID.make()
         context.requestID = requestID
         var response: Response
         do {
             response = try await RequestScope.$requestID.withValue(requestID) {
                 try await inner.respond(to: request, context: context)
             }
+            // A small body leaves with its head in one write (see `collectedInMemory`).
+            response.body = try await response.body.collectedInMemory()
         } catch {
             response = await problem(for: error, requestID: requestID, context: context).response()
         }
