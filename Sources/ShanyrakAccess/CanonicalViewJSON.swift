@@ -108,10 +108,10 @@ public enum CanonicalViewJSON {
 
     /// The entries in the encoder's key order, or nil when a key or value is not plain or the order is unknown.
     private static func plainPairsInEncoderOrder(_ values: [String: String]) -> [(key: String, value: String)]? {
-        for (key, value) in values {
-            guard isPlain(key), isPlain(value) else { return nil }
+        for value in values.values {
+            guard isPlain(value) else { return nil }
         }
-        return IndicatorKeyOrder.shared.ordered(values)
+        return IndicatorKeyOrder.shared.ordered(values)  // checks the keys
     }
 
     /// Appends `{"key":"value",...}` in the given order; keys and values must be plain (`isPlain`).
@@ -216,39 +216,61 @@ extension PersonView {
 final class IndicatorKeyOrder: @unchecked Sendable {
     static let shared = IndicatorKeyOrder()
     private let lock = NSLock()
-    private var rank: [String: Int] = [:]
+    /// The ranks learnt so far. Replaced as a whole when an id is learnt, never changed in place, so a
+    /// reader holds the lock only to fetch it: household cards written at once do not wait on each other.
+    private var current = Ranks([:])
     private let limit = 4096
 
-    /// The entries of `values` with their keys in the encoder's order; nil when unknown.
-    /// The keys must be plain (`CanonicalViewJSON.isPlain`).
+    /// Rank by indicator id (only plain ids are ever learnt).
+    private final class Ranks: Sendable {
+        let rank: [String: Int]
+        init(_ rank: [String: Int]) { self.rank = rank }
+    }
+
+    /// The entries of `values` with their keys in the encoder's order; nil when unknown or when a key is
+    /// not plain (`CanonicalViewJSON.isPlain`). The values are not checked.
     func ordered(_ values: [String: String]) -> [(key: String, value: String)]? {
+        var ranks = snapshot()
         var ranked: [(rank: Int, key: String, value: String)] = []
         ranked.reserveCapacity(values.count)
-        do {
-            lock.lock()
-            defer { lock.unlock() }
-            for (key, value) in values {
-                if let r = rank[key] {
-                    ranked.append((r, key, value))
-                    continue
-                }
-                // A new id: learn the order of all ids seen, then start over with the new ranks.
-                guard learn(Array(values.keys)) else { return nil }
-                ranked.removeAll(keepingCapacity: true)
-                for (key, value) in values {
-                    guard let r = rank[key] else { return nil }
-                    ranked.append((r, key, value))
-                }
-                break
+        for (key, value) in values {
+            if let r = ranks.rank[key] {
+                ranked.append((r, key, value))
+                continue
             }
+            // A new id: learn the order of all ids seen, then start over with the new ranks.
+            guard values.keys.allSatisfy(CanonicalViewJSON.isPlain), let learnt = learn(Array(values.keys)) else {
+                return nil
+            }
+            ranks = learnt
+            ranked.removeAll(keepingCapacity: true)
+            for (key, value) in values {
+                guard let r = ranks.rank[key] else { return nil }
+                ranked.append((r, key, value))
+            }
+            break
         }
         // Ranks are distinct, so this order is the encoder's, whatever the sort's stability.
         ranked.sort { $0.rank < $1.rank }
         return ranked.map { ($0.key, $0.value) }
     }
 
-    private func learn(_ keys: [String]) -> Bool {
-        var all = Set(rank.keys)
+    private func snapshot() -> Ranks {
+        lock.lock()
+        defer { lock.unlock() }
+        return current
+    }
+
+    /// Learns `keys` together with every id known; the new ranks, or nil beyond `limit` or on failure.
+    private func learn(_ keys: [String]) -> Ranks? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard learnLocked(keys) else { return nil }
+        return current
+    }
+
+    private func learnLocked(_ keys: [String]) -> Bool {
+        var all = Set(current.rank.keys)
         all.formUnion(keys)
         guard all.count <= limit else { return false }
         var probe: [String: Int] = [:]
@@ -270,7 +292,7 @@ final class IndicatorKeyOrder: @unchecked Sendable {
         guard order.count == all.count, Set(order) == all else { return false }
         var fresh: [String: Int] = [:]
         for (i, key) in order.enumerated() { fresh[key] = i }
-        rank = fresh
+        current = Ranks(fresh)
         return true
     }
 }

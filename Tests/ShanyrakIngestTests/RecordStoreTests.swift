@@ -237,6 +237,24 @@ struct RecordStoreTests {
                 income.sealed, subject: subject, indicator: income.indicator, keyVersion: income.keyVersion, key: key) == "300")
         // Nothing asked, nothing read.
         #expect(try f.registry.newestObservations(subjects: [subject], indicators: []).isEmpty)
+
+        // Two subjects whose records interleave: each gets its own newest, grouped by subject.
+        let q = persons[2].iin
+        for (income, date) in [("700", "2024-05-01"), ("800", "2024-02-01")] {
+            try f.ingest("labour", [labourHeader, labourRow(q, income: income, date: date)].joined(separator: "\n"))
+        }
+        try f.ingest("labour", [labourHeader, labourRow(p, income: "400", date: "2024-02-28")].joined(separator: "\n"))
+        let other = try Pseudonymiser(key: f.keyring.pseudonymKey).person(try IIN(validating: q))
+        let both = try f.registry.newestObservations(subjects: [other, subject], indicators: ["economic.monthly_income"])
+        #expect(Set(both.map(\.subject)) == [subject, other])
+        #expect(both.count == 2)
+        for observation in both {
+            let key = try #require(keys.key(for: "economic", version: observation.keyVersion))
+            let value = try SealedValueFormat.open(
+                observation.sealed, subject: observation.subject, indicator: observation.indicator,
+                keyVersion: observation.keyVersion, key: key)
+            #expect(value == (observation.subject == subject ? "300" : "700"))
+        }
     }
 
     /// A registry written with the one-row-per-value layout keeps every value, id and count.
