@@ -1,5 +1,6 @@
 public import Foundation
 internal import GRDB
+internal import GRDBSQLite
 public import ShanyrakCore
 
 // Staff accounts, caseloads and the narrow read queries of the access path.
@@ -340,22 +341,47 @@ extension Registry {
 
     private static func householdRecord(_ household: Pseudonym, _ db: Database) throws -> HouseholdRecord? {
         // One statement for the district and the members: a household without members gives one
-        // row with NULL member columns.
-        let rows = try Row.fetchCursor(
-            db.cachedStatement(
-                sql: """
-                    SELECT h.district, p.pseudonym, p.relation FROM household h
-                    LEFT JOIN person p ON p.household = h.pseudonym WHERE h.pseudonym = ? ORDER BY p.pseudonym
-                    """), arguments: [Data(household.bytes)])
+        // row with NULL member columns. Stepped directly (as `newestObservations` is): every view runs it.
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT h.district, p.pseudonym, p.relation FROM household h
+                LEFT JOIN person p ON p.household = h.pseudonym WHERE h.pseudonym = ? ORDER BY p.pseudonym
+                """)
+        let stmt = statement.sqliteStatement
+        sqlite3_reset(stmt)
+        defer {
+            sqlite3_reset(stmt)
+            sqlite3_clear_bindings(stmt)
+        }
+        let bound = household.bytes.withUnsafeBytes {
+            sqlite3_bind_blob(stmt, 1, $0.baseAddress, Int32($0.count), sqliteTransient)
+        }
+        guard bound == SQLITE_OK else { throw StoreError(message: "cannot bind a household (SQLite code \(bound))") }
         var district: String?
         var members: [(pseudonym: Pseudonym, relation: String)] = []
-        while let row = try rows.next() {
-            district = row[0]
-            guard let relation: String = row[2] else { continue }
-            let member = try row.withUnsafeData(atIndex: 1) { data in data.flatMap { Pseudonym(bytes: Array($0)) } }
-            if let member { members.append((member, relation)) }
+        while true {
+            let rc = sqlite3_step(stmt)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else {
+                throw StoreError(message: "reading a household failed: \(String(cString: sqlite3_errstr(rc)))")
+            }
+            if district == nil { district = Self.text(stmt, 0) }
+            guard sqlite3_column_type(stmt, 2) != SQLITE_NULL, let relation = Self.text(stmt, 2) else { continue }
+            let bytes = UnsafeRawBufferPointer(
+                start: sqlite3_column_blob(stmt, 1), count: Int(sqlite3_column_bytes(stmt, 1)))
+            guard let member = Pseudonym(bytes: Array(bytes)) else {
+                throw StoreError(message: "a stored person has a malformed pseudonym")
+            }
+            members.append((member, relation))
         }
         return district.map { HouseholdRecord(pseudonym: household, district: $0, members: members) }
+    }
+
+    /// Column `index` of the current row as text; nil when it is NULL.
+    private static func text(_ stmt: OpaquePointer, _ index: Int32) -> String? {
+        guard let text = sqlite3_column_text(stmt, index) else { return nil }
+        return String(
+            decoding: UnsafeRawBufferPointer(start: text, count: Int(sqlite3_column_bytes(stmt, index))), as: UTF8.self)
     }
 
     /// The person's household, relation and district, or nil when the person is not registered.
