@@ -108,7 +108,8 @@ let package = Package(
         ),
         // Helpers shared by the test targets (seeded random numbers, directories removed at exit).
         .target(name: "ShanyrakTestSupport", path: "Tests/ShanyrakTestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "ShanyrakCryptoTests", dependencies: ["ShanyrakCrypto"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ShanyrakCryptoTests", dependencies: ["ShanyrakCrypto", "ShanyrakCore"], swiftSettings: swiftSettings),
         .testTarget(name: "ShanyrakCoreTests", dependencies: ["ShanyrakCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ShanyrakPolicyTests",

@@ -47,16 +47,18 @@ public struct Pseudonymiser: Sendable {
         var message = Array(domain.utf8)
         message.append(0)
         message.append(contentsOf: value.utf8)
-        var out = [UInt8](repeating: 0, count: Pseudonym.byteCount)
+        var out = (UInt64(0), UInt64(0))  // 16 bytes on the stack: no array per pseudonym
         let ok = message.withUnsafeBytes { m in
-            out.withUnsafeMutableBytes { o in
+            withUnsafeMutableBytes(of: &out) { o in
                 (try? KeyedBLAKE2b.hash(m, key: key, into: o)) != nil
             }
         }
         wipe(&message)
         // The key length was checked in init, so hashing cannot fail; keep the guard honest anyway.
         precondition(ok, "BLAKE2b failed with a checked key")
-        guard let pseudonym = Pseudonym(bytes: out) else { preconditionFailure("16-byte output") }
+        guard let pseudonym = withUnsafeBytes(of: out, { Pseudonym(bytes: $0) }) else {
+            preconditionFailure("16-byte output")
+        }
         return pseudonym
     }
 }

@@ -55,7 +55,7 @@ public enum SealedValueFormat {
         put(version)
         put(0)
         put(UInt8(Pseudonym.byteCount))
-        for b in subject.bytes { put(b) }
+        subject.withUnsafeBytes { for b in $0 { put(b) } }
         let id = indicator.utf8
         put(UInt8(truncatingIfNeeded: id.count >> 8))
         put(UInt8(truncatingIfNeeded: id.count))
@@ -218,7 +218,7 @@ public struct ValueSealer: ~Copyable {
         ivKey: SecureBytes, appendingTo output: inout [UInt8]
     ) throws(CryptoError) {
         ivInput.removeAll(keepingCapacity: true)
-        ivInput.append(contentsOf: subject.bytes)
+        subject.withUnsafeBytes { ivInput.append(contentsOf: $0) }
         ivInput.append(contentsOf: indicator.utf8)
         ivInput.append(0)
         ivInput.append(contentsOf: value.utf8)

@@ -13,7 +13,7 @@ struct SubjectFilter {
     /// Adds `subject`; returns true when it was certainly not met before.
     mutating func insert(_ subject: Pseudonym) -> Bool {
         var new = false
-        subject.bytes.withUnsafeBytes { raw in
+        subject.withUnsafeBytes { raw in
             for probe in 0..<3 {
                 let bit = Int(raw.loadUnaligned(fromByteOffset: probe * 4, as: UInt32.self)) & (Self.bitCount - 1)
                 let mask = UInt64(1) << UInt64(bit & 63)

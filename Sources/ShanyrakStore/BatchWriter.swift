@@ -114,7 +114,11 @@ public final class BatchWriter {
     }
 
     private func bind(_ stmt: OpaquePointer, _ index: Int32, _ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { _ = sqlite3_bind_blob(stmt, index, $0.baseAddress, Int32($0.count), sqliteTransient) }
+        bytes.withUnsafeBytes { bind(stmt, index, $0) }
+    }
+
+    private func bind(_ stmt: OpaquePointer, _ index: Int32, _ bytes: UnsafeRawBufferPointer) {
+        _ = sqlite3_bind_blob(stmt, index, bytes.baseAddress, Int32(bytes.count), sqliteTransient)
     }
 
     private func bind(_ stmt: OpaquePointer, _ index: Int32, _ text: String) {
@@ -135,7 +139,7 @@ public final class BatchWriter {
         if lastHousehold?.pseudonym != household || lastHousehold?.district != district {
             let stmt = upsertHousehold
             try check(
-                household.bytes.withUnsafeBytes { h in
+                household.withUnsafeBytes { h in
                     district.withCString { d in
                         sqlite3_bind_blob(stmt, 1, h.baseAddress, Int32(h.count), nil)
                         sqlite3_bind_text(stmt, 2, d, -1, nil)
@@ -145,8 +149,8 @@ public final class BatchWriter {
             lastHousehold = (household, district)
         }
         let write = { (stmt: OpaquePointer) in
-            person.bytes.withUnsafeBytes { p in
-                household.bytes.withUnsafeBytes { h in
+            person.withUnsafeBytes { p in
+                household.withUnsafeBytes { h in
                     relation.withCString { r in
                         sqlite3_bind_blob(stmt, 1, p.baseAddress, Int32(p.count), nil)
                         sqlite3_bind_blob(stmt, 2, h.baseAddress, Int32(h.count), nil)
@@ -159,12 +163,12 @@ public final class BatchWriter {
         if !certainlyNew {
             switch try storedMembership(of: person) {
             case nil: break
-            case (household.bytes, relation)?: return
+            case (household, relation)?: return
             case _?: return try check(write(updatePerson))
             }
         }
         let rc = write(insertPerson)
-        if rc == SQLITE_DONE { person.bytes.withUnsafeBytes { registeredPersons?.insert($0) } }
+        if rc == SQLITE_DONE { person.withUnsafeBytes { registeredPersons?.insert($0) } }
         if certainlyNew && rc == SQLITE_CONSTRAINT {
             // Registered by some other way after all: compare and update as for any delivery.
             return try upsertMembership(person: person, household: household, district: district, relation: relation)
@@ -173,21 +177,21 @@ public final class BatchWriter {
     }
 
     /// The household pseudonym and relation stored for `person`, or `nil` when it is not registered.
-    private func storedMembership(of person: Pseudonym) throws -> (household: [UInt8], relation: String)? {
+    private func storedMembership(of person: Pseudonym) throws -> (household: Pseudonym?, relation: String)? {
         let stmt = findPerson
         defer {
             sqlite3_reset(stmt)
             sqlite3_clear_bindings(stmt)
         }
-        let rc = person.bytes.withUnsafeBytes { p in
+        let rc = person.withUnsafeBytes { p in
             sqlite3_bind_blob(stmt, 1, p.baseAddress, Int32(p.count), nil)
             return sqlite3_step(stmt)
         }
         switch rc {
         case SQLITE_DONE: return nil
         case SQLITE_ROW:
-            let household = [UInt8](
-                UnsafeRawBufferPointer(start: sqlite3_column_blob(stmt, 0), count: Int(sqlite3_column_bytes(stmt, 0))))
+            let household = Pseudonym(
+                bytes: UnsafeRawBufferPointer(start: sqlite3_column_blob(stmt, 0), count: Int(sqlite3_column_bytes(stmt, 0))))
             let relation = sqlite3_column_text(stmt, 1).map { String(cString: $0) } ?? ""
             return (household, relation)
         default: throw StoreError(message: "lookup failed: \(String(cString: sqlite3_errstr(rc)))")
@@ -196,14 +200,14 @@ public final class BatchWriter {
 
     /// Whether the population register knows `person`.
     public func personExists(_ person: Pseudonym) throws -> Bool {
-        if let registeredPersons { return person.bytes.withUnsafeBytes { registeredPersons.contains($0) } }
+        if let registeredPersons { return person.withUnsafeBytes { registeredPersons.contains($0) } }
         personLookups += 1
         if personLookups > personLookupsBeforeLoading {
             try loadRegisteredPersons()
             return try personExists(person)
         }
         let stmt = exists
-        let rc = person.bytes.withUnsafeBytes { p in
+        let rc = person.withUnsafeBytes { p in
             sqlite3_bind_blob(stmt, 1, p.baseAddress, Int32(p.count), nil)
             return stepAndReset(stmt)
         }
@@ -253,7 +257,7 @@ public final class BatchWriter {
 
     /// The MAC of the newest stored value per (indicator, observation date) for `subject` from this source.
     public func latestMACs(subject: Pseudonym) throws -> [StoredValueKey: [UInt8]] {
-        bind(latest, 1, subject.bytes)
+        subject.withUnsafeBytes { bind(latest, 1, $0) }
         sqlite3_bind_int64(latest, 2, sourceNumber)
         defer {
             sqlite3_reset(latest)
@@ -289,7 +293,7 @@ public final class BatchWriter {
         let stmt = insertRecord
         sequence += 1
         let id = batchID << 32 | sequence
-        let rc = subject.bytes.withUnsafeBytes { s in
+        let rc = subject.withUnsafeBytes { s in
             payload.bytes.withUnsafeBytes { p in
                 observedAt.withCString { date in
                     sqlite3_bind_int64(stmt, 1, id)

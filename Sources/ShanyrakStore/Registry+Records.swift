@@ -124,7 +124,7 @@ extension Registry {
             sqlite3_clear_bindings(stmt)
         }
         for (i, subject) in subjects.enumerated() {
-            let rc = subject.bytes.withUnsafeBytes {
+            let rc = subject.withUnsafeBytes {
                 sqlite3_bind_blob(stmt, Int32(i + 1), $0.baseAddress, Int32($0.count), sqliteTransient)
             }
             guard rc == SQLITE_OK else { throw StoreError(message: "cannot bind a subject (SQLite code \(rc))") }
@@ -140,8 +140,8 @@ extension Registry {
             }
             let subjectBytes = UnsafeRawBufferPointer(
                 start: sqlite3_column_blob(stmt, 0), count: Int(sqlite3_column_bytes(stmt, 0)))
-            if current.map({ !$0.bytes.elementsEqual(subjectBytes) }) ?? true {
-                guard let subject = Pseudonym(bytes: Array(subjectBytes)) else {
+            if current.map({ !$0.withUnsafeBytes { $0.elementsEqual(subjectBytes) } }) ?? true {
+                guard let subject = Pseudonym(bytes: subjectBytes) else {
                     throw StoreError(message: "a stored record has a malformed subject")
                 }
                 out[subjectStart...].sort { $0.indicator < $1.indicator }

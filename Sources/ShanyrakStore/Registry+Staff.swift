@@ -353,7 +353,7 @@ extension Registry {
             sqlite3_reset(stmt)
             sqlite3_clear_bindings(stmt)
         }
-        let bound = household.bytes.withUnsafeBytes {
+        let bound = household.withUnsafeBytes {
             sqlite3_bind_blob(stmt, 1, $0.baseAddress, Int32($0.count), sqliteTransient)
         }
         guard bound == SQLITE_OK else { throw StoreError(message: "cannot bind a household (SQLite code \(bound))") }
@@ -369,7 +369,7 @@ extension Registry {
             guard sqlite3_column_type(stmt, 2) != SQLITE_NULL, let relation = Self.text(stmt, 2) else { continue }
             let bytes = UnsafeRawBufferPointer(
                 start: sqlite3_column_blob(stmt, 1), count: Int(sqlite3_column_bytes(stmt, 1)))
-            guard let member = Pseudonym(bytes: Array(bytes)) else {
+            guard let member = Pseudonym(bytes: bytes) else {
                 throw StoreError(message: "a stored person has a malformed pseudonym")
             }
             members.append((member, relation))
