@@ -101,12 +101,18 @@ extension Registry {
         guard !subjects.isEmpty, !indicators.isEmpty else { return [] }
         let wanted = try indicatorNames.numbers(of: indicators, db)
         guard !wanted.isEmpty else { return [] }
-        // Wanted ids by indicator number (numbers are small and dense), and which were met per subject.
+        // Wanted ids by indicator number (numbers are small and dense), with the rank of each id in id
+        // order: a subject's observations are placed by rank, so the result needs no sorting.
         let highest = Int(wanted.keys.max() ?? 0)
         guard highest < 1 << 16 else { throw StoreError(message: "indicator number out of range") }
         var idByNumber = [String?](repeating: nil, count: highest + 1)
-        for (number, id) in wanted where number >= 0 { idByNumber[Int(number)] = id }
-        var seen = [Bool](repeating: false, count: highest + 1)
+        var rankByNumber = [Int](repeating: 0, count: highest + 1)
+        for (rank, (number, id)) in wanted.filter({ $0.key >= 0 }).sorted(by: { $0.value < $1.value }).enumerated() {
+            idByNumber[Int(number)] = id
+            rankByNumber[Int(number)] = rank
+        }
+        // The current subject's newest observation of each wanted id, by rank; nil until met.
+        var placed = [SealedObservation?](repeating: nil, count: wanted.count)
         var seenCount = 0
         let marks = Array(repeating: "?", count: subjects.count).joined(separator: ",")
         // A cached statement per household size, parsed once per connection, stepped directly:
@@ -131,7 +137,15 @@ extension Registry {
         }
         var out: [SealedObservation] = []
         var current: Pseudonym?
-        var subjectStart = 0
+        /// Moves the current subject's observations to `out`, in id order.
+        func flush() {
+            guard seenCount > 0 else { return }
+            for i in placed.indices {
+                if let observation = placed[i] { out.append(observation) }
+                placed[i] = nil
+            }
+            seenCount = 0
+        }
         while true {
             let rc = sqlite3_step(stmt)
             if rc == SQLITE_DONE { break }
@@ -144,24 +158,21 @@ extension Registry {
                 guard let subject = Pseudonym(bytes: subjectBytes) else {
                     throw StoreError(message: "a stored record has a malformed subject")
                 }
-                out[subjectStart...].sort { $0.indicator < $1.indicator }
-                subjectStart = out.count
+                flush()
                 current = subject
-                for i in seen.indices { seen[i] = false }
-                seenCount = 0
             }
             guard let subject = current, seenCount < wanted.count else { continue }
             let payload = UnsafeRawBufferPointer(
                 start: sqlite3_column_blob(stmt, 1), count: Int(sqlite3_column_bytes(stmt, 1)))
             try RecordPayload.forEachEntry(in: payload) { entry in
                 let n = Int(entry.indicator)
-                guard n < idByNumber.count, let id = idByNumber[n], !seen[n] else { return }
-                seen[n] = true
+                guard n < idByNumber.count, let id = idByNumber[n], placed[rankByNumber[n]] == nil else { return }
+                placed[rankByNumber[n]] = SealedObservation(
+                    subject: subject, indicator: id, keyVersion: entry.keyVersion, sealed: Array(entry.sealed))
                 seenCount += 1
-                out.append(SealedObservation(subject: subject, indicator: id, keyVersion: entry.keyVersion, sealed: Array(entry.sealed)))
             }
         }
-        out[subjectStart...].sort { $0.indicator < $1.indicator }
+        flush()
         return out
     }
 
