@@ -169,7 +169,9 @@ public struct AccessService: Sendable {
         }
         let members = record.members
         // Values by member position; sex and birth date aside (the card shows them as sex and age band).
-        var indicators = [[String: String]](repeating: [:], count: members.count)
+        // Sized for every granted value, so that filling them does not rehash.
+        let grantedCount = granted.reduce(0) { $1 ? $0 + 1 : $0 }
+        var indicators = (0..<members.count).map { _ in [String: String](minimumCapacity: grantedCount) }
         var sex = [String?](repeating: nil, count: members.count)
         var birthDate = [String?](repeating: nil, count: members.count)
         for observation in snapshot.observations {

@@ -50,8 +50,7 @@ extension ServiceContext {
     func serve(host: String, port: Int, ready: @escaping @Sendable (Int) -> Void) async throws {
         let benchFixed = ProcessInfo.processInfo.environment["SHANYRAK_BENCH_FIXED_ROUTE"] == "1"
         let (dependencies, log) = try await serverDependencies(benchFixedRoute: benchFixed)
-        var logger = Logger(label: "shanyrak")
-        logger.logLevel = .notice
+        let logger = Logger(label: "shanyrak") { ServerLogHandler(label: $0, level: .notice) }
         do {
             try await ShanyrakServer.run(
                 dependencies, host: host, port: port, logger: logger, onServerRunning: { ready($0) })
