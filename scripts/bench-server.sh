@@ -12,6 +12,8 @@
 #
 #   scripts/bench-server.sh            # HOUSEHOLDS=10000 DURATION=10s PORT=18080 THREADS=2
 #   BIN=/tmp/old-shanyrak scripts/bench-server.sh    # measure a given binary (no build), e.g. a before
+#   KINDS=1 scripts/bench-server.sh    # then also each kind of request alone (household views, person
+#                                      # views, denials), for DURATION each
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 HOUSEHOLDS=${HOUSEHOLDS:-10000}
@@ -50,7 +52,7 @@ until curl -fs "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; do
 done
 
 # The request mix, from demo-accounts.json: 14 household views, 3 person views, 3 denials in every 20.
-python3 - "$work/data/demo-accounts.json" >"$work/requests.lua" <<'PY'
+python3 - "$work/data/demo-accounts.json" "$work" >"$work/requests.lua" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 acc = {a["role"]: a for a in d["accounts"]}
@@ -62,10 +64,12 @@ mix += [("/v1/persons/" + d["example_person"], acc["researcher"]["token"]),
         ("/v1/households/" + hh[0], acc["researcher"]["token"]),
         ("/v1/households/" + hh[0], acc["administrator"]["token"])]
 order = [0, 14, 1, 2, 17, 3, 4, 15, 5, 6, 18, 7, 8, 16, 9, 10, 19, 11, 12, 13]
-print("return {")
-for i in order:
-    print('  {"%s", "%s"},' % mix[i])
-print("}")
+def lua(requests):
+    return "return {\n" + "".join('  {"%s", "%s"},\n' % r for r in requests) + "}\n"
+print(lua([mix[i] for i in order]), end="")
+# Each kind alone, for KINDS=1.
+for name, part in (("households", mix[:14]), ("persons", mix[14:17]), ("denials", mix[17:])):
+    open(sys.argv[2] + "/kind-" + name + ".lua", "w").write(lua(part))
 PY
 
 url="http://127.0.0.1:$PORT"
@@ -76,7 +80,7 @@ echo "bench-server: audited mix, wrk -t$THREADS -c$CONNECTIONS -d$DURATION"
 # much of the machine other processes take, unlike requests/s.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server/stat" 2>/dev/null || echo 0; }
 cpu_before=$(cpu_ticks)
-BENCH_REQUESTS="$work/requests.lua" /usr/bin/time -f "WRK_CPU %U %S" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
+BENCH_REQUESTS="$work/requests.lua" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
     -s scripts/bench-server.lua "$url" | tee "$work/mixed.txt"
 cpu_after=$(cpu_ticks)
 echo "SERVER_CPU_TICKS $((cpu_after - cpu_before)) $(getconf CLK_TCK)" >>"$work/mixed.txt"
@@ -111,3 +115,27 @@ print("fixed-string requests/s:       %10.0f   p99 %.2f ms" % (fixed, fp99))
 print("ratio audited mix / fixed:     %10.1f %%  (target >= 25 %%)" % (100 * mixed / fixed))
 print("p99 target <= 25 ms: %s" % ("met" if mp99 <= 25 else "NOT met"))
 PY
+
+# KINDS=1: each kind of request alone, on the same server and folder: requests/s, p99, server CPU per request.
+if [ "${KINDS:-0}" = 1 ]; then
+    echo
+    echo "each kind alone, wrk -t$THREADS -c$CONNECTIONS -d$DURATION:"
+    for kind in households persons denials; do
+        cpu_before=$(cpu_ticks)
+        BENCH_REQUESTS="$work/kind-$kind.lua" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
+            -s scripts/bench-server.lua "$url" >"$work/kind.txt"
+        cpu_after=$(cpu_ticks)
+        python3 - "$work/kind.txt" "$kind" "$((cpu_after - cpu_before))" "$(getconf CLK_TCK)" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+m = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", text)
+p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+total = int(re.search(r"(\d+) requests in", text).group(1))
+status = re.search(r"STATUS ok=(\d+) denied=(\d+) other=(\d+)", text).groups()
+cpu_us = 1e6 * int(sys.argv[3]) / int(sys.argv[4]) / total
+print("  %-10s %8.0f requests/s   p99 %6.2f ms   server CPU %4.0f us/request   (%s ok, %s denied, %s other)"
+      % ((sys.argv[2], rps, p99, cpu_us) + status))
+PY
+    done
+fi
