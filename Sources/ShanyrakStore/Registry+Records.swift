@@ -11,6 +11,52 @@ public import ShanyrakCore
 /// import): for bindings whose buffer does not outlive the call that binds it.
 let sqliteTransient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
+// The access path's reads run on every request: they step SQLite's own statement (cached by GRDB,
+// parsed once per connection) instead of going through GRDB's argument and row decoding.
+extension Registry {
+    /// Steps the cached statement for `sql`: `bind` sets its parameters (returning the first SQLite
+    /// error code, or `SQLITE_OK`), then `row` is called for each result row until it returns false.
+    /// The statement is reset and its bindings cleared afterwards, whatever happens.
+    /// - Throws: a database error, `StoreError` when binding or stepping fails, or what `row` throws.
+    static func forEachRow(
+        _ db: Database, _ sql: String, bind: (OpaquePointer) -> Int32, row: (OpaquePointer) throws -> Bool
+    ) throws {
+        let stmt = try db.cachedStatement(sql: sql).sqliteStatement
+        sqlite3_reset(stmt)
+        defer {
+            sqlite3_reset(stmt)
+            sqlite3_clear_bindings(stmt)
+        }
+        let bound = bind(stmt)
+        guard bound == SQLITE_OK else { throw StoreError(message: "cannot bind a parameter (SQLite code \(bound))") }
+        while true {
+            let rc = sqlite3_step(stmt)
+            if rc == SQLITE_DONE { return }
+            guard rc == SQLITE_ROW else {
+                throw StoreError(message: "reading the registry failed: \(String(cString: sqlite3_errstr(rc)))")
+            }
+            guard try row(stmt) else { return }
+        }
+    }
+
+    /// Binds `pseudonym`'s 16 bytes to parameter `index` (copied by SQLite).
+    static func bind(_ pseudonym: Pseudonym, to stmt: OpaquePointer, at index: Int32) -> Int32 {
+        pseudonym.withUnsafeBytes { sqlite3_bind_blob(stmt, index, $0.baseAddress, Int32($0.count), sqliteTransient) }
+    }
+
+    /// Column `index` of the current row as text; nil when it is NULL.
+    static func text(_ stmt: OpaquePointer, _ index: Int32) -> String? {
+        guard let text = sqlite3_column_text(stmt, index) else { return nil }
+        return String(
+            decoding: UnsafeRawBufferPointer(start: text, count: Int(sqlite3_column_bytes(stmt, index))), as: UTF8.self)
+    }
+
+    /// Column `index` of the current row as a blob (valid until the next step or reset).
+    static func blob(_ stmt: OpaquePointer, _ index: Int32) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: sqlite3_column_blob(stmt, index), count: Int(sqlite3_column_bytes(stmt, index)))
+    }
+}
+
 final class IndicatorNameCache: @unchecked Sendable {
     private let lock = NSLock()
     private var idByNumber: [Int64: String] = [:]
@@ -115,26 +161,6 @@ extension Registry {
         var placed = [SealedObservation?](repeating: nil, count: wanted.count)
         var seenCount = 0
         let marks = Array(repeating: "?", count: subjects.count).joined(separator: ",")
-        // A cached statement per household size, parsed once per connection, stepped directly:
-        // a view reads a few dozen records, and GRDB's row decoding cost more than SQLite did.
-        let statement = try db.cachedStatement(
-            sql: """
-                SELECT subject, payload FROM record WHERE subject IN (\(marks))
-                ORDER BY subject, observed_at DESC, id DESC
-                """)
-        let stmt = statement.sqliteStatement
-        sqlite3_reset(stmt)
-        sqlite3_clear_bindings(stmt)
-        defer {
-            sqlite3_reset(stmt)
-            sqlite3_clear_bindings(stmt)
-        }
-        for (i, subject) in subjects.enumerated() {
-            let rc = subject.withUnsafeBytes {
-                sqlite3_bind_blob(stmt, Int32(i + 1), $0.baseAddress, Int32($0.count), sqliteTransient)
-            }
-            guard rc == SQLITE_OK else { throw StoreError(message: "cannot bind a subject (SQLite code \(rc))") }
-        }
         var out: [SealedObservation] = []
         var current: Pseudonym?
         /// Moves the current subject's observations to `out`, in id order.
@@ -146,14 +172,22 @@ extension Registry {
             }
             seenCount = 0
         }
-        while true {
-            let rc = sqlite3_step(stmt)
-            if rc == SQLITE_DONE { break }
-            guard rc == SQLITE_ROW else {
-                throw StoreError(message: "reading records failed: \(String(cString: sqlite3_errstr(rc)))")
+        // A cached statement per household size.
+        try Self.forEachRow(
+            db,
+            """
+            SELECT subject, payload FROM record WHERE subject IN (\(marks))
+            ORDER BY subject, observed_at DESC, id DESC
+            """,
+            bind: { stmt in
+                for (i, subject) in subjects.enumerated() {
+                    let rc = Self.bind(subject, to: stmt, at: Int32(i + 1))
+                    guard rc == SQLITE_OK else { return rc }
+                }
+                return SQLITE_OK
             }
-            let subjectBytes = UnsafeRawBufferPointer(
-                start: sqlite3_column_blob(stmt, 0), count: Int(sqlite3_column_bytes(stmt, 0)))
+        ) { stmt in
+            let subjectBytes = Self.blob(stmt, 0)
             if current.map({ !$0.withUnsafeBytes { $0.elementsEqual(subjectBytes) } }) ?? true {
                 guard let subject = Pseudonym(bytes: subjectBytes) else {
                     throw StoreError(message: "a stored record has a malformed subject")
@@ -161,16 +195,15 @@ extension Registry {
                 flush()
                 current = subject
             }
-            guard let subject = current, seenCount < wanted.count else { continue }
-            let payload = UnsafeRawBufferPointer(
-                start: sqlite3_column_blob(stmt, 1), count: Int(sqlite3_column_bytes(stmt, 1)))
-            try RecordPayload.forEachEntry(in: payload) { entry in
+            guard let subject = current, seenCount < wanted.count else { return true }
+            try RecordPayload.forEachEntry(in: Self.blob(stmt, 1)) { entry in
                 let n = Int(entry.indicator)
                 guard n < idByNumber.count, let id = idByNumber[n], placed[rankByNumber[n]] == nil else { return }
                 placed[rankByNumber[n]] = SealedObservation(
                     subject: subject, indicator: id, keyVersion: entry.keyVersion, sealed: Array(entry.sealed))
                 seenCount += 1
             }
+            return true
         }
         flush()
         return out

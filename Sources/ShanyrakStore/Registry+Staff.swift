@@ -265,9 +265,18 @@ extension Registry {
     }
 
     private static func isAssigned(staffID: Int64, household: Pseudonym, _ db: Database) throws -> Bool {
-        try Int.fetchOne(
-            db.cachedStatement(sql: "SELECT 1 FROM assignment WHERE staff_id = ? AND household = ?"),
-            arguments: [staffID, Data(household.bytes)]) != nil
+        var found = false
+        try forEachRow(
+            db, "SELECT 1 FROM assignment WHERE staff_id = ? AND household = ?",
+            bind: { stmt in
+                let rc = sqlite3_bind_int64(stmt, 1, staffID)
+                return rc == SQLITE_OK ? bind(household, to: stmt, at: 2) : rc
+            }
+        ) { _ in
+            found = true
+            return false
+        }
+        return found
     }
 
     /// Everything a household view reads, in one read transaction: the household's
@@ -341,47 +350,26 @@ extension Registry {
 
     private static func householdRecord(_ household: Pseudonym, _ db: Database) throws -> HouseholdRecord? {
         // One statement for the district and the members: a household without members gives one
-        // row with NULL member columns. Stepped directly (as `newestObservations` is): every view runs it.
-        let statement = try db.cachedStatement(
-            sql: """
-                SELECT h.district, p.pseudonym, p.relation FROM household h
-                LEFT JOIN person p ON p.household = h.pseudonym WHERE h.pseudonym = ? ORDER BY p.pseudonym
-                """)
-        let stmt = statement.sqliteStatement
-        sqlite3_reset(stmt)
-        defer {
-            sqlite3_reset(stmt)
-            sqlite3_clear_bindings(stmt)
-        }
-        let bound = household.withUnsafeBytes {
-            sqlite3_bind_blob(stmt, 1, $0.baseAddress, Int32($0.count), sqliteTransient)
-        }
-        guard bound == SQLITE_OK else { throw StoreError(message: "cannot bind a household (SQLite code \(bound))") }
+        // row with NULL member columns.
         var district: String?
         var members: [(pseudonym: Pseudonym, relation: String)] = []
-        while true {
-            let rc = sqlite3_step(stmt)
-            if rc == SQLITE_DONE { break }
-            guard rc == SQLITE_ROW else {
-                throw StoreError(message: "reading a household failed: \(String(cString: sqlite3_errstr(rc)))")
-            }
-            if district == nil { district = Self.text(stmt, 0) }
-            guard sqlite3_column_type(stmt, 2) != SQLITE_NULL, let relation = Self.text(stmt, 2) else { continue }
-            let bytes = UnsafeRawBufferPointer(
-                start: sqlite3_column_blob(stmt, 1), count: Int(sqlite3_column_bytes(stmt, 1)))
-            guard let member = Pseudonym(bytes: bytes) else {
+        try forEachRow(
+            db,
+            """
+            SELECT h.district, p.pseudonym, p.relation FROM household h
+            LEFT JOIN person p ON p.household = h.pseudonym WHERE h.pseudonym = ? ORDER BY p.pseudonym
+            """,
+            bind: { bind(household, to: $0, at: 1) }
+        ) { stmt in
+            if district == nil { district = text(stmt, 0) }
+            guard sqlite3_column_type(stmt, 2) != SQLITE_NULL, let relation = text(stmt, 2) else { return true }
+            guard let member = Pseudonym(bytes: blob(stmt, 1)) else {
                 throw StoreError(message: "a stored person has a malformed pseudonym")
             }
             members.append((member, relation))
+            return true
         }
         return district.map { HouseholdRecord(pseudonym: household, district: $0, members: members) }
-    }
-
-    /// Column `index` of the current row as text; nil when it is NULL.
-    private static func text(_ stmt: OpaquePointer, _ index: Int32) -> String? {
-        guard let text = sqlite3_column_text(stmt, index) else { return nil }
-        return String(
-            decoding: UnsafeRawBufferPointer(start: text, count: Int(sqlite3_column_bytes(stmt, index))), as: UTF8.self)
     }
 
     /// The person's household, relation and district, or nil when the person is not registered.
@@ -408,18 +396,23 @@ extension Registry {
     }
 
     private static func personRecord(_ person: Pseudonym, _ db: Database) throws -> PersonRecord? {
-        guard
-            let row = try Row.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT p.household AS household, p.relation AS relation, h.district AS district
-                        FROM person p JOIN household h ON h.pseudonym = p.household WHERE p.pseudonym = ?
-                        """), arguments: [Data(person.bytes)])
-        else { return nil }
-        let bytes: Data = row["household"]
-        guard let household = Pseudonym(bytes: Array(bytes)) else { return nil }
-        return PersonRecord(
-            pseudonym: person, household: household, relation: row["relation"], district: row["district"])
+        var record: PersonRecord?
+        try forEachRow(
+            db,
+            """
+            SELECT p.household, p.relation, h.district
+            FROM person p JOIN household h ON h.pseudonym = p.household WHERE p.pseudonym = ?
+            """,
+            bind: { bind(person, to: $0, at: 1) }
+        ) { stmt in
+            guard let household = Pseudonym(bytes: blob(stmt, 0)) else {
+                throw StoreError(message: "a stored person has a malformed household")
+            }
+            record = PersonRecord(
+                pseudonym: person, household: household, relation: text(stmt, 1) ?? "", district: text(stmt, 2) ?? "")
+            return false
+        }
+        return record
     }
 
     /// Whether a household with this pseudonym exists.
