@@ -34,15 +34,7 @@ public struct DataKeys: Sendable {
         var keys: [String: [UInt32: SecureBytes]] = [:]
         var current: [String: UInt32] = [:]
         for row in rows {
-            let cls: String = row["class"]
-            let version = UInt32(row["version"] as Int64)
-            let wrapped: Data = row["wrapped"]
-            let key: SecureBytes
-            do {
-                key = try keyring.unwrapDataKey(Array(wrapped), className: cls, version: version)
-            } catch {
-                throw StoreError(message: "data key \(cls) v\(version) does not open with this master key")
-            }
+            let (cls, version, key) = try unwrap(row, keyring: keyring)
             keys[cls, default: [:]][version] = key
             current[cls] = max(current[cls] ?? 0, version)
         }
@@ -50,6 +42,19 @@ public struct DataKeys: Sendable {
             throw StoreError(message: "registry has no active data key for class \(cls)")
         }
         return DataKeys(keys: keys, current: current)
+    }
+
+    /// Unwraps a `data_key` row (`class`, `version`, `wrapped`) with `keyring`'s master key.
+    /// - Throws: `StoreError` naming the key when it does not open.
+    static func unwrap(_ row: Row, keyring: Keyring) throws -> (className: String, version: UInt32, key: SecureBytes) {
+        let cls: String = row["class"]
+        let version = UInt32(row["version"] as Int64)
+        let wrapped: Data = row["wrapped"]
+        do {
+            return (cls, version, try keyring.unwrapDataKey(Array(wrapped), className: cls, version: version))
+        } catch {
+            throw StoreError(message: "data key \(cls) v\(version) does not open with this master key")
+        }
     }
 
     /// The version and key that new values of `className` are sealed under.

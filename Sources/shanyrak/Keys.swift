@@ -8,7 +8,30 @@ extension Shanyrak {
     struct Keys: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a keyring; rotate, rewrap and retire data keys.",
-            subcommands: [KeysInit.self, Rotate.self, Rewrap.self, Status.self, Retire.self])
+            subcommands: [KeysInit.self, Rotate.self, Rewrap.self, Status.self, Retire.self, RotateMaster.self])
+    }
+
+    struct RotateMaster: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-master",
+            abstract: "Replace master.key with a new random key and rewrap every active data key under it.",
+            discussion: """
+                Values, pseudonyms and the audit log are untouched. The old master key no longer opens \
+                the registry afterwards: back up the new master.key at once. A rotation that is \
+                interrupted is settled by the next command on the data folder.
+                """)
+        @OptionGroup var data: DataOption
+
+        func run() async throws {
+            try await runReportingErrors {
+                let context = try ServiceContext.open(data: data.data)
+                let (_, rewrapped) = try MasterKeyRotation.rotate(
+                    registry: context.registry, keysDirectory: context.keysDirectory, keyring: context.keyring)
+                try await OperatorAudit.record(context, action: "keys.rotate-master", requestId: "\(rewrapped)-rewrapped")
+                print("master key rotated: \(rewrapped) data keys rewrapped under the new \(Keyring.FileName.master)")
+                print("back up \(context.keysDirectory.appendingPathComponent(Keyring.FileName.master).path) now: the old key no longer opens this registry")
+            }
+        }
     }
 
     struct KeysInit: AsyncParsableCommand {

@@ -54,10 +54,22 @@ struct ServiceContext {
     static func open(data: String) throws -> ServiceContext {
         let dir = URL(fileURLWithPath: data)
         let config = try ServiceConfig.load(dataDirectory: dir)
-        let keyring = try Keyring.load(from: URL(fileURLWithPath: config.keys))
+        let keysDirectory = URL(fileURLWithPath: config.keys)
+        let loaded = try Keyring.load(from: keysDirectory)
         let catalog = try IndicatorCatalog.load(
             contentsOf: URL(fileURLWithPath: config.policies).appendingPathComponent("indicators.yaml"))
         let registry = try Registry.open(dataDirectory: dir)
+        // A master-key rotation that was interrupted is settled before anything uses the keys.
+        let (keyring, outcome) = try MasterKeyRotation.recover(
+            registry: registry, keysDirectory: keysDirectory, keyring: loaded)
+        switch outcome {
+        case .nothingPending: break
+        case .finished:
+            FileHandle.standardError.write(Data("shanyrak: finished an interrupted master-key rotation\n".utf8))
+        case .abandoned:
+            FileHandle.standardError.write(
+                Data("shanyrak: an interrupted master-key rotation had changed nothing; its new key was removed\n".utf8))
+        }
         return ServiceContext(dataDirectory: dir, config: config, keyring: keyring, catalog: catalog, registry: registry)
     }
 }

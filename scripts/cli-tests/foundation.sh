@@ -133,6 +133,29 @@ run 0 out.json bin ingest --data data --source labour --json labour.csv
     || { cat out.json >&2; fail "re-delivery after rotation should write nothing"; }
 ok "keys rotate / status --json / rewrap / retire"
 
+# master-key rotation: data keys rewrapped, values unchanged, the old key refused afterwards
+cp keys/master.key old-master.key
+run 0 before.json bin stats --data data --json
+run 0 out.txt bin keys rotate-master --data data
+grep -q "data keys rewrapped" out.txt || { cat out.txt >&2; fail "rotate-master said nothing about rewrapping"; }
+cmp -s keys/master.key old-master.key && fail "rotate-master left master.key unchanged"
+[ "$(mode_of keys/master.key)" = 600 ] || fail "new master.key is not mode 0600"
+[ ! -e keys/master.key.next ] || fail "rotate-master left master.key.next behind"
+run 0 after.json bin stats --data data --json
+cmp -s before.json after.json || fail "rotate-master changed the registry's contents"
+run 0 out.json bin ingest --data data --source labour --json labour.csv
+"$py" -c 'import json,sys; s=json.load(open("out.json")); sys.exit(0 if s["values_written"]==0 and s["values_unchanged"]>0 else 1)' \
+    || { cat out.json >&2; fail "re-delivery after master rotation should write nothing"; }
+# (keys given through the environment by functions, so that a failure message does not print them)
+with_old_master() { SHANYRAK_MASTER_KEY="$(cat old-master.key)" "$SHANYRAK_BIN" "$@"; }
+with_env_master() { SHANYRAK_MASTER_KEY="$(cat keys/master.key)" "$SHANYRAK_BIN" "$@"; }
+run 1 out.txt with_old_master ingest --data data --source labour labour.csv
+grep -q "does not open with this master key" out.txt || { cat out.txt >&2; fail "the old master key was not refused"; }
+run 1 out.txt with_env_master keys rotate-master --data data
+grep -q "SHANYRAK_MASTER_KEY" out.txt || { cat out.txt >&2; fail "rotation with the key from the environment not refused"; }
+run 0 out.txt with_env_master keys status --data data
+ok "keys rotate-master: rewraps, keeps values, refuses the old key and a key from the environment"
+
 # a key file readable by others is refused, naming chmod 600
 chmod 644 keys/master.key
 run 1 out.txt bin stats --data data
