@@ -187,15 +187,14 @@ extension Registry {
                 return SQLITE_OK
             }
         ) { stmt in
-            let subjectBytes = Self.blob(stmt, 0)
-            if current.map({ !$0.withUnsafeBytes { $0.elementsEqual(subjectBytes) } }) ?? true {
-                guard let subject = Pseudonym(bytes: subjectBytes) else {
-                    throw StoreError(message: "a stored record has a malformed subject")
-                }
+            guard let subject = Pseudonym(bytes: Self.blob(stmt, 0)) else {
+                throw StoreError(message: "a stored record has a malformed subject")
+            }
+            if subject != current {
                 flush()
                 current = subject
             }
-            guard let subject = current, seenCount < wanted.count else { return true }
+            guard seenCount < wanted.count else { return true }
             try RecordPayload.forEachEntry(in: Self.blob(stmt, 1)) { entry in
                 let n = Int(entry.indicator)
                 guard n < idByNumber.count, let id = idByNumber[n], placed[rankByNumber[n]] == nil else { return }
