@@ -72,7 +72,13 @@ public enum MasterKeyRotation {
             try? removeAndSync(pending)
             throw error
         }
-        try replace(current, with: pending)  // step 3
+        do {
+            try replace(current, with: pending)  // step 3
+        } catch let error as StoreError {
+            throw StoreError(
+                message: "\(error.message); the registry already uses the new key in \(pending.path), "
+                    + "and the next command on the data folder finishes the rotation")
+        }
         return (next, rewrapped)
     }
 
