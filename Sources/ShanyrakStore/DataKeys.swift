@@ -134,9 +134,7 @@ extension Registry {
     /// The registry's numbering of indicator ids.
     public func indicatorNumbers() throws -> [String: Int64] {
         try writer.read { db in
-            var out: [String: Int64] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT number, id FROM indicator") { out[row["id"]] = row["number"] }
-            return out
+            Dictionary(uniqueKeysWithValues: try indicatorNames.reload(db).map { ($0.id, $0.number) })
         }
     }
 
@@ -208,10 +206,12 @@ extension Registry {
         // What to re-seal, by indicator number: the indicators of the classes asked for.
         let targets = try writer.read { db in
             var out: [Int64: RewrapTarget] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT number, id, class FROM indicator") {
-                let cls: String = row[2]
-                guard classes.contains(cls), let (version, key) = keys.writeKey(for: cls) else { continue }
-                out[row[0]] = RewrapTarget(indicatorID: row[1], keyClass: cls, writeVersion: version, writeKey: key)
+            for entry in try indicatorNames.reload(db) {
+                guard classes.contains(entry.keyClass), let (version, key) = keys.writeKey(for: entry.keyClass) else {
+                    continue
+                }
+                out[entry.number] = RewrapTarget(
+                    indicatorID: entry.id, keyClass: entry.keyClass, writeVersion: version, writeKey: key)
             }
             return out
         }

@@ -64,20 +64,34 @@ final class IndicatorNameCache: @unchecked Sendable {
     /// How many times the table was read (tests check that known ids do not cause a read).
     private(set) var reloads = 0
 
-    private func reload(_ db: Database) throws {
+    /// One row of the indicator table.
+    struct Entry: Sendable {
+        /// The number records use for the indicator.
+        let number: Int64
+        /// The indicator id.
+        let id: String
+        /// The class whose data key seals its values.
+        let keyClass: String
+    }
+
+    /// Reads the whole table (the one place that does), refreshes the cache, and returns its rows.
+    @discardableResult
+    func reload(_ db: Database) throws -> [Entry] {
+        let entries = try Row.fetchAll(db.cachedStatement(sql: "SELECT number, id, class FROM indicator")).map {
+            Entry(number: $0[0], id: $0[1], keyClass: $0[2])
+        }
         var ids: [Int64: String] = [:]
         var numbers: [String: Int64] = [:]
-        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT number, id FROM indicator")) {
-            let number: Int64 = row[0]
-            let id: String = row[1]
-            ids[number] = id
-            numbers[id] = number
+        for entry in entries {
+            ids[entry.number] = entry.id
+            numbers[entry.id] = entry.number
         }
         lock.withLock {
             idByNumber = ids
             numberByID = numbers
             reloads += 1
         }
+        return entries
     }
 
     /// Numbers of `ids`; ids the registry does not know are left out.
