@@ -4,6 +4,7 @@
 # straightforward Python ingester (PyNaCl + sqlite3) for scale.
 #
 #   scripts/bench-ingest.sh [HOUSEHOLDS] [SEED]     (default 285000 households ~ 1,000,000 people)
+#   BIN=/tmp/old-shanyrak scripts/bench-ingest.sh   # measure a given binary (no build), e.g. a before
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 households=${1:-285000}
@@ -11,8 +12,12 @@ seed=${2:-1}
 work=${BENCH_DIR:-$(mktemp -d)}
 python=${SHANYRAK_PYTHON:-$root/.venv/bin/python}
 cd "$root"
-swift build -c release --product shanyrak >/dev/null
-bin="$root/.build/release/shanyrak"
+if [ -n "${BIN:-}" ]; then
+    bin=$BIN
+else
+    swift build -c release --product shanyrak >/dev/null
+    bin="$root/.build/release/shanyrak"
+fi
 chmod 600 keys-example/*.key
 rm -rf "$work/feeds" "$work/data"
 start=$(date +%s.%N)

@@ -50,33 +50,24 @@ public enum CanonicalViewJSON {
     /// "relation","sex"}]}`, members in the order given.
     /// - Returns: the bytes `JSONEncoder` would write, or nil when the writer cannot be sure of them.
     public static func householdCard(household: String, district: String, members: [Member]) -> Data? {
-        guard isPlain(district), isPlain(household) else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(256 + members.count * 512)
-        out.append(contentsOf: #"{"district":""#.utf8)
-        out.append(contentsOf: district.utf8)
-        out.append(contentsOf: #"","household":""#.utf8)
-        out.append(contentsOf: household.utf8)
-        out.append(contentsOf: #"","members":["#.utf8)
-        for (n, member) in members.enumerated() {
-            guard isPlain(member.pseudonym), isPlain(member.relation), isPlain(member.sex), isPlain(member.ageBand),
-                let pairs = plainPairsInEncoderOrder(member.indicators)
-            else { return nil }
-            if n > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: #"{"age_band":""#.utf8)
-            out.append(contentsOf: member.ageBand.utf8)
-            out.append(contentsOf: #"","indicators":"#.utf8)
-            appendObject(pairs, to: &out)
-            out.append(contentsOf: #","pseudonym":""#.utf8)
-            out.append(contentsOf: member.pseudonym.utf8)
-            out.append(contentsOf: #"","relation":""#.utf8)
-            out.append(contentsOf: member.relation.utf8)
-            out.append(contentsOf: #"","sex":""#.utf8)
-            out.append(contentsOf: member.sex.utf8)
-            out.append(contentsOf: #""}"#.utf8)
+        var w = Writer(capacity: 256 + members.count * 512)
+        w.beginObject()
+        w.string("district", district)
+        w.string("household", household)
+        w.key("members")
+        w.beginArray()
+        for member in members {
+            w.beginObject()
+            w.string("age_band", member.ageBand)
+            w.indicators(member.indicators)
+            w.string("pseudonym", member.pseudonym)
+            w.string("relation", member.relation)
+            w.string("sex", member.sex)
+            w.endObject()
         }
-        out.append(contentsOf: "]}".utf8)
-        return Data(out)
+        w.endArray()
+        w.endObject()
+        return w.result
     }
 
     /// The person view `{"age_band","household","indicators","person","relation","sex"}`.
@@ -85,47 +76,90 @@ public enum CanonicalViewJSON {
         person: String, household: String, relation: String, sex: String, ageBand: String,
         indicators: [String: String]
     ) -> Data? {
-        guard isPlain(person), isPlain(household), isPlain(relation), isPlain(sex), isPlain(ageBand),
-            let pairs = plainPairsInEncoderOrder(indicators)
-        else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(256 + indicators.count * 48)
-        out.append(contentsOf: #"{"age_band":""#.utf8)
-        out.append(contentsOf: ageBand.utf8)
-        out.append(contentsOf: #"","household":""#.utf8)
-        out.append(contentsOf: household.utf8)
-        out.append(contentsOf: #"","indicators":"#.utf8)
-        appendObject(pairs, to: &out)
-        out.append(contentsOf: #","person":""#.utf8)
-        out.append(contentsOf: person.utf8)
-        out.append(contentsOf: #"","relation":""#.utf8)
-        out.append(contentsOf: relation.utf8)
-        out.append(contentsOf: #"","sex":""#.utf8)
-        out.append(contentsOf: sex.utf8)
-        out.append(contentsOf: #""}"#.utf8)
-        return Data(out)
+        var w = Writer(capacity: 256 + indicators.count * 48)
+        w.beginObject()
+        w.string("age_band", ageBand)
+        w.string("household", household)
+        w.indicators(indicators)
+        w.string("person", person)
+        w.string("relation", relation)
+        w.string("sex", sex)
+        w.endObject()
+        return w.result
     }
 
-    /// The entries in the encoder's key order, or nil when a key or value is not plain or the order is unknown.
-    private static func plainPairsInEncoderOrder(_ values: [String: String]) -> [(key: String, value: String)]? {
-        for value in values.values {
-            guard isPlain(value) else { return nil }
-        }
-        return IndicatorKeyOrder.shared.ordered(values)  // checks the keys
-    }
+    /// Writes JSON without whitespace, fields in the order given (the callers give the encoder's
+    /// order); gives up, for good, at the first text that is not plain or an indicator map whose
+    /// key order is not known.
+    private struct Writer {
+        private var out: [UInt8] = []
+        private var failed = false
+        /// Whether the next element of the current object or array needs a comma before it.
+        private var needsComma = false
 
-    /// Appends `{"key":"value",...}` in the given order; keys and values must be plain (`isPlain`).
-    private static func appendObject(_ pairs: [(key: String, value: String)], to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "{"))
-        for (i, pair) in pairs.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
+        init(capacity: Int) { out.reserveCapacity(capacity) }
+
+        /// The bytes, or nil when the writer gave up.
+        var result: Data? { failed ? nil : Data(out) }
+
+        mutating func beginObject() { open(UInt8(ascii: "{")) }
+        mutating func endObject() { close(UInt8(ascii: "}")) }
+        mutating func beginArray() { open(UInt8(ascii: "[")) }
+        mutating func endArray() { close(UInt8(ascii: "]")) }
+
+        /// `"name":` (names are the writer's own constants, plain).
+        mutating func key(_ name: String) {
+            separate()
+            quoted(name)
+            out.append(UInt8(ascii: ":"))
+            needsComma = false
+        }
+
+        /// `"name":"text"`.
+        mutating func string(_ name: String, _ text: String) {
+            guard isPlain(text) else { return fail() }
+            key(name)
+            quoted(text)
+            needsComma = true
+        }
+
+        /// `"indicators":{...}`, ids in the encoder's order.
+        mutating func indicators(_ values: [String: String]) {
+            guard values.values.allSatisfy(isPlain), let pairs = IndicatorKeyOrder.shared.ordered(values) else {
+                return fail()
+            }
+            key("indicators")
+            beginObject()
+            for pair in pairs {
+                key(pair.key)
+                quoted(pair.value)
+                needsComma = true
+            }
+            endObject()
+        }
+
+        private mutating func open(_ bracket: UInt8) {
+            separate()
+            out.append(bracket)
+            needsComma = false
+        }
+
+        private mutating func close(_ bracket: UInt8) {
+            out.append(bracket)
+            needsComma = true
+        }
+
+        private mutating func separate() {
+            if needsComma { out.append(UInt8(ascii: ",")) }
+        }
+
+        private mutating func quoted(_ text: String) {
             out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: pair.key.utf8)
-            out.append(contentsOf: #"":""#.utf8)
-            out.append(contentsOf: pair.value.utf8)
+            out.append(contentsOf: text.utf8)
             out.append(UInt8(ascii: "\""))
         }
-        out.append(UInt8(ascii: "}"))
+
+        private mutating func fail() { failed = true }
     }
 
     /// Text `JSONEncoder` writes verbatim (slashes unescaped): no control character, DEL, `"` or `\`,

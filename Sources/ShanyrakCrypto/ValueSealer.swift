@@ -63,6 +63,11 @@ public enum SealedValueFormat {
         for shift in stride(from: 24, through: 0, by: -8) { put(UInt8(truncatingIfNeeded: keyVersion >> shift)) }
     }
 
+    /// Whether `sealed` is in version 2 (synthetic nonce) and long enough to hold its iv and tag.
+    public static func isSynthetic(_ sealed: some Collection<UInt8>) -> Bool {
+        sealed.first == syntheticVersion && sealed.count >= syntheticOverhead
+    }
+
     /// The overhead and nonce position of a sealed value's format, from its first byte.
     private static func layout(of format: UInt8) -> (overhead: Int, nonceLength: Int)? {
         switch format {

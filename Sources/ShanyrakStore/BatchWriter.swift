@@ -51,10 +51,12 @@ public final class BatchWriter {
     public let isFirstDeliveryOfSource: Bool
     /// The household upserted last: members of a household arrive together, and one upsert is enough.
     private var lastHousehold: (pseudonym: Pseudonym, district: String)?
-    /// Register lookups asked of SQLite so far, and the register in memory once a feed has
-    /// asked more than `personLookupsBeforeLoading` (a small feed never pays for loading it).
+    /// Register lookups asked of SQLite so far, and the register in memory (about 32 bytes per
+    /// person) once a feed has asked more than `personLookupsBeforeLoading`: then every row's
+    /// "is this person registered?" is a hash probe instead of a B-tree seek, and a small feed
+    /// never pays for loading it.
     private var personLookups = 0
-    private var registeredPersons: RegisteredPersons?
+    private var registeredPersons: Set<Pseudonym>?
     var personLookupsBeforeLoading = 50_000
     private let db: Database
     private var statements: [OpaquePointer] = []
@@ -114,11 +116,7 @@ public final class BatchWriter {
     }
 
     private func bind(_ stmt: OpaquePointer, _ index: Int32, _ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { bind(stmt, index, $0) }
-    }
-
-    private func bind(_ stmt: OpaquePointer, _ index: Int32, _ bytes: UnsafeRawBufferPointer) {
-        _ = sqlite3_bind_blob(stmt, index, bytes.baseAddress, Int32(bytes.count), sqliteTransient)
+        bytes.withUnsafeBytes { _ = sqlite3_bind_blob(stmt, index, $0.baseAddress, Int32($0.count), sqliteTransient) }
     }
 
     private func bind(_ stmt: OpaquePointer, _ index: Int32, _ text: String) {
@@ -168,7 +166,7 @@ public final class BatchWriter {
             }
         }
         let rc = write(insertPerson)
-        if rc == SQLITE_DONE { person.withUnsafeBytes { registeredPersons?.insert($0) } }
+        if rc == SQLITE_DONE { registeredPersons?.insert(person) }
         if certainlyNew && rc == SQLITE_CONSTRAINT {
             // Registered by some other way after all: compare and update as for any delivery.
             return try upsertMembership(person: person, household: household, district: district, relation: relation)
@@ -200,7 +198,7 @@ public final class BatchWriter {
 
     /// Whether the population register knows `person`.
     public func personExists(_ person: Pseudonym) throws -> Bool {
-        if let registeredPersons { return person.withUnsafeBytes { registeredPersons.contains($0) } }
+        if let registeredPersons { return registeredPersons.contains(person) }
         personLookups += 1
         if personLookups > personLookupsBeforeLoading {
             try loadRegisteredPersons()
@@ -221,22 +219,13 @@ public final class BatchWriter {
     /// inside this batch's transaction, so it is the register the batch sees).
     private func loadRegisteredPersons() throws {
         let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM person") ?? 0
-        var table = RegisteredPersons(capacity: count)
-        var stmt: OpaquePointer?
-        guard sqlite3_prepare_v2(db.sqliteConnection, "SELECT pseudonym FROM person", -1, &stmt, nil) == SQLITE_OK, let stmt
-        else { throw StoreError(message: "cannot read the population register") }
-        defer { sqlite3_finalize(stmt) }
-        while true {
-            let rc = sqlite3_step(stmt)
-            if rc == SQLITE_DONE { break }
-            guard rc == SQLITE_ROW else {
-                throw StoreError(message: "cannot read the population register: \(String(cString: sqlite3_errstr(rc)))")
-            }
-            let bytes = UnsafeRawBufferPointer(start: sqlite3_column_blob(stmt, 0), count: Int(sqlite3_column_bytes(stmt, 0)))
-            guard bytes.count == Pseudonym.byteCount, table.count < count else {
+        var table = Set<Pseudonym>(minimumCapacity: count)
+        try Registry.forEachRow(db, "SELECT pseudonym FROM person", bind: { _ in SQLITE_OK }) { stmt in
+            guard let person = Pseudonym(bytes: Registry.blob(stmt, 0)) else {
                 throw StoreError(message: "the population register holds a malformed pseudonym")
             }
-            table.insert(bytes)
+            table.insert(person)
+            return true
         }
         registeredPersons = table
     }
@@ -257,7 +246,7 @@ public final class BatchWriter {
 
     /// The MAC of the newest stored value per (indicator, observation date) for `subject` from this source.
     public func latestMACs(subject: Pseudonym) throws -> [StoredValueKey: [UInt8]] {
-        subject.withUnsafeBytes { bind(latest, 1, $0) }
+        _ = Registry.bind(subject, to: latest, at: 1)
         sqlite3_bind_int64(latest, 2, sourceNumber)
         defer {
             sqlite3_reset(latest)

@@ -269,8 +269,7 @@ extension Registry {
             let subjectData: Data = row[1]
             let payload: Data = row[2]
             var changed = false
-            // Parsed when the record holds something to re-seal, once for all its values.
-            lazy var subject = Pseudonym(bytes: Array(subjectData))
+            let subject = Pseudonym(bytes: subjectData)
             let bytes = Array(payload)
             // A record keeps its layout: format 3 values keep their synthetic iv (still their MAC)
             // under the new key; older records stay in format 2 with random nonces.

@@ -56,9 +56,7 @@ public struct RecordPayload: Sendable {
             throw StoreError(message: "value for indicator number \(indicator) cannot be stored (bad number)")
         }
         if format == Self.formatVersion {
-            guard sealed.first == SealedValueFormat.syntheticVersion,
-                sealed.count >= SealedValueFormat.syntheticOverhead
-            else {
+            guard SealedValueFormat.isSynthetic(sealed) else {
                 throw StoreError(message: "value for indicator number \(indicator) is not sealed with a synthetic nonce")
             }
         } else {
@@ -137,9 +135,7 @@ public struct RecordPayload: Sendable {
 
         /// The synthetic iv of a value sealed in `SealedValueFormat` version 2, `nil` for version 1.
         public var syntheticIV: UnsafeRawBufferPointer? {
-            guard sealed.first == SealedValueFormat.syntheticVersion,
-                sealed.count >= SealedValueFormat.syntheticOverhead
-            else { return nil }
+            guard SealedValueFormat.isSynthetic(sealed) else { return nil }
             return UnsafeRawBufferPointer(rebasing: sealed[1..<(1 + SealedValueFormat.syntheticIVLength)])
         }
     }
@@ -176,9 +172,9 @@ public struct RecordPayload: Sendable {
             let sealed = try reader.take(length)
             if format == formatVersion {
                 // The MAC is the start of the synthetic iv, just after the sealed value's format byte.
-                guard sealed.count >= SealedValueFormat.syntheticOverhead,
-                    sealed[0] == SealedValueFormat.syntheticVersion
-                else { throw StoreError(message: "stored record holds a value in an unexpected sealed format") }
+                guard SealedValueFormat.isSynthetic(sealed) else {
+                    throw StoreError(message: "stored record holds a value in an unexpected sealed format")
+                }
                 mac = UnsafeRawBufferPointer(rebasing: sealed[1...])
             }
             guard let mac else { throw Reader.truncated }

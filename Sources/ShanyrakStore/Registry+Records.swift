@@ -236,7 +236,7 @@ extension Registry {
                     """)
             while let row = try rows.next() {
                 let subjectData: Data = row[1]
-                guard let subject = Pseudonym(bytes: Array(subjectData)) else {
+                guard let subject = Pseudonym(bytes: subjectData) else {
                     throw StoreError(message: "a stored record has a malformed subject")
                 }
                 let payload: Data = row[4]

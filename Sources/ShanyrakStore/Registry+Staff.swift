@@ -316,7 +316,7 @@ extension Registry {
                     """, arguments: [staffID]
             ).compactMap { row in
                 let bytes: Data = row["pseudonym"]
-                return Pseudonym(bytes: Array(bytes)).map { ($0, row["district"]) }
+                return Pseudonym(bytes: bytes).map { ($0, row["district"]) }
             }
         }
     }
