@@ -39,6 +39,8 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
+        // One C call Swift cannot make (sqlite3_config is variadic), for SQLite's process-wide settings.
+        .target(name: "CSQLiteTuning", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "ShanyrakCrypto",
             dependencies: ["CSodium", "ShanyrakCore"],
@@ -65,7 +67,7 @@ let package = Package(
         .target(
             name: "ShanyrakStore",
             dependencies: [
-                "ShanyrakCrypto", "ShanyrakCore",
+                "ShanyrakCrypto", "ShanyrakCore", "CSQLiteTuning",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],

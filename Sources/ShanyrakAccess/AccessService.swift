@@ -136,18 +136,25 @@ public struct AccessService: Sendable {
     public func householdView(principal: Principal, householdID: String, requestID: String) async throws
         -> HouseholdView
     {
-        // One read transaction: structure, assignment, the decision, and only the granted values.
-        // Only indicators that may ever be on a card are asked about; the card's type refuses the rest anyway.
+        // One read transaction: structure, assignment, the decision, and only the granted values, each
+        // opened where SQLite holds it. Only indicators that may ever be on a card are asked about; the
+        // card's type refuses the rest anyway.
         let candidates = householdCandidates
+        // granted[i]: whether candidates[i] is granted (by position, not by id).
+        var granted: [Bool] = []
+        var members: [(pseudonym: Pseudonym, relation: String)] = []
+        // Values by member position; sex and birth date aside (the card shows them as sex and age band).
+        var indicators: [[String: String]] = []
+        var sex: [String?] = []
+        var birthDate: [String?] = []
         guard let household = Pseudonym(hex: householdID),
             let snapshot = try registry.householdSnapshot(
                 household, staffID: principal.id,
-                select: { record, assigned -> ((decision: AccessDecision, granted: [Bool]), [String]) in
+                select: { record, assigned -> (AccessDecision, [String]) in
                     let context = AccessContext(
                         view: .household, assigned: assigned, sameDistrict: principal.district == record.district)
                     let decision = try decide(principal, .read, context, candidates)
-                    // granted[i]: whether candidates[i] is granted (by position, not by id).
-                    var granted = [Bool](repeating: false, count: candidates.count)
+                    granted = [Bool](repeating: false, count: candidates.count)
                     var ids: [String] = []
                     ids.reserveCapacity(candidates.count + Self.shapeIndicators.count)
                     if !decision.allowed.isEmpty {
@@ -156,35 +163,34 @@ public struct AccessService: Sendable {
                             ids.append(id)
                         }
                     }
-                    return ((decision, granted), ids.isEmpty ? [] : ids + Self.shapeIndicators)
+                    guard !ids.isEmpty else { return (decision, []) }
+                    members = record.members
+                    // Sized for every granted value, so that filling them does not rehash.
+                    indicators = (0..<members.count).map { _ in [String: String](minimumCapacity: ids.count) }
+                    sex = [String?](repeating: nil, count: members.count)
+                    birthDate = [String?](repeating: nil, count: members.count)
+                    return (decision, ids + Self.shapeIndicators)
+                },
+                observe: { observation in
+                    guard let m = members.firstIndex(where: { $0.pseudonym == observation.subject }) else { return }
+                    let (slot, value) = try unseal(observation)
+                    switch observation.indicator {
+                    case "demographic.sex": sex[m] = value
+                    case "identity.birth_date": birthDate[m] = value
+                    default: break
+                    }
+                    if let c = slot.householdCandidate, granted[c] {
+                        indicators[m][observation.indicator] = value
+                    }
                 })
         else {
             try await deny(principal, .household, subjects: [householdID], policyIDs: [], requestID: requestID)
         }
         let record = snapshot.record
-        let (decision, granted) = snapshot.decision
+        let decision = snapshot.decision
         guard granted.contains(true) else {
             try await deny(
                 principal, .household, subjects: [household.hex], policyIDs: decision.policyIDs, requestID: requestID)
-        }
-        let members = record.members
-        // Values by member position; sex and birth date aside (the card shows them as sex and age band).
-        // Sized for every granted value, so that filling them does not rehash.
-        let grantedCount = granted.reduce(0) { $1 ? $0 + 1 : $0 }
-        var indicators = (0..<members.count).map { _ in [String: String](minimumCapacity: grantedCount) }
-        var sex = [String?](repeating: nil, count: members.count)
-        var birthDate = [String?](repeating: nil, count: members.count)
-        for observation in snapshot.observations {
-            guard let m = members.firstIndex(where: { $0.pseudonym == observation.subject }) else { continue }
-            let (slot, value) = try unseal(observation)
-            switch observation.indicator {
-            case "demographic.sex": sex[m] = value
-            case "identity.birth_date": birthDate[m] = value
-            default: break
-            }
-            if let c = slot.householdCandidate, granted[c] {
-                indicators[m][observation.indicator] = value
-            }
         }
         let today = clock()
         var inputs: [HouseholdView.MemberInput] = []
@@ -236,8 +242,10 @@ public struct AccessService: Sendable {
     {
         let sealedJustification = try breakGlass.map { try seal(justification: $0, requestID: requestID) }
         let isBreakGlass = breakGlass != nil
-        // One read transaction: the person, the assignment, the decision, and only the granted values.
+        // One read transaction: the person, the assignment, the decision, and only the granted values,
+        // each opened where SQLite holds it.
         let candidates = personCandidates
+        var values: [String: String] = [:]
         guard let person = Pseudonym(hex: personID),
             breakGlass.map({ !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) ?? true,
             let snapshot = try registry.personSnapshot(
@@ -249,7 +257,8 @@ public struct AccessService: Sendable {
                     let decision = try decide(principal, .read, context, candidates)
                     let granted = candidates.filter { decision.allowed.contains($0) }
                     return ((decision, granted), granted.isEmpty ? [] : granted + Self.shapeIndicators)
-                })
+                },
+                observe: { observation in values[observation.indicator] = try unseal(observation).value })
         else {
             try await deny(
                 principal, .person, subjects: [personID], policyIDs: [], requestID: requestID, breakGlass: isBreakGlass,
@@ -262,7 +271,6 @@ public struct AccessService: Sendable {
                 principal, .person, subjects: [person.hex], policyIDs: decision.policyIDs, requestID: requestID,
                 breakGlass: isBreakGlass, justification: sealedJustification)
         }
-        let values = try unseal(snapshot.observations)[person] ?? [:]
         let view = PersonView(
             person: person, household: record.household, relation: record.relation, sex: values["demographic.sex"],
             ageBand: AgeBand.of(birthDate: values["identity.birth_date"], on: clock()),
@@ -414,17 +422,8 @@ public struct AccessService: Sendable {
         }
     }
 
-    /// Opens fetched observations: subject to indicator id to value.
-    private func unseal(_ observations: [SealedObservation]) throws -> [Pseudonym: [String: String]] {
-        var out: [Pseudonym: [String: String]] = [:]
-        for observation in observations {
-            out[observation.subject, default: [:]][observation.indicator] = try unseal(observation).value
-        }
-        return out
-    }
-
-    /// Opens one fetched observation with the data key of its class and stored version.
-    private func unseal(_ observation: SealedObservation) throws -> (slot: IndicatorSlot, value: String) {
+    /// Opens one fetched observation, where the registry holds it, with the data key of its class and stored version.
+    private func unseal(_ observation: SealedObservationBytes) throws -> (slot: IndicatorSlot, value: String) {
         guard let slot = slots[observation.indicator],
             let key = keys.key(for: slot.keyClass, version: observation.keyVersion)
         else { throw AccessFailure("a stored value has no active data key") }

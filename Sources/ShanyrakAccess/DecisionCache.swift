@@ -5,7 +5,7 @@ import Foundation
 /// Bounded: when `capacity` is reached the cache is emptied and fills again (the working set of a
 /// server is small: a decision depends on the principal and a few context facts, not on the household).
 ///
-/// `@unchecked Sendable`: `entries` is only touched while holding `lock`.
+/// `@unchecked Sendable`: `entries` is only read or replaced while holding `lock`.
 final class DecisionCache: @unchecked Sendable {
     /// Everything a decision is computed from.
     struct Key: Hashable {
@@ -23,19 +23,22 @@ final class DecisionCache: @unchecked Sendable {
     init(capacity: Int) { self.capacity = max(0, capacity) }
 
     /// The remembered decision for `key`; setting stores one.
+    ///
+    /// A lookup holds the lock only to take the table (a reference): hashing the key, which covers every
+    /// indicator id asked about, happens outside it, so concurrent requests do not queue on the lock. A store
+    /// copies the table only while a lookup still holds the old one (copy-on-write).
     subscript(key: Key) -> AccessDecision? {
         get {
             guard capacity > 0 else { return nil }
-            lock.lock()
-            defer { lock.unlock() }
-            return entries[key]
+            let table = lock.withLock { entries }
+            return table[key]
         }
         set {
             guard capacity > 0 else { return }
-            lock.lock()
-            defer { lock.unlock() }
-            if entries.count >= capacity, entries[key] == nil { entries.removeAll(keepingCapacity: true) }
-            entries[key] = newValue
+            lock.withLock {
+                if entries.count >= capacity, entries[key] == nil { entries.removeAll(keepingCapacity: true) }
+                entries[key] = newValue
+            }
         }
     }
 }

@@ -86,10 +86,24 @@ public enum SealedValueFormat {
     public static func open(
         _ sealed: [UInt8], subject: Pseudonym, indicator: String, keyVersion: UInt32, key: SecureBytes
     ) throws(CryptoError) -> String {
+        let opened = sealed.withUnsafeBytes { bytes in
+            Result { () throws(CryptoError) -> String in
+                try open(bytes, subject: subject, indicator: indicator, keyVersion: keyVersion, key: key)
+            }
+        }
+        return try opened.get()
+    }
+
+    /// Opens a sealed value where it lies (the access path opens values in SQLite's memory).
+    /// - Returns: the canonical value.
+    /// - Throws: `CryptoError.authenticationFailed` when the value does not belong to this place or key.
+    public static func open(
+        _ sealed: UnsafeRawBufferPointer, subject: Pseudonym, indicator: String, keyVersion: UInt32, key: SecureBytes
+    ) throws(CryptoError) -> String {
         guard let format = sealed.first, let (overhead, storedNonce) = layout(of: format) else {
             throw sealed.isEmpty ? .ciphertextTooShort : .authenticationFailed
         }
-        guard sealed.count >= overhead else { throw .ciphertextTooShort }
+        guard sealed.count >= overhead, let base = sealed.baseAddress else { throw .ciphertextTooShort }
         try Sodium.ensureInitialised()
         guard key.count == XChaCha20Poly1305.keyLength else {
             throw .invalidKeyLength(expected: XChaCha20Poly1305.keyLength, actual: key.count)
@@ -100,20 +114,19 @@ public enum SealedValueFormat {
         // A version 2 nonce is its 16 stored bytes followed by eight zero bytes.
         var nonce = (UInt64(0), UInt64(0), UInt64(0))
         withUnsafeMutableBytes(of: &nonce) { n in
-            sealed.withUnsafeBytes { s in n.copyMemory(from: UnsafeRawBufferPointer(rebasing: s[1..<(1 + storedNonce)])) }
+            n.copyMemory(from: UnsafeRawBufferPointer(rebasing: sealed[1..<(1 + storedNonce)]))
         }
         let bodyStart = 1 + storedNonce
         let plainLength = sealed.count - overhead
         var opened = false
         let value = String(unsafeUninitializedCapacity: plainLength) { out in
-            let rc = sealed.withUnsafeBufferPointer { s in
-                key.withUnsafeBytes { k in
-                    withUnsafeBytes(of: &nonce) { n in
-                        ad.withBytes { a in
-                            crypto_aead_xchacha20poly1305_ietf_decrypt(
-                                out.baseAddress, nil, nil, s.baseAddress! + bodyStart, UInt64(sealed.count - bodyStart),
-                                a.sodiumPointer, UInt64(a.count), n.sodiumPointer, k.sodiumPointer)
-                        }
+            let rc = key.withUnsafeBytes { k in
+                withUnsafeBytes(of: &nonce) { n in
+                    ad.withBytes { a in
+                        crypto_aead_xchacha20poly1305_ietf_decrypt(
+                            out.baseAddress, nil, nil, base.assumingMemoryBound(to: UInt8.self) + bodyStart,
+                            UInt64(sealed.count - bodyStart), a.sodiumPointer, UInt64(a.count), n.sodiumPointer,
+                            k.sodiumPointer)
                     }
                 }
             }

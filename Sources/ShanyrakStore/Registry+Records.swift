@@ -19,9 +19,10 @@ extension Registry {
     /// The statement is reset and its bindings cleared afterwards, whatever happens.
     /// - Throws: a database error, `StoreError` when binding or stepping fails, or what `row` throws.
     static func forEachRow(
-        _ db: Database, _ sql: String, bind: (OpaquePointer) -> Int32, row: (OpaquePointer) throws -> Bool
+        _ db: some PreparedStatements, _ sql: String, bind: (OpaquePointer) -> Int32,
+        row: (OpaquePointer) throws -> Bool
     ) throws {
-        let stmt = try db.cachedStatement(sql: sql).sqliteStatement
+        let stmt = try db.prepared(sql)
         sqlite3_reset(stmt)
         defer {
             sqlite3_reset(stmt)
@@ -76,9 +77,14 @@ final class IndicatorNameCache: @unchecked Sendable {
 
     /// Reads the whole table (the one place that does), refreshes the cache, and returns its rows.
     @discardableResult
-    func reload(_ db: Database) throws -> [Entry] {
-        let entries = try Row.fetchAll(db.cachedStatement(sql: "SELECT number, id, class FROM indicator")).map {
-            Entry(number: $0[0], id: $0[1], keyClass: $0[2])
+    func reload(_ db: some PreparedStatements) throws -> [Entry] {
+        var entries: [Entry] = []
+        try Registry.forEachRow(db, "SELECT number, id, class FROM indicator", bind: { _ in SQLITE_OK }) { stmt in
+            guard let id = Registry.text(stmt, 1), let keyClass = Registry.text(stmt, 2) else {
+                throw StoreError(message: "the indicator table has an empty id or class")
+            }
+            entries.append(Entry(number: sqlite3_column_int64(stmt, 0), id: id, keyClass: keyClass))
+            return true
         }
         var ids: [Int64: String] = [:]
         var numbers: [String: Int64] = [:]
@@ -95,20 +101,20 @@ final class IndicatorNameCache: @unchecked Sendable {
     }
 
     /// Numbers of `ids`; ids the registry does not know are left out.
-    func numbers(of ids: [String], _ db: Database) throws -> [Int64: String] {
-        /// The numbers known now, and whether every id was among them.
+    func numbers(of ids: [String], _ db: some PreparedStatements) throws -> [Int64: String] {
+        /// The numbers known now, and whether every id was among them. The lock is held only to take the
+        /// table (a reference), not while hashing the ids: concurrent views do not queue on it.
         func lookup() -> (found: [Int64: String], complete: Bool) {
-            lock.withLock {
-                // Complete when every id was found: not `out.count == ids.count`, which a repeated
-                // id (a household view asks for the shape indicators twice) made false, and so
-                // made every view re-read the indicator table.
-                var out: [Int64: String] = [:]
-                var complete = true
-                for id in ids {
-                    if let n = numberByID[id] { out[n] = id } else { complete = false }
-                }
-                return (out, complete)
+            let known = lock.withLock { numberByID }
+            // Complete when every id was found: not `out.count == ids.count`, which a repeated
+            // id (a household view asks for the shape indicators twice) made false, and so
+            // made every view re-read the indicator table.
+            var out: [Int64: String] = [:]
+            var complete = true
+            for id in ids {
+                if let n = known[id] { out[n] = id } else { complete = false }
             }
+            return (out, complete)
         }
         let first = lookup()
         if first.complete { return first.found }
@@ -117,7 +123,7 @@ final class IndicatorNameCache: @unchecked Sendable {
     }
 
     /// The id of indicator `number`, or nil when the registry has no such indicator.
-    func id(of number: Int64, _ db: Database) throws -> String? {
+    func id(of number: Int64, _ db: some PreparedStatements) throws -> String? {
         if let id = lock.withLock({ idByNumber[number] }) { return id }
         try reload(db)
         return lock.withLock { idByNumber[number] }
@@ -154,38 +160,42 @@ extension Registry {
     /// - Throws: a database error, or `StoreError` for a malformed record.
     public func newestObservations(subjects: [Pseudonym], indicators: [String]) throws -> [SealedObservation] {
         guard !subjects.isEmpty, !indicators.isEmpty else { return [] }
-        return try writer.read { db in try newestObservations(subjects: subjects, indicators: indicators, db) }
+        var found: [SealedObservation] = []
+        try snapshotRead { db in
+            try forEachNewestObservation(subjects: subjects, indicators: indicators, db) { observation in
+                found.append(
+                    SealedObservation(
+                        subject: observation.subject, indicator: observation.indicator,
+                        keyVersion: observation.keyVersion, sealed: Array(observation.sealed)))
+            }
+        }
+        found.sort { ($0.subject, $0.indicator) < ($1.subject, $1.indicator) }
+        return found
     }
 
-    func newestObservations(subjects: [Pseudonym], indicators: [String], _ db: Database) throws -> [SealedObservation] {
-        guard !subjects.isEmpty, !indicators.isEmpty else { return [] }
+    /// Calls `body` with the newest observation of each of `indicators` about each of `subjects`, as
+    /// `newestObservations` chooses them, straight from SQLite's rows: the access path opens each sealed
+    /// value where SQLite holds it instead of copying it out first. Observations come grouped by subject,
+    /// in no particular order within a subject.
+    /// - Throws: a database error, `StoreError` for a malformed record, or what `body` throws.
+    func forEachNewestObservation(
+        subjects: [Pseudonym], indicators: [String], _ db: some PreparedStatements,
+        _ body: (SealedObservationBytes) throws -> Void
+    ) throws {
+        guard !subjects.isEmpty, !indicators.isEmpty else { return }
         let wanted = try indicatorNames.numbers(of: indicators, db)
-        guard !wanted.isEmpty else { return [] }
-        // Wanted ids by indicator number (numbers are small and dense), with the rank of each id in id
-        // order: a subject's observations are placed by rank, so the result needs no sorting.
+        guard !wanted.isEmpty else { return }
+        // Wanted ids by indicator number (numbers are small and dense).
         let highest = Int(wanted.keys.max() ?? 0)
         guard highest < 1 << 16 else { throw StoreError(message: "indicator number out of range") }
         var idByNumber = [String?](repeating: nil, count: highest + 1)
-        var rankByNumber = [Int](repeating: 0, count: highest + 1)
-        for (rank, (number, id)) in wanted.filter({ $0.key >= 0 }).sorted(by: { $0.value < $1.value }).enumerated() {
-            idByNumber[Int(number)] = id
-            rankByNumber[Int(number)] = rank
-        }
-        // The current subject's newest observation of each wanted id, by rank; nil until met.
-        var placed = [SealedObservation?](repeating: nil, count: wanted.count)
+        for (number, id) in wanted where number >= 0 { idByNumber[Int(number)] = id }
+        // The wanted numbers the current subject has shown already: its records come newest first, so the
+        // first observation met of an indicator is the one that wins.
+        var seen = [Bool](repeating: false, count: highest + 1)
         var seenCount = 0
-        let marks = Array(repeating: "?", count: subjects.count).joined(separator: ",")
-        var out: [SealedObservation] = []
         var current: Pseudonym?
-        /// Moves the current subject's observations to `out`, in id order.
-        func flush() {
-            guard seenCount > 0 else { return }
-            for i in placed.indices {
-                if let observation = placed[i] { out.append(observation) }
-                placed[i] = nil
-            }
-            seenCount = 0
-        }
+        let marks = Array(repeating: "?", count: subjects.count).joined(separator: ",")
         // A cached statement per household size.
         try Self.forEachRow(
             db,
@@ -205,21 +215,23 @@ extension Registry {
                 throw StoreError(message: "a stored record has a malformed subject")
             }
             if subject != current {
-                flush()
                 current = subject
+                if seenCount > 0 {
+                    for i in seen.indices { seen[i] = false }
+                    seenCount = 0
+                }
             }
             guard seenCount < wanted.count else { return true }
             try RecordPayload.forEachEntry(in: Self.blob(stmt, 1)) { entry in
                 let n = Int(entry.indicator)
-                guard n < idByNumber.count, let id = idByNumber[n], placed[rankByNumber[n]] == nil else { return }
-                placed[rankByNumber[n]] = SealedObservation(
-                    subject: subject, indicator: id, keyVersion: entry.keyVersion, sealed: Array(entry.sealed))
+                guard n < idByNumber.count, let id = idByNumber[n], !seen[n] else { return }
+                seen[n] = true
                 seenCount += 1
+                try body(
+                    SealedObservationBytes(subject: subject, indicator: id, keyVersion: entry.keyVersion, sealed: entry.sealed))
             }
             return true
         }
-        flush()
-        return out
     }
 
     /// Calls `body` with every stored value (all versions), in ingest order.

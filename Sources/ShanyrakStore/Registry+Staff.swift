@@ -125,6 +125,21 @@ public struct SealedObservation: Sendable, Equatable {
     }
 }
 
+/// A newest observation as the registry reads it, still sealed, for the access path to open at once.
+///
+/// `sealed` points into SQLite's current row: it is valid only during the call that receives it, and must
+/// not be kept (copy it, or use `SealedObservation`, to keep it).
+public struct SealedObservationBytes {
+    /// The subject pseudonym.
+    public let subject: Pseudonym
+    /// Indicator id.
+    public let indicator: String
+    /// Data-key version it is sealed under.
+    public let keyVersion: UInt32
+    /// The sealed bytes (format of `SealedValueFormat`), valid only during the call.
+    public let sealed: UnsafeRawBufferPointer
+}
+
 extension Registry {
     /// Migration "v2: staff": staff accounts and caseload assignments.
     static func registerStaffMigration(_ migrator: inout DatabaseMigrator) {
@@ -264,7 +279,7 @@ extension Registry {
         try writer.read { db in try Self.isAssigned(staffID: staffID, household: household, db) }
     }
 
-    private static func isAssigned(staffID: Int64, household: Pseudonym, _ db: Database) throws -> Bool {
+    private static func isAssigned(staffID: Int64, household: Pseudonym, _ db: some PreparedStatements) throws -> Bool {
         var found = false
         try forEachRow(
             db, "SELECT 1 FROM assignment WHERE staff_id = ? AND household = ?",
@@ -286,21 +301,23 @@ extension Registry {
     /// `select` sees the structure and the assignment and returns what it decided
     /// (for the caller) and exactly the indicators to read (none: nothing is read).
     /// The access path decides policy there, so only granted indicators are read,
-    /// as with `newestObservations`. One transaction instead of three: one snapshot,
-    /// one pool checkout.
+    /// as with `newestObservations`. Each of those observations is passed to `observe`
+    /// straight from SQLite's row (see `SealedObservationBytes`), grouped by member. One
+    /// transaction instead of three: one snapshot, one connection checkout.
     /// - Returns: nil when the household does not exist (`select` is not called).
-    /// - Throws: a database error, or what `select` throws.
+    /// - Throws: a database error, or what `select` or `observe` throws.
     public func householdSnapshot<Decision>(
         _ household: Pseudonym, staffID: Int64,
-        select: (_ record: HouseholdRecord, _ assigned: Bool) throws -> (Decision, [String])
-    ) throws -> (record: HouseholdRecord, assigned: Bool, decision: Decision, observations: [SealedObservation])? {
+        select: (_ record: HouseholdRecord, _ assigned: Bool) throws -> (Decision, [String]),
+        observe: (SealedObservationBytes) throws -> Void
+    ) throws -> (record: HouseholdRecord, assigned: Bool, decision: Decision)? {
         try snapshotRead { db in
             guard let record = try Self.householdRecord(household, db) else { return nil }
             let assigned = try Self.isAssigned(staffID: staffID, household: household, db)
             let (decision, indicators) = try select(record, assigned)
-            let observations = try newestObservations(
-                subjects: record.members.map(\.pseudonym), indicators: indicators, db)
-            return (record, assigned, decision, observations)
+            try forEachNewestObservation(
+                subjects: record.members.map(\.pseudonym), indicators: indicators, db, observe)
+            return (record, assigned, decision)
         }
     }
 
@@ -323,12 +340,13 @@ extension Registry {
 
     // MARK: Structure and values for the access path
 
-    /// Runs `body` in one read transaction, like `writer.read`, with `BEGIN` and `COMMIT` as
-    /// cached statements: GRDB prepares both anew for every read, which cost a household view
-    /// about as much as reading its household and members.
+    /// Runs `body` in one read transaction, like `writer.read`: on the registry's own read-only connections
+    /// (`ReadConnections`) when it is a file, on GRDB's reader (with `BEGIN` and `COMMIT` as cached
+    /// statements, which GRDB would prepare anew for every read) when it is a database in memory.
     /// - Throws: a database error, or what `body` throws (the transaction is then rolled back).
-    func snapshotRead<T>(_ body: (Database) throws -> T) throws -> T {
-        try writer.unsafeRead { db in
+    func snapshotRead<T>(_ body: (any PreparedStatements) throws -> T) throws -> T {
+        if let readers { return try readers.read { try body($0) } }
+        return try writer.unsafeRead { db in
             try db.cachedStatement(sql: "BEGIN DEFERRED TRANSACTION").execute()
             let result: T
             do {
@@ -348,7 +366,7 @@ extension Registry {
         try writer.read { db in try Self.householdRecord(household, db) }
     }
 
-    private static func householdRecord(_ household: Pseudonym, _ db: Database) throws -> HouseholdRecord? {
+    private static func householdRecord(_ household: Pseudonym, _ db: some PreparedStatements) throws -> HouseholdRecord? {
         // One statement for the district and the members: a household without members gives one
         // row with NULL member columns.
         var district: String?
@@ -380,22 +398,24 @@ extension Registry {
 
     /// Everything a person view reads, in one read transaction, as `householdSnapshot` does
     /// for a household: the person's record, whether the household is in `staffID`'s
-    /// caseload, and the newest observation of the indicators `select` names.
+    /// caseload, and the newest observation of the indicators `select` names, each passed to `observe`.
     /// - Returns: nil when the person is not registered (`select` is not called).
-    /// - Throws: a database error, or what `select` throws.
+    /// - Throws: a database error, or what `select` or `observe` throws.
     public func personSnapshot<Decision>(
         _ person: Pseudonym, staffID: Int64,
-        select: (_ record: PersonRecord, _ assigned: Bool) throws -> (Decision, [String])
-    ) throws -> (record: PersonRecord, decision: Decision, observations: [SealedObservation])? {
+        select: (_ record: PersonRecord, _ assigned: Bool) throws -> (Decision, [String]),
+        observe: (SealedObservationBytes) throws -> Void
+    ) throws -> (record: PersonRecord, decision: Decision)? {
         try snapshotRead { db in
             guard let record = try Self.personRecord(person, db) else { return nil }
             let assigned = try Self.isAssigned(staffID: staffID, household: record.household, db)
             let (decision, indicators) = try select(record, assigned)
-            return (record, decision, try newestObservations(subjects: [person], indicators: indicators, db))
+            try forEachNewestObservation(subjects: [person], indicators: indicators, db, observe)
+            return (record, decision)
         }
     }
 
-    private static func personRecord(_ person: Pseudonym, _ db: Database) throws -> PersonRecord? {
+    private static func personRecord(_ person: Pseudonym, _ db: some PreparedStatements) throws -> PersonRecord? {
         var record: PersonRecord?
         try forEachRow(
             db,

@@ -16,6 +16,9 @@ public struct Registry: Sendable {
     public let writer: any DatabaseWriter
     /// Indicator numbers and ids, read once: records refer to indicators by number.
     let indicatorNames = IndicatorNameCache()
+    /// Read-only connections for the access path's snapshot reads, when the registry is a file
+    /// (`snapshotRead`); nil for a database in memory, which only GRDB's connection can see.
+    let readers: ReadConnections?
 
     /// File name of the registry inside the data folder.
     public static let fileName = "registry.sqlite"
@@ -24,6 +27,7 @@ public struct Registry: Sendable {
     /// - Throws: a database error when the schema cannot be created.
     public init(_ writer: any DatabaseWriter) throws {
         self.writer = writer
+        self.readers = (writer as? DatabasePool).map { ReadConnections(path: $0.path) }
         try Self.migrator.migrate(writer)
     }
 

@@ -1,8 +1,7 @@
 import ArgumentParser
 import Foundation
 
-/// The `shanyrak` command-line tool: one subcommand per task.
-@main
+/// The `shanyrak` command-line tool: one subcommand per task (started by `main.swift`).
 struct Shanyrak: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shanyrak",

@@ -34,18 +34,71 @@ struct SnapshotReadTests {
         try f.ingest("population", populationCSV(persons))
         let household = try Pseudonymiser(key: f.keyring.pseudonymKey).household(registerID: persons[0].household)
         for round in 0..<12 {
+            // Every third round the decision fails, every third the reading of a value: both roll back.
             if round % 3 == 0 {
                 #expect(throws: Refused.self) {
-                    _ = try f.registry.householdSnapshot(household, staffID: 1) { _, _ -> (Int, [String]) in throw Refused() }
+                    _ = try f.registry.householdSnapshot(
+                        household, staffID: 1, select: { _, _ -> (Int, [String]) in throw Refused() }, observe: { _ in })
                 }
-                continue
+            } else if round % 3 == 1 {
+                #expect(throws: Refused.self) {
+                    _ = try f.registry.householdSnapshot(
+                        household, staffID: 1, select: { _, _ in (round, ["demographic.sex"]) },
+                        observe: { _ in throw Refused() })
+                }
+            } else {
+                var observed: [Pseudonym] = []
+                let snapshot = try #require(
+                    try f.registry.householdSnapshot(
+                        household, staffID: 1, select: { _, _ in (round, ["demographic.sex"]) },
+                        observe: { observed.append($0.subject) }))
+                #expect(snapshot.decision == round && !snapshot.assigned)
+                #expect(snapshot.record.members.count == 4)
+                // One sex per member, each member once.
+                #expect(observed.sorted() == snapshot.record.members.map(\.pseudonym).sorted())
             }
-            let snapshot = try #require(
-                try f.registry.householdSnapshot(household, staffID: 1) { _, assigned in (round, ["demographic.sex"]) })
-            #expect(snapshot.decision == round && !snapshot.assigned)
-            #expect(snapshot.record.members.count == 4 && snapshot.observations.count == 4)
-            // Outside a snapshot no transaction is left open on any reader.
+            // Outside a snapshot no transaction is left open on any reader: the registry's own read
+            // connections, which a file registry's snapshots use, and GRDB's.
+            let readers = try #require(f.registry.readers)
+            #expect(readers.idleInTransaction == 0)
             try f.registry.writer.unsafeRead { db in #expect(!db.isInsideTransaction) }
         }
+    }
+}
+
+/// The registry's own read connections (`ReadConnections`), which the access path's snapshots use.
+struct ReadConnectionTests {
+    @Test func theyCannotWriteAndSeeWhatWasCommittedAfterTheyOpened() throws {
+        let f = try Fixture()
+        let readers = try #require(f.registry.readers)
+        func persons() throws -> Int {
+            try readers.read { connection in
+                var n: Int64 = 0
+                try Registry.forEachRow(connection, "SELECT pseudonym FROM person", bind: { _ in 0 }) { _ in
+                    n += 1
+                    return true
+                }
+                return Int(n)
+            }
+        }
+        let before = try persons()
+        #expect(before == 0)
+        // A connection opened before the ingest sees its rows afterwards (each read is a new snapshot).
+        try f.ingest("population", populationCSV(makePersons(5)))
+        let after = try persons()
+        #expect(after == 5)
+        // Opened read-only: a write through one fails, and the transaction it was in is rolled back.
+        #expect(throws: StoreError.self) {
+            try readers.read { connection in
+                try Registry.forEachRow(
+                    connection, "INSERT INTO meta (key, value) VALUES ('written', 'by a reader')", bind: { _ in 0 }
+                ) { _ in true }
+            }
+        }
+        #expect(readers.idleInTransaction == 0)
+        let written = try f.registry.writer.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'written'")
+        }
+        #expect(written == nil)
     }
 }
