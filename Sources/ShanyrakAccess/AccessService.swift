@@ -27,19 +27,34 @@ public struct AccessService: Sendable {
     private let personCandidates: [String]
     /// The ids of a household view's audit entry, in sorted order, with what puts each there.
     private let householdAuditOrder: [(id: String, candidate: Int?, isShape: Bool)]
-    /// Per indicator id: its data-key class and whether it is a household candidate (by position).
-    private let slots: [String: IndicatorSlot]
+    /// What the access path knows about each catalog indicator, in catalog order (`personCandidates`' order).
+    private let slots: [IndicatorSlot]
+    /// The slot of each household candidate, by candidate position.
+    private let householdCandidateSlots: [Int]
+    /// The slot of each shape indicator, in `shapeIndicators` order.
+    private let shapeSlots: [Int]
     /// The ids a household card accepts under `catalog` (the card's own checks, run once).
     private let permitted: HouseholdView.Permitted
     /// Principals of recently authenticated tokens (see `authenticationCacheLifetime` in `init`).
     private let authentication: AuthenticationCache
 
-    /// What the access path needs to know about an indicator id, looked up once per value.
+    /// What the access path needs to know about an indicator to open and place its values. A view asks the
+    /// registry for a list of indicators and keeps, for each position in it, the slot's index: each value
+    /// read comes back with its position, so nothing is looked up by id per value.
     private struct IndicatorSlot {
-        /// The class whose data key seals it.
-        let keyClass: String
+        /// The indicator id.
+        let id: String
+        /// The active data keys of its class, by version.
+        let keys: [UInt32: SecureBytes]
         /// Its position in `householdCandidates`, if it is one.
         let householdCandidate: Int?
+        /// The part of every view's fixed shape it gives, if any.
+        let shape: Shape?
+    }
+
+    /// The parts of a view's fixed shape read from indicators.
+    private enum Shape {
+        case sex, birthDate
     }
 
     /// Indicators read for the fixed shape of every view (sex and age band).
@@ -77,12 +92,20 @@ public struct AccessService: Sendable {
         self.personCandidates = catalog.indicators.map(\.id)
         var position: [String: Int] = [:]
         for (i, id) in householdCandidates.enumerated() { position[id] = i }
-        var slots: [String: IndicatorSlot] = [:]
+        var slots: [IndicatorSlot] = []
+        var slotByID: [String: Int] = [:]
         for indicator in catalog.indicators {
-            slots[indicator.id] = IndicatorSlot(
-                keyClass: indicator.indicatorClass.rawValue, householdCandidate: position[indicator.id])
+            slotByID[indicator.id] = slots.count
+            slots.append(
+                IndicatorSlot(
+                    id: indicator.id, keys: keys.versions(of: indicator.indicatorClass.rawValue),
+                    householdCandidate: position[indicator.id],
+                    shape: indicator.id == "demographic.sex" ? .sex : indicator.id == "identity.birth_date" ? .birthDate : nil))
         }
         self.slots = slots
+        self.householdCandidateSlots = householdCandidates.map { slotByID[$0]! }
+        // A catalog without a shape indicator has no slot for it: that part of every view stays unknown.
+        self.shapeSlots = Self.shapeIndicators.compactMap { slotByID[$0] }
         let auditIDs = Set(householdCandidates).union(Self.shapeIndicators).sorted()
         self.householdAuditOrder = auditIDs.map { ($0, position[$0], Self.shapeIndicators.contains($0)) }
         self.authentication = AuthenticationCache(lifetime: authenticationCacheLifetime)
@@ -142,6 +165,8 @@ public struct AccessService: Sendable {
         let candidates = householdCandidates
         // granted[i]: whether candidates[i] is granted (by position, not by id).
         var granted: [Bool] = []
+        // The slot of each indicator asked of the registry, by its position in the request.
+        var requested: [Int] = []
         var members: [(pseudonym: Pseudonym, relation: String)] = []
         // Values by member position; sex and birth date aside (the card shows them as sex and age band).
         var indicators: [[String: String]] = []
@@ -155,31 +180,33 @@ public struct AccessService: Sendable {
                         view: .household, assigned: assigned, sameDistrict: principal.district == record.district)
                     let decision = try decide(principal, .read, context, candidates)
                     granted = [Bool](repeating: false, count: candidates.count)
-                    var ids: [String] = []
-                    ids.reserveCapacity(candidates.count + Self.shapeIndicators.count)
+                    requested.reserveCapacity(candidates.count + shapeSlots.count)
                     if !decision.allowed.isEmpty {
                         for (i, id) in candidates.enumerated() where decision.allowed.contains(id) {
                             granted[i] = true
-                            ids.append(id)
+                            requested.append(householdCandidateSlots[i])
                         }
                     }
-                    guard !ids.isEmpty else { return (decision, []) }
+                    guard !requested.isEmpty else { return (decision, []) }
+                    let grantedCount = requested.count
+                    requested += shapeSlots
                     members = record.members
                     // Sized for every granted value, so that filling them does not rehash.
-                    indicators = (0..<members.count).map { _ in [String: String](minimumCapacity: ids.count) }
+                    indicators = (0..<members.count).map { _ in [String: String](minimumCapacity: grantedCount) }
                     sex = [String?](repeating: nil, count: members.count)
                     birthDate = [String?](repeating: nil, count: members.count)
-                    return (decision, ids + Self.shapeIndicators)
+                    return (decision, requested.map { slots[$0].id })
                 },
                 observe: { observation in
                     guard let m = members.firstIndex(where: { $0.pseudonym == observation.subject }) else { return }
-                    let (slot, value) = try unseal(observation)
-                    switch observation.indicator {
-                    case "demographic.sex": sex[m] = value
-                    case "identity.birth_date": birthDate[m] = value
-                    default: break
+                    let slot = requested[observation.requested]
+                    let value = try unseal(observation, slot: slot)
+                    switch slots[slot].shape {
+                    case .sex: sex[m] = value
+                    case .birthDate: birthDate[m] = value
+                    case nil: break
                     }
-                    if let c = slot.householdCandidate, granted[c] {
+                    if let c = slots[slot].householdCandidate, granted[c] {
                         indicators[m][observation.indicator] = value
                     }
                 })
@@ -245,6 +272,8 @@ public struct AccessService: Sendable {
         // One read transaction: the person, the assignment, the decision, and only the granted values,
         // each opened where SQLite holds it.
         let candidates = personCandidates
+        // The slot of each indicator asked of the registry, by its position in the request.
+        var requested: [Int] = []
         var values: [String: String] = [:]
         guard let person = Pseudonym(hex: personID),
             breakGlass.map({ !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) ?? true,
@@ -255,10 +284,19 @@ public struct AccessService: Sendable {
                         view: .person, assigned: assigned, sameDistrict: principal.district == record.district,
                         breakGlass: isBreakGlass)
                     let decision = try decide(principal, .read, context, candidates)
-                    let granted = candidates.filter { decision.allowed.contains($0) }
-                    return ((decision, granted), granted.isEmpty ? [] : granted + Self.shapeIndicators)
+                    // Person candidates are the catalog in order, so a candidate's position is its slot.
+                    var granted: [String] = []
+                    for (slot, id) in candidates.enumerated() where decision.allowed.contains(id) {
+                        granted.append(id)
+                        requested.append(slot)
+                    }
+                    guard !granted.isEmpty else { return ((decision, granted), []) }
+                    requested += shapeSlots
+                    return ((decision, granted), requested.map { slots[$0].id })
                 },
-                observe: { observation in values[observation.indicator] = try unseal(observation).value })
+                observe: { observation in
+                    values[observation.indicator] = try unseal(observation, slot: requested[observation.requested])
+                })
         else {
             try await deny(
                 principal, .person, subjects: [personID], policyIDs: [], requestID: requestID, breakGlass: isBreakGlass,
@@ -422,16 +460,16 @@ public struct AccessService: Sendable {
         }
     }
 
-    /// Opens one fetched observation, where the registry holds it, with the data key of its class and stored version.
-    private func unseal(_ observation: SealedObservationBytes) throws -> (slot: IndicatorSlot, value: String) {
-        guard let slot = slots[observation.indicator],
-            let key = keys.key(for: slot.keyClass, version: observation.keyVersion)
-        else { throw AccessFailure("a stored value has no active data key") }
+    /// Opens one fetched observation, where the registry holds it, with its indicator's data key of the stored
+    /// version.
+    private func unseal(_ observation: SealedObservationBytes, slot: Int) throws -> String {
+        guard let key = slots[slot].keys[observation.keyVersion] else {
+            throw AccessFailure("a stored value has no active data key")
+        }
         do {
-            let value = try SealedValueFormat.open(
+            return try SealedValueFormat.open(
                 observation.sealed, subject: observation.subject, indicator: observation.indicator,
                 keyVersion: observation.keyVersion, key: key)
-            return (slot, value)
         } catch {
             throw AccessFailure("a stored value does not open (tampered or misplaced)")
         }

@@ -13,6 +13,18 @@ final class DecisionCache: @unchecked Sendable {
         let action: AccessAction
         let context: AccessContext
         let indicators: [String]
+
+        /// Hashes the indicator list by its length and ends only: a view passes the same list (the same
+        /// array) on every request, so hashing its 20-70 ids each time bought nothing. Equality still
+        /// compares every id (at once when both are the same array).
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(principal)
+            hasher.combine(action)
+            hasher.combine(context)
+            hasher.combine(indicators.count)
+            hasher.combine(indicators.first)
+            hasher.combine(indicators.last)
+        }
     }
 
     private let lock = NSLock()

@@ -67,6 +67,11 @@ public struct DataKeys: Sendable {
     public func key(for className: String, version: UInt32) -> SecureBytes? {
         keys[className]?[version]
     }
+
+    /// Every active key of `className`, by version (the access path keeps them per indicator).
+    public func versions(of className: String) -> [UInt32: SecureBytes] {
+        keys[className] ?? [:]
+    }
 }
 
 /// How many values one data-key version still seals.

@@ -100,21 +100,14 @@ final class IndicatorNameCache: @unchecked Sendable {
         return entries
     }
 
-    /// Numbers of `ids`; ids the registry does not know are left out.
-    func numbers(of ids: [String], _ db: some PreparedStatements) throws -> [Int64: String] {
+    /// The number of each of `ids`, in the same order; nil for an id the registry does not know.
+    func numbers(of ids: [String], _ db: some PreparedStatements) throws -> [Int64?] {
         /// The numbers known now, and whether every id was among them. The lock is held only to take the
         /// table (a reference), not while hashing the ids: concurrent views do not queue on it.
-        func lookup() -> (found: [Int64: String], complete: Bool) {
+        func lookup() -> (found: [Int64?], complete: Bool) {
             let known = lock.withLock { numberByID }
-            // Complete when every id was found: not `out.count == ids.count`, which a repeated
-            // id (a household view asks for the shape indicators twice) made false, and so
-            // made every view re-read the indicator table.
-            var out: [Int64: String] = [:]
-            var complete = true
-            for id in ids {
-                if let n = known[id] { out[n] = id } else { complete = false }
-            }
-            return (out, complete)
+            let found = ids.map { known[$0] }
+            return (found, !found.contains(nil))
         }
         let first = lookup()
         if first.complete { return first.found }
@@ -183,13 +176,19 @@ extension Registry {
         _ body: (SealedObservationBytes) throws -> Void
     ) throws {
         guard !subjects.isEmpty, !indicators.isEmpty else { return }
-        let wanted = try indicatorNames.numbers(of: indicators, db)
-        guard !wanted.isEmpty else { return }
-        // Wanted ids by indicator number (numbers are small and dense).
-        let highest = Int(wanted.keys.max() ?? 0)
+        // The position in `indicators` of each wanted indicator, by number (numbers are small and dense); an
+        // id asked for twice keeps its first position.
+        let numbers = try indicatorNames.numbers(of: indicators, db)
+        let highest = Int(numbers.lazy.compactMap { $0 }.max() ?? -1)
+        guard highest >= 0 else { return }
         guard highest < 1 << 16 else { throw StoreError(message: "indicator number out of range") }
-        var idByNumber = [String?](repeating: nil, count: highest + 1)
-        for (number, id) in wanted where number >= 0 { idByNumber[Int(number)] = id }
+        var positionByNumber = [Int](repeating: -1, count: highest + 1)
+        var wantedCount = 0
+        for (position, number) in numbers.enumerated() {
+            guard let number, number >= 0, positionByNumber[Int(number)] < 0 else { continue }
+            positionByNumber[Int(number)] = position
+            wantedCount += 1
+        }
         // The wanted numbers the current subject has shown already: its records come newest first, so the
         // first observation met of an indicator is the one that wins.
         var seen = [Bool](repeating: false, count: highest + 1)
@@ -221,14 +220,18 @@ extension Registry {
                     seenCount = 0
                 }
             }
-            guard seenCount < wanted.count else { return true }
+            guard seenCount < wantedCount else { return true }
             try RecordPayload.forEachEntry(in: Self.blob(stmt, 1)) { entry in
                 let n = Int(entry.indicator)
-                guard n < idByNumber.count, let id = idByNumber[n], !seen[n] else { return }
+                guard n >= 0, n < positionByNumber.count, !seen[n] else { return }
+                let position = positionByNumber[n]
+                guard position >= 0 else { return }
                 seen[n] = true
                 seenCount += 1
                 try body(
-                    SealedObservationBytes(subject: subject, indicator: id, keyVersion: entry.keyVersion, sealed: entry.sealed))
+                    SealedObservationBytes(
+                        subject: subject, indicator: indicators[position], requested: position,
+                        keyVersion: entry.keyVersion, sealed: entry.sealed))
             }
             return true
         }

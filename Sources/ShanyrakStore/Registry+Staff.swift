@@ -134,6 +134,9 @@ public struct SealedObservationBytes {
     public let subject: Pseudonym
     /// Indicator id.
     public let indicator: String
+    /// The indicator's position in the list of indicators the caller asked for (its first, if asked twice),
+    /// so that the caller can find what it knows about it without looking the id up.
+    public let requested: Int
     /// Data-key version it is sealed under.
     public let keyVersion: UInt32
     /// The sealed bytes (format of `SealedValueFormat`), valid only during the call.
