@@ -33,8 +33,14 @@ public struct AccessService: Sendable {
     private let householdCandidateSlots: [Int]
     /// The slot of each shape indicator, in `shapeIndicators` order.
     private let shapeSlots: [Int]
-    /// The ids a household card accepts under `catalog` (the card's own checks, run once).
+    /// The ids a household card accepts under `catalog` (the card's own checks, run once), in JSON order.
     private let permitted: HouseholdView.Permitted
+    /// Each household candidate's position in `permitted.order` (where the card takes its value).
+    private let householdOrderPositions: [Int]
+    /// Every catalog indicator in the order a person view's JSON writes them.
+    private let personOrder: CanonicalIndicatorOrder
+    /// Each slot's position in `personOrder`.
+    private let personOrderPositions: [Int]
     /// Principals of recently authenticated tokens (see `authenticationCacheLifetime` in `init`).
     private let authentication: AuthenticationCache
 
@@ -109,7 +115,17 @@ public struct AccessService: Sendable {
         let auditIDs = Set(householdCandidates).union(Self.shapeIndicators).sorted()
         self.householdAuditOrder = auditIDs.map { ($0, position[$0], Self.shapeIndicators.contains($0)) }
         self.authentication = AuthenticationCache(lifetime: authenticationCacheLifetime)
-        self.permitted = HouseholdView.Permitted(catalog: catalog)
+        let permitted = HouseholdView.Permitted(catalog: catalog)
+        self.permitted = permitted
+        // Both are computed by `HouseholdView.mayAppear` from the catalog: the same ids.
+        var permittedPosition: [String: Int] = [:]
+        for (i, id) in permitted.order.ids.enumerated() { permittedPosition[id] = i }
+        self.householdOrderPositions = householdCandidates.map { permittedPosition[$0]! }
+        let personOrder = CanonicalIndicatorOrder(catalog.indicators.map(\.id))
+        self.personOrder = personOrder
+        var personPosition: [String: Int] = [:]
+        for (i, id) in personOrder.ids.enumerated() { personPosition[id] = i }
+        self.personOrderPositions = slots.map { personPosition[$0.id]! }
     }
 
     /// The default of `init`'s `authenticationCacheLifetime`: one second.
@@ -168,8 +184,9 @@ public struct AccessService: Sendable {
         // The slot of each indicator asked of the registry, by its position in the request.
         var requested: [Int] = []
         var members: [(pseudonym: Pseudonym, relation: String)] = []
-        // Values by member position; sex and birth date aside (the card shows them as sex and age band).
-        var indicators: [[String: String]] = []
+        // Values by member position, each placed by `permitted`'s order; sex and birth date aside (the card
+        // shows them as sex and age band).
+        var values: [[String?]] = []
         var sex: [String?] = []
         var birthDate: [String?] = []
         guard let household = Pseudonym(hex: householdID),
@@ -188,11 +205,10 @@ public struct AccessService: Sendable {
                         }
                     }
                     guard !requested.isEmpty else { return (decision, []) }
-                    let grantedCount = requested.count
                     requested += shapeSlots
                     members = record.members
-                    // Sized for every granted value, so that filling them does not rehash.
-                    indicators = (0..<members.count).map { _ in [String: String](minimumCapacity: grantedCount) }
+                    values = [[String?]](
+                        repeating: [String?](repeating: nil, count: permitted.order.ids.count), count: members.count)
                     sex = [String?](repeating: nil, count: members.count)
                     birthDate = [String?](repeating: nil, count: members.count)
                     return (decision, requested.map { slots[$0].id })
@@ -207,7 +223,7 @@ public struct AccessService: Sendable {
                     case nil: break
                     }
                     if let c = slots[slot].householdCandidate, granted[c] {
-                        indicators[m][observation.indicator] = value
+                        values[m][householdOrderPositions[c]] = value
                     }
                 })
         else {
@@ -220,13 +236,13 @@ public struct AccessService: Sendable {
                 principal, .household, subjects: [household.hex], policyIDs: decision.policyIDs, requestID: requestID)
         }
         let today = clock()
-        var inputs: [HouseholdView.MemberInput] = []
+        var inputs: [HouseholdView.PermittedMemberInput] = []
         inputs.reserveCapacity(members.count)
         for (m, member) in members.enumerated() {
             inputs.append(
-                HouseholdView.MemberInput(
+                HouseholdView.PermittedMemberInput(
                     pseudonym: member.pseudonym, relation: member.relation, sex: sex[m],
-                    ageBand: AgeBand.of(birthDate: birthDate[m], on: today), indicators: indicators[m]))
+                    ageBand: AgeBand.of(birthDate: birthDate[m], on: today), values: values[m]))
         }
         let view = try HouseholdView(
             household: household, district: record.district, members: inputs, permitted: permitted)
@@ -272,9 +288,14 @@ public struct AccessService: Sendable {
         // One read transaction: the person, the assignment, the decision, and only the granted values,
         // each opened where SQLite holds it.
         let candidates = personCandidates
-        // The slot of each indicator asked of the registry, by its position in the request.
+        // The slot of each indicator asked of the registry, by its position in the request; the first
+        // `grantedCount` are the granted ones, the rest the shape's.
         var requested: [Int] = []
-        var values: [String: String] = [:]
+        var grantedCount = 0
+        // Granted values placed by `personOrder`; sex and birth date aside.
+        var values = [String?](repeating: nil, count: personOrder.ids.count)
+        var sex: String?
+        var birthDate: String?
         guard let person = Pseudonym(hex: personID),
             breakGlass.map({ !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) ?? true,
             let snapshot = try registry.personSnapshot(
@@ -291,11 +312,20 @@ public struct AccessService: Sendable {
                         requested.append(slot)
                     }
                     guard !granted.isEmpty else { return ((decision, granted), []) }
+                    grantedCount = requested.count
                     requested += shapeSlots
                     return ((decision, granted), requested.map { slots[$0].id })
                 },
                 observe: { observation in
-                    values[observation.indicator] = try unseal(observation, slot: requested[observation.requested])
+                    let slot = requested[observation.requested]
+                    let value = try unseal(observation, slot: slot)
+                    switch slots[slot].shape {
+                    case .sex: sex = value
+                    case .birthDate: birthDate = value
+                    case nil: break
+                    }
+                    // An id asked twice comes back at its first position: a granted shape indicator is shown too.
+                    if observation.requested < grantedCount { values[personOrderPositions[slot]] = value }
                 })
         else {
             try await deny(
@@ -310,9 +340,8 @@ public struct AccessService: Sendable {
                 breakGlass: isBreakGlass, justification: sealedJustification)
         }
         let view = PersonView(
-            person: person, household: record.household, relation: record.relation, sex: values["demographic.sex"],
-            ageBand: AgeBand.of(birthDate: values["identity.birth_date"], on: clock()),
-            indicators: values.filter { granted.contains($0.key) })
+            person: person, household: record.household, relation: record.relation, sex: sex,
+            ageBand: AgeBand.of(birthDate: birthDate, on: clock()), indicators: personOrder.list(values))
         let entry = AccessAuditEntry(
             time: now(), actor: principal.id, role: principal.role, action: .read, view: .person,
             subjects: [person.hex, record.household.hex],

@@ -33,11 +33,11 @@ public enum CanonicalViewJSON {
         public var sex: String
         /// The age band's contract value, such as `30-44`.
         public var ageBand: String
-        /// Granted indicator values by indicator id.
-        public var indicators: [String: String]
+        /// Granted indicator values, in the order the JSON writes them.
+        public var indicators: IndicatorValueList
 
         /// Creates a member.
-        public init(pseudonym: String, relation: String, sex: String, ageBand: String, indicators: [String: String]) {
+        public init(pseudonym: String, relation: String, sex: String, ageBand: String, indicators: IndicatorValueList) {
             self.pseudonym = pseudonym
             self.relation = relation
             self.sex = sex
@@ -74,7 +74,7 @@ public enum CanonicalViewJSON {
     /// - Returns: the bytes `JSONEncoder` would write, or nil when the writer cannot be sure of them.
     public static func personView(
         person: String, household: String, relation: String, sex: String, ageBand: String,
-        indicators: [String: String]
+        indicators: IndicatorValueList
     ) -> Data? {
         var w = Writer(capacity: 256 + indicators.count * 48)
         w.beginObject()
@@ -123,16 +123,16 @@ public enum CanonicalViewJSON {
             needsComma = true
         }
 
-        /// `"indicators":{...}`, ids in the encoder's order.
-        mutating func indicators(_ values: [String: String]) {
-            guard values.values.allSatisfy(isPlain), let pairs = IndicatorKeyOrder.shared.ordered(values) else {
-                return fail()
-            }
+        /// `"indicators":{...}`: the list is in the encoder's order, so it is written as it stands.
+        mutating func indicators(_ list: IndicatorValueList) {
+            guard list.isCanonicallyOrdered else { return fail() }
             key("indicators")
             beginObject()
-            for pair in pairs {
-                key(pair.key)
-                quoted(pair.value)
+            for entry in list.entries {
+                // Ids in a canonically ordered list were learnt from the encoder, which only plain ids are.
+                guard isPlain(entry.value) else { return fail() }
+                key(entry.id)
+                quoted(entry.value)
                 needsComma = true
             }
             endObject()
@@ -206,7 +206,8 @@ extension HouseholdView {
     /// (checked once, on a card with one member and one indicator).
     static let fixedKeyOrderHolds: Bool = {
         guard let p = Pseudonym(hex: String(repeating: "ab", count: 16)) else { return false }
-        let member = Member(pseudonym: p, relation: "head", sex: "female", ageBand: .from30To44, indicators: ["x.y": "1"])
+        let member = Member(
+            pseudonym: p, relation: "head", sex: "female", ageBand: .from30To44, indicators: IndicatorValueList(["x.y": "1"]))
         let card = HouseholdView(unchecked: p, district: "D1", members: [member])
         guard let encoded = try? canonicalEncoder().encode(card) else { return false }
         let expected =

@@ -98,8 +98,8 @@ public struct HouseholdView: Sendable, Hashable, Encodable {
         public let sex: String
         /// The age band.
         public let ageBand: AgeBand
-        /// Granted indicator values by indicator id (canonical value strings).
-        public let indicators: [String: String]
+        /// Granted indicator values (canonical value strings), in the order the card's JSON writes them.
+        public let indicators: IndicatorValueList
 
         enum CodingKeys: String, CodingKey {
             case pseudonym, relation, sex, indicators
@@ -157,24 +157,55 @@ public struct HouseholdView: Sendable, Hashable, Encodable {
         }
     }
 
-    /// Builds a card, refusing anything `Permitted` (computed from the catalog by the same checks) does not hold.
-    init(household: Pseudonym, district: String, members: [MemberInput], permitted: Permitted) throws {
-        try self.init(household: household, district: district, members: members) { id in
-            guard !permitted.ids.contains(id) else { return }
-            try Self.check(id, catalog: permitted.catalog)  // throws the error naming the rule
-            throw HouseholdViewError(indicator: id, rule: "not permitted on a household card")
-        }
+    /// A member as the access path hands it over: the values of `Permitted`'s ids, by position in its order.
+    struct PermittedMemberInput {
+        /// The member's pseudonym.
+        var pseudonym: Pseudonym
+        /// Relation to the head of household.
+        var relation: String
+        /// `male`, `female` or nil when not recorded.
+        var sex: String?
+        /// The age band.
+        var ageBand: AgeBand
+        /// `values[i]` is the value of `permitted.order.ids[i]`, nil when not granted or not recorded.
+        var values: [String?]
     }
 
-    /// The indicator ids of a catalog that pass every check of the card, computed once per catalog.
+    /// Builds a card from values placed by `Permitted`'s order: only ids that passed every check of the card
+    /// can be named that way, so nothing is looked up per value. A values array of another length is refused.
+    init(household: Pseudonym, district: String, members: [PermittedMemberInput], permitted: Permitted) throws {
+        var built: [Member] = []
+        built.reserveCapacity(members.count)
+        for input in members {
+            guard input.values.count == permitted.order.ids.count else {
+                throw HouseholdViewError(indicator: "-", rule: "values not placed by the card's permitted indicators")
+            }
+            built.append(
+                Member(
+                    pseudonym: input.pseudonym, relation: input.relation, sex: Self.sexShown(input.sex),
+                    ageBand: input.ageBand, indicators: permitted.order.list(input.values)))
+        }
+        self.household = household
+        self.district = district
+        self.members = built.sorted { $0.pseudonym < $1.pseudonym }
+    }
+
+    /// The indicator ids of a catalog that pass every check of the card, computed once per catalog, in the
+    /// order the card's JSON writes them.
     struct Permitted: Sendable {
         let catalog: IndicatorCatalog
-        let ids: Set<String>
+        let order: CanonicalIndicatorOrder
 
         init(catalog: IndicatorCatalog) {
             self.catalog = catalog
-            self.ids = Set(catalog.indicators.map(\.id).filter { HouseholdView.mayAppear($0, catalog: catalog) })
+            self.order = CanonicalIndicatorOrder(
+                catalog.indicators.map(\.id).filter { HouseholdView.mayAppear($0, catalog: catalog) })
         }
+    }
+
+    /// The sex a card or view shows: `male`, `female`, or `unknown` for anything else.
+    static func sexShown(_ sex: String?) -> String {
+        sex.flatMap { $0 == "male" || $0 == "female" ? $0 : nil } ?? "unknown"
     }
 
     private init(
@@ -186,11 +217,10 @@ public struct HouseholdView: Sendable, Hashable, Encodable {
             for id in input.indicators.keys {
                 try check(id)
             }
-            let sex = input.sex.flatMap { $0 == "male" || $0 == "female" ? $0 : nil } ?? "unknown"
             built.append(
                 Member(
-                    pseudonym: input.pseudonym, relation: input.relation, sex: sex, ageBand: input.ageBand,
-                    indicators: input.indicators))
+                    pseudonym: input.pseudonym, relation: input.relation, sex: Self.sexShown(input.sex),
+                    ageBand: input.ageBand, indicators: IndicatorValueList(input.indicators)))
         }
         self.household = household
         self.district = district
@@ -253,18 +283,28 @@ public struct PersonView: Sendable, Hashable, Encodable {
     public let sex: String
     /// The age band.
     public let ageBand: AgeBand
-    /// Granted indicator values by indicator id (canonical value strings).
-    public let indicators: [String: String]
+    /// Granted indicator values (canonical value strings), in the order the view's JSON writes them.
+    public let indicators: IndicatorValueList
 
     /// Creates a person view.
     public init(
         person: Pseudonym, household: Pseudonym, relation: String, sex: String?, ageBand: AgeBand,
         indicators: [String: String]
     ) {
+        self.init(
+            person: person, household: household, relation: relation, sex: sex, ageBand: ageBand,
+            indicators: IndicatorValueList(indicators))
+    }
+
+    /// Creates a person view from values already in order.
+    init(
+        person: Pseudonym, household: Pseudonym, relation: String, sex: String?, ageBand: AgeBand,
+        indicators: IndicatorValueList
+    ) {
         self.person = person
         self.household = household
         self.relation = relation
-        self.sex = sex.flatMap { $0 == "male" || $0 == "female" ? $0 : nil } ?? "unknown"
+        self.sex = HouseholdView.sexShown(sex)
         self.ageBand = ageBand
         self.indicators = indicators
     }

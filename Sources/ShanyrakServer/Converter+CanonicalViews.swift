@@ -62,7 +62,7 @@ extension Components.Schemas.HouseholdView: DirectlyWrittenJSON {
             members: members.map {
                 CanonicalViewJSON.Member(
                     pseudonym: $0.pseudonym, relation: $0.relation, sex: $0.sex.rawValue, ageBand: $0.ageBand.rawValue,
-                    indicators: $0.indicators.values)
+                    indicators: $0.indicators.list)
             })
     }
 
@@ -80,7 +80,7 @@ extension Components.Schemas.HouseholdView: DirectlyWrittenJSON {
             members: [
                 CanonicalViewJSON.Member(
                     pseudonym: sample.members[0].pseudonym, relation: "head", sex: "female", ageBand: "30-44",
-                    indicators: ["x.y": "1", "a.b": "2"])
+                    indicators: IndicatorValueList(["x.y": "1", "a.b": "2"]))
             ])
     }()
 }
@@ -91,7 +91,7 @@ extension Components.Schemas.PersonView: DirectlyWrittenJSON {
         guard Self.writerAgreesWithEncoder else { return nil }
         return CanonicalViewJSON.personView(
             person: person, household: household, relation: relation, sex: sex.rawValue, ageBand: ageBand.rawValue,
-            indicators: indicators.values)
+            indicators: indicators.list)
     }
 
     /// Whether the writer and the runtime's encoder agree on a sample view (checked once per process).
@@ -101,7 +101,7 @@ extension Components.Schemas.PersonView: DirectlyWrittenJSON {
             relation: "child", sex: .male, ageBand: ._05, indicators: IndicatorValues(["x.y": "1", "a.b": "2"]))
         return ShanyrakServer.encodedByRuntime(sample) == CanonicalViewJSON.personView(
             person: sample.person, household: sample.household, relation: "child", sex: "male", ageBand: "0-5",
-            indicators: ["x.y": "1", "a.b": "2"])
+            indicators: IndicatorValueList(["x.y": "1", "a.b": "2"]))
     }()
 }
 

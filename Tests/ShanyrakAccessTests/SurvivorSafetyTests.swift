@@ -1,5 +1,5 @@
 import Foundation
-import ShanyrakAccess
+@testable import ShanyrakAccess
 import ShanyrakCore
 import ShanyrakIngest
 import Testing
@@ -18,6 +18,10 @@ struct SurvivorSafetyTests {
                     let view = try await fixture.service.householdView(
                         principal: principal, householdID: household, requestID: "r")
                     out[key] = try view.canonicalJSON()
+                    // The access path builds each member's values in the JSON's order; the bytes written from
+                    // that order must be the encoder's, and the direct writer must be the one that wrote them.
+                    #expect(out[key] == (try view.encoderCanonicalJSON()))
+                    #expect(view.members.allSatisfy { $0.indicators.isCanonicallyOrdered })
                 } catch is AccessDenied {
                     out[key] = Data("denied".utf8)
                 }
@@ -82,6 +86,9 @@ struct SurvivorSafetyTests {
         let victims = people.enumerated().filter { $0.offset % 3 == 0 }.map(\.element)
         let witness = try fixture.personID(iin: victims[0].iin)
         let witnessBefore = try await fixture.service.personView(principal: gbv, personID: witness, requestID: "w")
+        // The person view's values too are built in the JSON's order.
+        #expect(witnessBefore.indicators.isCanonicallyOrdered)
+        #expect(try witnessBefore.canonicalJSON() == witnessBefore.encoderCanonicalJSON())
 
         // Add reports, protection orders, offender registration; mark protected survivors.
         var police = "iin,indicator,value,observed_on\n"
