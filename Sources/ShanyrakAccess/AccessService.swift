@@ -58,9 +58,18 @@ public struct AccessService: Sendable {
         let shape: Shape?
     }
 
-    /// The parts of a view's fixed shape read from indicators.
+    /// The parts of a view's fixed shape read from indicators (`shapeIndicators`).
     private enum Shape {
         case sex, birthDate
+
+        /// The part `indicator` gives, if any.
+        init?(indicator: String) {
+            switch indicator {
+            case "demographic.sex": self = .sex
+            case "identity.birth_date": self = .birthDate
+            default: return nil
+            }
+        }
     }
 
     /// Indicators read for the fixed shape of every view (sex and age band).
@@ -105,8 +114,7 @@ public struct AccessService: Sendable {
             slots.append(
                 IndicatorSlot(
                     id: indicator.id, keys: keys.versions(of: indicator.indicatorClass.rawValue),
-                    householdCandidate: position[indicator.id],
-                    shape: indicator.id == "demographic.sex" ? .sex : indicator.id == "identity.birth_date" ? .birthDate : nil))
+                    householdCandidate: position[indicator.id], shape: Shape(indicator: indicator.id)))
         }
         self.slots = slots
         self.householdCandidateSlots = householdCandidates.map { slotByID[$0]! }
