@@ -193,47 +193,32 @@ extension Registry {
         // first observation met of an indicator is the one that wins.
         var seen = [Bool](repeating: false, count: highest + 1)
         var seenCount = 0
-        var current: Pseudonym?
-        let marks = Array(repeating: "?", count: subjects.count).joined(separator: ",")
-        // A cached statement per household size.
-        try Self.forEachRow(
-            db,
-            """
-            SELECT subject, payload FROM record WHERE subject IN (\(marks))
-            ORDER BY subject, observed_at DESC, id DESC
-            """,
-            bind: { stmt in
-                for (i, subject) in subjects.enumerated() {
-                    let rc = Self.bind(subject, to: stmt, at: Int32(i + 1))
-                    guard rc == SQLITE_OK else { return rc }
+        // One subject at a time: with `subject IN (...)` SQLite built a temporary index of the subjects
+        // for every view, and sorted all their payloads together.
+        for (i, subject) in subjects.enumerated() where !subjects[..<i].contains(subject) {
+            if seenCount > 0 {
+                for n in seen.indices { seen[n] = false }
+                seenCount = 0
+            }
+            try Self.forEachRow(
+                db, "SELECT payload FROM record WHERE subject = ? ORDER BY observed_at DESC, id DESC",
+                bind: { Self.bind(subject, to: $0, at: 1) }
+            ) { stmt in
+                try RecordPayload.forEachEntry(in: Self.blob(stmt, 0)) { entry in
+                    let n = Int(entry.indicator)
+                    guard n >= 0, n < positionByNumber.count, !seen[n] else { return }
+                    let position = positionByNumber[n]
+                    guard position >= 0 else { return }
+                    seen[n] = true
+                    seenCount += 1
+                    try body(
+                        SealedObservationBytes(
+                            subject: subject, indicator: indicators[position], requested: position,
+                            keyVersion: entry.keyVersion, sealed: entry.sealed))
                 }
-                return SQLITE_OK
+                // Every wanted indicator found: older records cannot win.
+                return seenCount < wantedCount
             }
-        ) { stmt in
-            guard let subject = Pseudonym(bytes: Self.blob(stmt, 0)) else {
-                throw StoreError(message: "a stored record has a malformed subject")
-            }
-            if subject != current {
-                current = subject
-                if seenCount > 0 {
-                    for i in seen.indices { seen[i] = false }
-                    seenCount = 0
-                }
-            }
-            guard seenCount < wantedCount else { return true }
-            try RecordPayload.forEachEntry(in: Self.blob(stmt, 1)) { entry in
-                let n = Int(entry.indicator)
-                guard n >= 0, n < positionByNumber.count, !seen[n] else { return }
-                let position = positionByNumber[n]
-                guard position >= 0 else { return }
-                seen[n] = true
-                seenCount += 1
-                try body(
-                    SealedObservationBytes(
-                        subject: subject, indicator: indicators[position], requested: position,
-                        keyVersion: entry.keyVersion, sealed: entry.sealed))
-            }
-            return true
         }
     }
 

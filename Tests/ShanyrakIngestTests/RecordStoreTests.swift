@@ -248,6 +248,8 @@ struct RecordStoreTests {
         let both = try f.registry.newestObservations(subjects: [other, subject], indicators: ["economic.monthly_income"])
         #expect(Set(both.map(\.subject)) == [subject, other])
         #expect(both.count == 2)
+        // A subject named twice is read once.
+        #expect(try f.registry.newestObservations(subjects: [other, subject, other], indicators: ["economic.monthly_income"]) == both)
         for observation in both {
             let key = try #require(keys.key(for: "economic", version: observation.keyVersion))
             let value = try SealedValueFormat.open(
