@@ -21,11 +21,7 @@ public enum AgeBand: String, Sendable, Hashable, Codable, CaseIterable {
     /// The band of someone born on `birthDate` (`YYYY-MM-DD`), on `today` (UTC).
     /// - Returns: `.unknown` for a missing or malformed date, or one in the future.
     public static func of(birthDate: String?, on today: Date) -> AgeBand {
-        guard let birthDate else { return .unknown }
-        let parts = birthDate.split(separator: "-")
-        guard parts.count == 3, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]) else {
-            return .unknown
-        }
+        guard let birthDate, let (y, m, d) = parseDate(birthDate) else { return .unknown }
         // Today's UTC date by arithmetic (proleptic Gregorian, as `Calendar(.gregorian)` in UTC for
         // any date after 1582): a Calendar per member cost more than the rest of the band.
         let (ny, nm, nd) = utcDate(today)
@@ -40,6 +36,33 @@ public enum AgeBand: String, Sendable, Hashable, Codable, CaseIterable {
         case 45...59: return .from45To59
         default: return .from60
         }
+    }
+
+    /// Year, month and day of `YYYY-MM-DD` (each part one or more ASCII digits, as `Int(_:)` reads them),
+    /// read from the UTF-8 bytes: every member of every card has one, and splitting the string cost more
+    /// than the rest of the band.
+    static func parseDate(_ text: String) -> (year: Int, month: Int, day: Int)? {
+        var parts = (0, 0, 0)
+        var index = 0
+        var digits = 0
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "-") {
+                guard digits > 0, index < 2 else { return nil }
+                index += 1
+                digits = 0
+                continue
+            }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), digits < 9 else { return nil }
+            let digit = Int(byte - UInt8(ascii: "0"))
+            switch index {
+            case 0: parts.0 = parts.0 * 10 + digit
+            case 1: parts.1 = parts.1 * 10 + digit
+            default: parts.2 = parts.2 * 10 + digit
+            }
+            digits += 1
+        }
+        guard index == 2, digits > 0 else { return nil }
+        return parts
     }
 
     /// Year, month and day (UTC) of `date`: days since 1970-01-01 to a civil date

@@ -75,13 +75,45 @@ public struct Problem: Error, Sendable, Equatable, Encodable {
     /// The response: the problem as JSON with sorted keys, with `Content-Type: application/problem+json`.
     /// - Returns: the response.
     public func response() -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let body = (try? encoder.encode(self)) ?? Data(#"{"status":500}"#.utf8)
+        let body = json()
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if status == 401 { headers[.wwwAuthenticate] = #"Bearer realm="shanyrak""# }
         return Response(
             status: HTTPResponse.Status(code: status), headers: headers,
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
+}
+
+extension Problem {
+    /// The body: JSON with sorted keys and slashes unescaped, as `JSONEncoder` writes it. Every denial
+    /// answers with one, so a problem whose texts need no escaping (all of the server's own) is written
+    /// directly; anything else goes to `JSONEncoder`. `ProblemTests` compares the two.
+    func json() -> Data {
+        let texts = [detail, instance ?? "", title, type]
+        guard Self.fieldOrderHolds, texts.allSatisfy(Self.needsNoEscaping) else { return encoderJSON() }
+        var out = #"{"detail":""# + detail + "\""
+        if let instance { out += #","instance":""# + instance + "\"" }
+        out += #","status":"# + String(status) + #","title":""# + title + #"","type":""# + type + #""}"#
+        return Data(out.utf8)
+    }
+
+    /// The body as `JSONEncoder` writes it (the reference for `json()`).
+    func encoderJSON() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)) ?? Data(#"{"status":500}"#.utf8)
+    }
+
+    /// Printable ASCII without `"` or `\`: what `JSONEncoder` writes as it is (slashes unescaped).
+    static func needsNoEscaping(_ text: String) -> Bool {
+        text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+    }
+
+    /// Whether `JSONEncoder` orders the fields as `json()` writes them (checked once per process).
+    static let fieldOrderHolds: Bool = {
+        var sample = Problem("x", title: "T", status: .forbidden, detail: "d")
+        sample.instance = "urn:uuid:0"
+        let expected = #"{"detail":"d","instance":"urn:uuid:0","status":403,"title":"T","type":"https://shanyrak.example/problems/x"}"#
+        return sample.encoderJSON() == Data(expected.utf8)
+    }()
 }

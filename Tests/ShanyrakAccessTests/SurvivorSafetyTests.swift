@@ -159,6 +159,13 @@ struct SurvivorSafetyTests {
         #expect(AgeBand.of(birthDate: "1966-05-28", on: now) == .from60)
         #expect(AgeBand.of(birthDate: nil, on: now) == .unknown)
         #expect(AgeBand.of(birthDate: "2030-01-01", on: now) == .unknown)
+        // Malformed dates give no band, whatever part is wrong.
+        for malformed in ["", "1990", "1990-05", "1990-05-01-02", "1990--05-01", "-1990-05-01", "1990-05-", "1990-0x-01",
+            "+1990-05-01", "1990-05-01 ", "١٩٩٠-05-01", String(repeating: "9", count: 30) + "-01-01"]
+        {
+            #expect(AgeBand.of(birthDate: malformed, on: now) == .unknown, "\(malformed)")
+        }
+        #expect(AgeBand.of(birthDate: "1990-5-1", on: now) == .from30To44)
     }
 }
 
