@@ -40,27 +40,44 @@ public enum SealedValueFormat {
     public static func appendAssociatedData(
         to ad: inout [UInt8], version: UInt8 = version, subject: Pseudonym, indicator: String, keyVersion: UInt32
     ) {
-        writeAssociatedData(version: version, subject: subject, indicator: indicator, keyVersion: keyVersion) {
-            ad.append($0)
+        let start = ad.count
+        let length = associatedDataLength(indicator: indicator)
+        ad.append(contentsOf: repeatElement(0, count: length))
+        ad.withUnsafeMutableBytes { bytes in
+            writeAssociatedData(
+                version: version, subject: subject, indicator: indicator, keyVersion: keyVersion,
+                into: UnsafeMutableRawBufferPointer(rebasing: bytes[start..<(start + length)]))
         }
     }
 
     /// Length of the associated data for `indicator`.
     static func associatedDataLength(indicator: String) -> Int { 1 + 2 + Pseudonym.byteCount + 2 + indicator.utf8.count + 4 }
 
-    /// The associated data's layout, byte by byte: the one definition every builder uses.
+    /// The associated data's layout: the one definition every builder uses. Writes exactly
+    /// `associatedDataLength(indicator:)` bytes at the start of `out`, which must hold them (views open
+    /// tens of values per request, so the parts are copied whole, not byte by byte).
     static func writeAssociatedData(
-        version: UInt8, subject: Pseudonym, indicator: String, keyVersion: UInt32, _ put: (UInt8) -> Void
+        version: UInt8, subject: Pseudonym, indicator: String, keyVersion: UInt32, into out: UnsafeMutableRawBufferPointer
     ) {
-        put(version)
-        put(0)
-        put(UInt8(Pseudonym.byteCount))
-        subject.withUnsafeBytes { for b in $0 { put(b) } }
-        let id = indicator.utf8
-        put(UInt8(truncatingIfNeeded: id.count >> 8))
-        put(UInt8(truncatingIfNeeded: id.count))
-        for b in id { put(b) }
-        for shift in stride(from: 24, through: 0, by: -8) { put(UInt8(truncatingIfNeeded: keyVersion >> shift)) }
+        precondition(out.count >= associatedDataLength(indicator: indicator))
+        out[0] = version
+        // u16be(16) subject
+        out[1] = 0
+        out[2] = UInt8(Pseudonym.byteCount)
+        subject.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[3..<(3 + Pseudonym.byteCount)]).copyMemory(from: $0) }
+        // u16be(len) indicator id
+        var i = 3 + Pseudonym.byteCount
+        let idLength = indicator.utf8.count
+        out[i] = UInt8(truncatingIfNeeded: idLength >> 8)
+        out[i + 1] = UInt8(truncatingIfNeeded: idLength)
+        i += 2
+        let target = UnsafeMutableRawBufferPointer(rebasing: out[i..<(i + idLength)])
+        if indicator.utf8.withContiguousStorageIfAvailable({ target.copyMemory(from: UnsafeRawBufferPointer($0)) }) == nil {
+            for (j, byte) in indicator.utf8.enumerated() { target[j] = byte }
+        }
+        i += idLength
+        // u32be key version
+        for (j, shift) in [24, 16, 8, 0].enumerated() { out[i + j] = UInt8(truncatingIfNeeded: keyVersion >> shift) }
     }
 
     /// Whether `sealed` is in version 2 (synthetic nonce) and long enough to hold its iv and tag.
@@ -157,11 +174,8 @@ struct AssociatedDataBuffer {
         }
         count = needed
         withUnsafeMutableBytes(of: &inline) { out in
-            var i = 0
-            SealedValueFormat.writeAssociatedData(version: version, subject: subject, indicator: indicator, keyVersion: keyVersion) {
-                out[i] = $0
-                i += 1
-            }
+            SealedValueFormat.writeAssociatedData(
+                version: version, subject: subject, indicator: indicator, keyVersion: keyVersion, into: out)
         }
     }
 
