@@ -47,8 +47,11 @@ final class ReadConnections: @unchecked Sendable {
     func read<T>(_ body: (ReadConnection) throws -> T) throws -> T {
         let connection = try lock.withLock { idle.popLast() } ?? ReadConnection(path: path)
         defer {
-            lock.withLock {
-                if idle.count < keptIdle { idle.append(connection) }
+            // A connection left inside a transaction (its rollback failed) is not reused: it is closed.
+            if !connection.isInsideTransaction {
+                lock.withLock {
+                    if idle.count < keptIdle { idle.append(connection) }
+                }
             }
         }
         return try connection.transaction { try body(connection) }
