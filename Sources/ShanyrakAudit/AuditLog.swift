@@ -77,6 +77,7 @@ public actor AuditLog {
     private var draining = false
     private var closed = false
     private var signerRecorded = false
+    private var statistics = GroupCommitStatistics()
     private var timer: Task<Void, Never>?
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
 
@@ -153,6 +154,9 @@ public actor AuditLog {
     /// The number of durable entries.
     public var size: UInt64 { state?.range.size ?? 0 }
 
+    /// How the group commits have gone since the log was opened (for `/metrics`).
+    public var groupCommitStatistics: GroupCommitStatistics { statistics }
+
     /// Finishes queued commits, stops the checkpoint timer and refuses further appends.
     public func close() async {
         closed = true
@@ -222,6 +226,7 @@ public actor AuditLog {
                 state = current
             }
         } catch {
+            statistics.recordFailure()
             fail(requests, error)
             return
         }
@@ -270,8 +275,13 @@ public actor AuditLog {
         }
         if !batch.entries.isEmpty || batch.checkpoint != nil || batch.signerVKey != nil {
             do {
+                let started = ContinuousClock.now
                 try await store.write(batch)
+                let took = (ContinuousClock.now - started).components
+                statistics.recordCommit(
+                    entries: batch.entries.count, seconds: Double(took.seconds) + Double(took.attoseconds) / 1e18)
             } catch {
+                statistics.recordFailure()
                 state = nil  // reload from disk before the next group
                 fail(requests, error)
                 return

@@ -1,4 +1,5 @@
 import Foundation
+public import ShanyrakAudit
 import Synchronization
 
 /// A small Prometheus counter set: requests by method, route template and status, and their durations.
@@ -41,8 +42,9 @@ public final class ServerMetrics: Sendable {
     }
 
     /// The counters in the Prometheus text exposition format (version 0.0.4).
+    /// - Parameter groupCommits: the audit log's group commits, when the server has the log.
     /// - Returns: the text.
-    public func exposition() -> String {
+    public func exposition(groupCommits: GroupCommitStatistics? = nil) -> String {
         let snapshot = counters.withLock { $0 }
         let keys = snapshot.keys.sorted { ($0.route, $0.method, $0.status) < ($1.route, $1.method, $1.status) }
         var out = "# HELP shanyrak_http_requests_total HTTP requests by method, route template and status.\n"
@@ -63,6 +65,31 @@ public final class ServerMetrics: Sendable {
         out += "# HELP shanyrak_audit_unavailable_total Requests refused because the audit log could not be written.\n"
         out += "# TYPE shanyrak_audit_unavailable_total counter\n"
         out += "shanyrak_audit_unavailable_total \(auditUnavailable.load(ordering: .relaxed))\n"
+        if let groupCommits { out += Self.exposition(groupCommits) }
+        return out
+    }
+
+    /// The audit log's group commits: a duration histogram (every request waits for one), entries and failures.
+    static func exposition(_ stats: GroupCommitStatistics) -> String {
+        var out = "# HELP shanyrak_audit_group_commit_seconds Time for a group commit of the audit log to be durable.\n"
+        out += "# TYPE shanyrak_audit_group_commit_seconds histogram\n"
+        var cumulative = 0
+        for (bound, count) in zip(GroupCommitStatistics.bucketBounds, stats.bucketCounts) {
+            cumulative += count
+            out += "shanyrak_audit_group_commit_seconds_bucket{le=\"\(bound)\"} \(cumulative)\n"
+        }
+        out += "shanyrak_audit_group_commit_seconds_bucket{le=\"+Inf\"} \(stats.commits)\n"
+        out += "shanyrak_audit_group_commit_seconds_sum \(String(format: "%.6f", stats.seconds))\n"
+        out += "shanyrak_audit_group_commit_seconds_count \(stats.commits)\n"
+        out += "# HELP shanyrak_audit_group_commit_slowest_seconds The slowest group commit since the server started.\n"
+        out += "# TYPE shanyrak_audit_group_commit_slowest_seconds gauge\n"
+        out += "shanyrak_audit_group_commit_slowest_seconds \(String(format: "%.6f", stats.slowest))\n"
+        out += "# HELP shanyrak_audit_entries_total Entries the audit log's group commits made durable.\n"
+        out += "# TYPE shanyrak_audit_entries_total counter\n"
+        out += "shanyrak_audit_entries_total \(stats.entries)\n"
+        out += "# HELP shanyrak_audit_group_commit_failures_total Group commits that failed (their requests got 503).\n"
+        out += "# TYPE shanyrak_audit_group_commit_failures_total counter\n"
+        out += "shanyrak_audit_group_commit_failures_total \(stats.failures)\n"
         return out
     }
 

@@ -187,7 +187,11 @@ struct ShanyrakAPI: APIProtocol {
     }
 
     func metrics(_ input: Operations.Metrics.Input) async throws -> Operations.Metrics.Output {
-        .ok(.init(body: .textPlainCharsetUtf8Version_0_0_4(HTTPBody(dependencies.metrics.exposition()))))
+        let groupCommits = await dependencies.auditLog?.groupCommitStatistics
+        return .ok(
+            .init(
+                body: .textPlainCharsetUtf8Version_0_0_4(
+                    HTTPBody(dependencies.metrics.exposition(groupCommits: groupCommits)))))
     }
 
     func openapi(_ input: Operations.Openapi.Input) async throws -> Operations.Openapi.Output {

@@ -94,6 +94,11 @@ struct AuditLogTests {
         // Entries committed in one group share one log time; 200 appenders never need 200 commits.
         #expect(Set(receipts.map(\.timeMicroseconds)).count < 200)
         #expect(try log.reader.treeSize() == 200)
+        // Every commit is counted once, in one bucket of the histogram, with its entries.
+        let stats = await log.groupCommitStatistics
+        #expect(stats.entries == 200 && stats.failures == 0)
+        #expect(stats.commits >= 1 && stats.commits < 200 && stats.bucketCounts.reduce(0, +) == stats.commits)
+        #expect(stats.seconds > 0 && stats.slowest > 0 && stats.slowest <= stats.seconds)
         let times = try log.reader.query(AuditQuery()).map(\.timeMicroseconds)
         #expect(times == times.sorted())
         await log.close()
@@ -124,6 +129,9 @@ struct AuditLogTests {
         #expect(value == "disclosed")
         #expect(await released.value == 1)
         #expect(try log.reader.treeSize() == 2)  // no gap: the failed groups took no sequence numbers
+        // Two failed groups, counted apart from the commits (whose entries are the two durable ones).
+        let stats = await log.groupCommitStatistics
+        #expect(stats.failures == 2 && stats.entries == 2 && stats.bucketCounts.reduce(0, +) == stats.commits)
         #expect(try log.reader.entry(at: 1).entry.requestId == "req-3")
         await log.close()
         await #expect(throws: AuditError.self) { try await log.append(draft(4)) }
@@ -288,5 +296,19 @@ struct AuditLogTests {
         #expect(report.isValid, "\(report.failures)")
         #expect(report.trustedCheckpointSize == 10)
         #expect(report.consistencyProofVerified)
+    }
+}
+
+/// The group-commit histogram's buckets (`/metrics` shows them cumulatively).
+struct GroupCommitStatisticsTests {
+    @Test func eachDurationFallsInTheFirstBucketThatHoldsIt() {
+        var stats = GroupCommitStatistics()
+        let durations = [0.0, 0.001, 0.0011, 0.003, 0.05, 0.0500001, 2.5, 7.0]
+        for (i, seconds) in durations.enumerated() { stats.recordCommit(entries: i, seconds: seconds) }
+        stats.recordFailure()
+        // Bounds: 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, then the rest.
+        #expect(stats.bucketCounts == [2, 1, 1, 0, 0, 1, 1, 0, 0, 0, 1, 1])
+        #expect(stats.commits == 8 && stats.failures == 1 && stats.entries == 28)
+        #expect(stats.slowest == 7.0 && abs(stats.seconds - durations.reduce(0, +)) < 1e-12)
     }
 }

@@ -258,6 +258,12 @@ struct ServerTests {
             #expect(text.contains(#"route="/v1/households/{id}",status="200""#))
             #expect(text.contains(#"route="/v1/persons/{id}",status="403""#))
             #expect(text.contains("shanyrak_failed_authentications_total 2"))
+            // The audit log's group commits: a cumulative histogram whose last bucket is the count.
+            let buckets = text.split(separator: "\n").filter { $0.hasPrefix("shanyrak_audit_group_commit_seconds_bucket") }
+                .compactMap { Int($0.split(separator: " ").last ?? "") }
+            #expect(buckets.count == 12 && buckets == buckets.sorted() && buckets.last ?? 0 >= 1)
+            #expect(text.contains("shanyrak_audit_group_commit_seconds_count \(buckets.last ?? -1)\n"))
+            #expect(text.contains("shanyrak_audit_group_commit_failures_total 0\n"))
             #expect(!text.contains(f.household) && !text.contains(f.person))
             for iin in f.iins { #expect(!text.contains(iin)) }
             for account in f.accounts.values { if let token = account.token { #expect(!text.contains(token)) } }
