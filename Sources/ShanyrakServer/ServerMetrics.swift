@@ -47,51 +47,64 @@ public final class ServerMetrics: Sendable {
     public func exposition(groupCommits: GroupCommitStatistics? = nil) -> String {
         let snapshot = counters.withLock { $0 }
         let keys = snapshot.keys.sorted { ($0.route, $0.method, $0.status) < ($1.route, $1.method, $1.status) }
-        var out = "# HELP shanyrak_http_requests_total HTTP requests by method, route template and status.\n"
-        out += "# TYPE shanyrak_http_requests_total counter\n"
-        for key in keys {
-            out += "shanyrak_http_requests_total{\(labels(key))} \(snapshot[key]?.count ?? 0)\n"
-        }
-        out += "# HELP shanyrak_http_request_duration_seconds_sum Time spent answering, by route.\n"
-        out += "# TYPE shanyrak_http_request_duration_seconds_sum counter\n"
-        for key in keys {
-            let seconds = snapshot[key]?.seconds ?? 0
-            out += "shanyrak_http_request_duration_seconds_sum{\(labels(key))} \(String(format: "%.6f", seconds))\n"
-        }
-        out +=
-            "# HELP shanyrak_failed_authentications_total Requests refused for a missing, unknown or revoked token.\n"
-        out += "# TYPE shanyrak_failed_authentications_total counter\n"
-        out += "shanyrak_failed_authentications_total \(failedAuthentications.load(ordering: .relaxed))\n"
-        out += "# HELP shanyrak_audit_unavailable_total Requests refused because the audit log could not be written.\n"
-        out += "# TYPE shanyrak_audit_unavailable_total counter\n"
-        out += "shanyrak_audit_unavailable_total \(auditUnavailable.load(ordering: .relaxed))\n"
+        var out = Self.family(
+            "shanyrak_http_requests_total", .counter, "HTTP requests by method, route template and status.",
+            keys.map { "{\(labels($0))} \(snapshot[$0]?.count ?? 0)" })
+        out += Self.family(
+            "shanyrak_http_request_duration_seconds_sum", .counter, "Time spent answering, by route.",
+            keys.map { "{\(labels($0))} \(Self.seconds(snapshot[$0]?.seconds ?? 0))" })
+        out += Self.family(
+            "shanyrak_failed_authentications_total", .counter,
+            "Requests refused for a missing, unknown or revoked token.",
+            [" \(failedAuthentications.load(ordering: .relaxed))"])
+        out += Self.family(
+            "shanyrak_audit_unavailable_total", .counter,
+            "Requests refused because the audit log could not be written.",
+            [" \(auditUnavailable.load(ordering: .relaxed))"])
         if let groupCommits { out += Self.exposition(groupCommits) }
         return out
     }
 
     /// The audit log's group commits: a duration histogram (every request waits for one), entries and failures.
     static func exposition(_ stats: GroupCommitStatistics) -> String {
-        var out = "# HELP shanyrak_audit_group_commit_seconds Time for a group commit of the audit log to be durable.\n"
-        out += "# TYPE shanyrak_audit_group_commit_seconds histogram\n"
         var cumulative = 0
+        var histogram: [String] = []
         for (bound, count) in zip(GroupCommitStatistics.bucketBounds, stats.bucketCounts) {
             cumulative += count
-            out += "shanyrak_audit_group_commit_seconds_bucket{le=\"\(bound)\"} \(cumulative)\n"
+            histogram.append("_bucket{le=\"\(bound)\"} \(cumulative)")
         }
-        out += "shanyrak_audit_group_commit_seconds_bucket{le=\"+Inf\"} \(stats.commits)\n"
-        out += "shanyrak_audit_group_commit_seconds_sum \(String(format: "%.6f", stats.seconds))\n"
-        out += "shanyrak_audit_group_commit_seconds_count \(stats.commits)\n"
-        out += "# HELP shanyrak_audit_group_commit_slowest_seconds The slowest group commit since the server started.\n"
-        out += "# TYPE shanyrak_audit_group_commit_slowest_seconds gauge\n"
-        out += "shanyrak_audit_group_commit_slowest_seconds \(String(format: "%.6f", stats.slowest))\n"
-        out += "# HELP shanyrak_audit_entries_total Entries the audit log's group commits made durable.\n"
-        out += "# TYPE shanyrak_audit_entries_total counter\n"
-        out += "shanyrak_audit_entries_total \(stats.entries)\n"
-        out += "# HELP shanyrak_audit_group_commit_failures_total Group commits that failed (their requests got 503).\n"
-        out += "# TYPE shanyrak_audit_group_commit_failures_total counter\n"
-        out += "shanyrak_audit_group_commit_failures_total \(stats.failures)\n"
+        histogram += [
+            "_bucket{le=\"+Inf\"} \(stats.commits)", "_sum \(seconds(stats.seconds))", "_count \(stats.commits)",
+        ]
+        return family(
+            "shanyrak_audit_group_commit_seconds", .histogram, "Time for a group commit of the audit log to be durable.",
+            histogram)
+            + family(
+                "shanyrak_audit_group_commit_slowest_seconds", .gauge, "The slowest group commit since the server started.",
+                [" \(seconds(stats.slowest))"])
+            + family(
+                "shanyrak_audit_entries_total", .counter, "Entries the audit log's group commits made durable.",
+                [" \(stats.entries)"])
+            + family(
+                "shanyrak_audit_group_commit_failures_total", .counter,
+                "Group commits that failed (their requests got 503).", [" \(stats.failures)"])
+    }
+
+    /// Prometheus metric types.
+    enum MetricType: String {
+        case counter, gauge, histogram
+    }
+
+    /// One metric family: its `HELP` and `TYPE` lines, then a line per sample (`samples` are what follows
+    /// the name: a suffix, labels and the value).
+    static func family(_ name: String, _ type: MetricType, _ help: String, _ samples: [String]) -> String {
+        var out = "# HELP \(name) \(help)\n# TYPE \(name) \(type.rawValue)\n"
+        for sample in samples { out += name + sample + "\n" }
         return out
     }
+
+    /// Seconds with six decimals.
+    static func seconds(_ value: Double) -> String { String(format: "%.6f", value) }
 
     private func labels(_ key: Key) -> String {
         "method=\"\(key.method)\",route=\"\(key.route)\",status=\"\(key.status)\""
