@@ -61,6 +61,7 @@ let package = Package(
             dependencies: [
                 "ShanyrakCrypto", "ShanyrakCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

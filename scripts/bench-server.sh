@@ -42,6 +42,9 @@ trap cleanup EXIT INT TERM
 
 echo "bench-server: generating and loading $HOUSEHOLDS households ..."
 "$bin" demo --data "$work/data" --keys keys-example --households "$HOUSEHOLDS" --port "$PORT" --no-serve >"$work/demo.log"
+# Write the freshly generated folder out first: otherwise the kernel flushes it during the run, and the audit
+# log's commits (each waits for its fsync) queue behind that writeback.
+sync
 
 SHANYRAK_BENCH_FIXED_ROUTE=1 "$bin" serve --data "$work/data" --port "$PORT" >"$work/server.log" 2>&1 &
 server=$!
@@ -84,10 +87,12 @@ BENCH_REQUESTS="$work/requests.lua" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATI
     -s scripts/bench-server.lua "$url" | tee "$work/mixed.txt"
 cpu_after=$(cpu_ticks)
 echo "SERVER_CPU_TICKS $((cpu_after - cpu_before)) $(getconf CLK_TCK)" >>"$work/mixed.txt"
+# The audit log's group commits so far (warm-up and mix): a slow one holds back every request of its group.
+curl -fs "$url/metrics" >"$work/metrics.txt" || : >"$work/metrics.txt"
 echo "bench-server: fixed string, wrk -t$THREADS -c$CONNECTIONS -d$DURATION"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url/bench/fixed" | tee "$work/fixed.txt"
 
-python3 - "$work/mixed.txt" "$work/fixed.txt" <<'PY'
+python3 - "$work/mixed.txt" "$work/fixed.txt" "$work/metrics.txt" <<'PY'
 import re, sys
 def parse(path):
     text = open(path).read()
@@ -114,6 +119,17 @@ if total and cpu and int(cpu.group(1)) > 0:
 print("fixed-string requests/s:       %10.0f   p99 %.2f ms" % (fixed, fp99))
 print("ratio audited mix / fixed:     %10.1f %%  (target >= 25 %%)" % (100 * mixed / fixed))
 print("p99 target <= 25 ms: %s" % ("met" if mp99 <= 25 else "NOT met"))
+metrics = open(sys.argv[3]).read()
+def sample(name):
+    m = re.search(r"^" + re.escape(name) + r" ([\d.]+)$", metrics, re.M)
+    return float(m.group(1)) if m else None
+commits = sample("shanyrak_audit_group_commit_seconds_count")
+if commits:
+    within10 = sample('shanyrak_audit_group_commit_seconds_bucket{le="0.01"}')
+    within50 = sample('shanyrak_audit_group_commit_seconds_bucket{le="0.05"}')
+    print("audit group commits (warm-up and mix): %d, over 10 ms: %d, over 50 ms: %d, slowest %.1f ms" % (
+        commits, commits - within10, commits - within50,
+        1000 * sample("shanyrak_audit_group_commit_slowest_seconds")))
 PY
 
 # KINDS=1: each kind of request alone, on the same server and folder: requests/s, p99, server CPU per request.

@@ -1,4 +1,5 @@
 public import Foundation
+internal import GRDB
 
 /// What the log returns once an append is durable.
 public struct AuditReceipt: Sendable, Hashable {
@@ -35,6 +36,9 @@ public actor AuditLog {
         public var busyTimeout: Duration
         /// Longest wait for the previous group's callers to return before the next commit starts.
         public var gatherWindow: Duration
+        /// How often a thread of the log's own copies the WAL into the database file (`WALCheckpointer`), so
+        /// that commits do not; nil leaves it to the writer's own checkpoints.
+        public var walCheckpointInterval: Duration?
 
         /// Creates a configuration.
         /// - Parameters:
@@ -44,11 +48,14 @@ public actor AuditLog {
         ///   - maximumBatch: largest group commit (default 4,096).
         ///   - busyTimeout: lock wait before a commit fails (default 5 s).
         ///   - gatherWindow: longest wait to regroup the previous group's callers (default 300 µs; zero disables).
+        ///   - walCheckpointInterval: how often the WAL is checkpointed off the commit path (default 250 ms).
         public init(
             origin: String? = nil, checkpointEveryEntries: UInt64? = 1024, checkpointInterval: Duration? = .seconds(60),
-            maximumBatch: Int = 4096, busyTimeout: Duration = .seconds(5), gatherWindow: Duration = .microseconds(300)
+            maximumBatch: Int = 4096, busyTimeout: Duration = .seconds(5), gatherWindow: Duration = .microseconds(300),
+            walCheckpointInterval: Duration? = .milliseconds(250)
         ) {
             self.gatherWindow = gatherWindow
+            self.walCheckpointInterval = walCheckpointInterval
             self.origin = origin
             self.checkpointEveryEntries = checkpointEveryEntries
             self.checkpointInterval = checkpointInterval
@@ -80,6 +87,8 @@ public actor AuditLog {
     private var statistics = GroupCommitStatistics()
     private var timer: Task<Void, Never>?
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Checkpoints the WAL on a thread of its own (nil when the configuration leaves it to the writer).
+    nonisolated let checkpointer: WALCheckpointer?
 
     /// Opens (creating if needed) the log in `directory`.
     /// - Parameters:
@@ -94,7 +103,15 @@ public actor AuditLog {
         self.configuration = configuration
         self.origin = configuration.origin ?? signer?.verifier.name
         self.reader = AuditLogReader(store: store)
+        self.checkpointer = try configuration.walCheckpointInterval.map { (interval) throws(AuditError) in
+            let (seconds, attoseconds) = interval.components
+            return try WALCheckpointer(path: store.path, interval: Double(seconds) + Double(attoseconds) / 1e18)
+        }
         self.state = try await store.loadState()
+    }
+
+    deinit {
+        checkpointer?.stop()
     }
 
     /// Appends one entry and returns once it is durable.
@@ -154,6 +171,11 @@ public actor AuditLog {
     /// The number of durable entries.
     public var size: UInt64 { state?.range.size ?? 0 }
 
+    /// The writer connection's automatic-checkpoint bound, in pages (for tests).
+    func writerAutocheckpointPages() throws -> Int? {
+        try store.pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") }
+    }
+
     /// How the group commits have gone since the log was opened (for `/metrics`).
     public var groupCommitStatistics: GroupCommitStatistics { statistics }
 
@@ -165,6 +187,7 @@ public actor AuditLog {
         if draining {
             await withCheckedContinuation { drainWaiters.append($0) }
         }
+        checkpointer?.stop()
     }
 
     // MARK: The writer

@@ -18,9 +18,18 @@ final class AuditStore: Sendable {
     let memo = NodeMemo()
 
     static let fileName = "audit.sqlite"
+    /// WAL pages after which the writer checkpoints by itself: a bound (64 MiB at 4 KiB pages) should the
+    /// `WALCheckpointer` fall behind; SQLite's default of 1,000 made commits wait for the copy.
+    static let writerAutocheckpointPages = 16_384
+    /// The size a WAL is cut back to when it restarts after a full checkpoint (bytes).
+    static let walSizeLimit = 64 << 20
+
+    /// The database file.
+    let path: String
 
     init(directory: URL, readOnly: Bool, busyTimeout: Duration) throws(AuditError) {
         let url = directory.appendingPathComponent(AuditStore.fileName)
+        self.path = url.path
         var config = Configuration()
         config.readonly = readOnly
         config.label = "ShanyrakAudit"
@@ -45,6 +54,9 @@ final class AuditStore: Sendable {
                 // WAL (after prepareDatabase), so set FULL on the writer connection afterwards and check it held.
                 let mode = try pool.writeWithoutTransaction { db in
                     try db.execute(sql: "PRAGMA synchronous = FULL")
+                    // Checkpoints are the `WALCheckpointer`'s work; the writer's own is only a bound on the WAL.
+                    try db.execute(sql: "PRAGMA wal_autocheckpoint = \(AuditStore.writerAutocheckpointPages)")
+                    try db.execute(sql: "PRAGMA journal_size_limit = \(AuditStore.walSizeLimit)")
                     return try Int.fetchOne(db, sql: "PRAGMA synchronous")
                 }
                 guard mode == 2 else { throw AuditError.storage("cannot set synchronous=FULL on \(url.path)") }
