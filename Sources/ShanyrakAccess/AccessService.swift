@@ -35,12 +35,8 @@ public struct AccessService: Sendable {
     private let shapeSlots: [Int]
     /// The ids a household card accepts under `catalog` (the card's own checks, run once), in JSON order.
     private let permitted: HouseholdView.Permitted
-    /// Each household candidate's position in `permitted.order` (where the card takes its value).
-    private let householdOrderPositions: [Int]
     /// Every catalog indicator in the order a person view's JSON writes them.
     private let personOrder: CanonicalIndicatorOrder
-    /// Each slot's position in `personOrder`.
-    private let personOrderPositions: [Int]
     /// Principals of recently authenticated tokens (see `authenticationCacheLifetime` in `init`).
     private let authentication: AuthenticationCache
 
@@ -54,6 +50,10 @@ public struct AccessService: Sendable {
         let keys: [UInt32: SecureBytes]
         /// Its position in `householdCandidates`, if it is one.
         let householdCandidate: Int?
+        /// Its position in `permitted.order`, where a card takes its value (household candidates only).
+        let cardPosition: Int?
+        /// Its position in `personOrder`, where a person view takes its value.
+        let personPosition: Int
         /// The part of every view's fixed shape it gives, if any.
         let shape: Shape?
     }
@@ -105,8 +105,18 @@ public struct AccessService: Sendable {
         let householdCandidates = catalog.indicators.map(\.id).filter { HouseholdView.mayAppear($0, catalog: catalog) }
         self.householdCandidates = householdCandidates
         self.personCandidates = catalog.indicators.map(\.id)
-        var position: [String: Int] = [:]
-        for (i, id) in householdCandidates.enumerated() { position[id] = i }
+        let permitted = HouseholdView.Permitted(catalog: catalog)
+        self.permitted = permitted
+        let personOrder = CanonicalIndicatorOrder(catalog.indicators.map(\.id))
+        self.personOrder = personOrder
+        /// Position of each id in a list.
+        func positions(_ ids: [String]) -> [String: Int] {
+            Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
+        }
+        let candidatePosition = positions(householdCandidates)
+        // `permitted` holds the same ids as `householdCandidates` (both by `HouseholdView.mayAppear`).
+        let cardPosition = positions(permitted.order.ids)
+        let personPosition = positions(personOrder.ids)
         var slots: [IndicatorSlot] = []
         var slotByID: [String: Int] = [:]
         for indicator in catalog.indicators {
@@ -114,26 +124,16 @@ public struct AccessService: Sendable {
             slots.append(
                 IndicatorSlot(
                     id: indicator.id, keys: keys.versions(of: indicator.indicatorClass.rawValue),
-                    householdCandidate: position[indicator.id], shape: Shape(indicator: indicator.id)))
+                    householdCandidate: candidatePosition[indicator.id], cardPosition: cardPosition[indicator.id],
+                    personPosition: personPosition[indicator.id]!, shape: Shape(indicator: indicator.id)))
         }
         self.slots = slots
         self.householdCandidateSlots = householdCandidates.map { slotByID[$0]! }
         // A catalog without a shape indicator has no slot for it: that part of every view stays unknown.
         self.shapeSlots = Self.shapeIndicators.compactMap { slotByID[$0] }
         let auditIDs = Set(householdCandidates).union(Self.shapeIndicators).sorted()
-        self.householdAuditOrder = auditIDs.map { ($0, position[$0], Self.shapeIndicators.contains($0)) }
+        self.householdAuditOrder = auditIDs.map { ($0, candidatePosition[$0], Self.shapeIndicators.contains($0)) }
         self.authentication = AuthenticationCache(lifetime: authenticationCacheLifetime)
-        let permitted = HouseholdView.Permitted(catalog: catalog)
-        self.permitted = permitted
-        // Both are computed by `HouseholdView.mayAppear` from the catalog: the same ids.
-        var permittedPosition: [String: Int] = [:]
-        for (i, id) in permitted.order.ids.enumerated() { permittedPosition[id] = i }
-        self.householdOrderPositions = householdCandidates.map { permittedPosition[$0]! }
-        let personOrder = CanonicalIndicatorOrder(catalog.indicators.map(\.id))
-        self.personOrder = personOrder
-        var personPosition: [String: Int] = [:]
-        for (i, id) in personOrder.ids.enumerated() { personPosition[id] = i }
-        self.personOrderPositions = slots.map { personPosition[$0.id]! }
     }
 
     /// The default of `init`'s `authenticationCacheLifetime`: one second.
@@ -230,8 +230,8 @@ public struct AccessService: Sendable {
                     case .birthDate: birthDate[m] = value
                     case nil: break
                     }
-                    if let c = slots[slot].householdCandidate, granted[c] {
-                        values[m][householdOrderPositions[c]] = value
+                    if let c = slots[slot].householdCandidate, granted[c], let position = slots[slot].cardPosition {
+                        values[m][position] = value
                     }
                 })
         else {
@@ -333,7 +333,7 @@ public struct AccessService: Sendable {
                     case nil: break
                     }
                     // An id asked twice comes back at its first position: a granted shape indicator is shown too.
-                    if observation.requested < grantedCount { values[personOrderPositions[slot]] = value }
+                    if observation.requested < grantedCount { values[slots[slot].personPosition] = value }
                 })
         else {
             try await deny(

@@ -164,8 +164,9 @@ public enum CanonicalViewJSON {
 
     /// Text `JSONEncoder` writes verbatim (slashes unescaped): no control character, DEL, `"` or `\`,
     /// and, to stay on the safe side, no U+2028 or U+2029 (which some JSON writers escape).
-    /// Other non-ASCII text (Cyrillic names) is written as its UTF-8 bytes by both.
-    static func isPlain(_ text: String) -> Bool {
+    /// Other non-ASCII text (Cyrillic names) is written as its UTF-8 bytes by both. The server's
+    /// problem bodies use it too.
+    public static func isPlain(_ text: String) -> Bool {
         if let plain = text.utf8.withContiguousStorageIfAvailable(isPlain) { return plain }
         return isPlain(Array(text.utf8))
     }

@@ -57,13 +57,21 @@ public struct IndicatorValueList: Sendable, Hashable {
     }
 }
 
-extension IndicatorValueList: Encodable {
+extension IndicatorValueList: Codable {
     /// An indicator id as a coding key.
     private struct IndicatorKey: CodingKey {
         let stringValue: String
         var intValue: Int? { nil }
         init(stringValue: String) { self.stringValue = stringValue }
         init?(intValue: Int) { nil }
+    }
+
+    /// Decodes an object of string values keyed by id, and puts them in the encoder's order.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: IndicatorKey.self)
+        var values: [String: String] = [:]
+        for key in container.allKeys { values[key.stringValue] = try container.decode(String.self, forKey: key) }
+        self.init(values)
     }
 
     /// Encodes an object of string values keyed by id (a dictionary's JSON).

@@ -19,7 +19,7 @@ extension Components.Schemas.HouseholdView {
             members.append(
                 .init(
                     pseudonym: member.pseudonym.hex, relation: member.relation, sex: try .init(member.sex),
-                    ageBand: try .init(member.ageBand), indicators: IndicatorValues(member.indicators)))
+                    ageBand: try .init(member.ageBand), indicators: member.indicators))
         }
         self.init(household: view.household.hex, district: view.district, members: members)
     }
@@ -32,7 +32,7 @@ extension Components.Schemas.PersonView {
     init(_ view: ShanyrakAccess.PersonView) throws {
         self.init(
             person: view.person.hex, household: view.household.hex, relation: view.relation, sex: try .init(view.sex),
-            ageBand: try .init(view.ageBand), indicators: IndicatorValues(view.indicators))
+            ageBand: try .init(view.ageBand), indicators: view.indicators)
     }
 }
 

@@ -62,7 +62,7 @@ extension Components.Schemas.HouseholdView: DirectlyWrittenJSON {
             members: members.map {
                 CanonicalViewJSON.Member(
                     pseudonym: $0.pseudonym, relation: $0.relation, sex: $0.sex.rawValue, ageBand: $0.ageBand.rawValue,
-                    indicators: $0.indicators.list)
+                    indicators: $0.indicators)
             })
     }
 
@@ -91,7 +91,7 @@ extension Components.Schemas.PersonView: DirectlyWrittenJSON {
         guard Self.writerAgreesWithEncoder else { return nil }
         return CanonicalViewJSON.personView(
             person: person, household: household, relation: relation, sex: sex.rawValue, ageBand: ageBand.rawValue,
-            indicators: indicators.list)
+            indicators: indicators)
     }
 
     /// Whether the writer and the runtime's encoder agree on a sample view (checked once per process).

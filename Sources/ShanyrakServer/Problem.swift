@@ -1,5 +1,6 @@
 internal import Foundation
 public import Hummingbird
+import ShanyrakAccess
 
 /// An RFC 9457 problem details answer (`application/problem+json`).
 ///
@@ -86,11 +87,12 @@ public struct Problem: Error, Sendable, Equatable, Encodable {
 
 extension Problem {
     /// The body: JSON with sorted keys and slashes unescaped, as `JSONEncoder` writes it. Every denial
-    /// answers with one, so a problem whose texts need no escaping (all of the server's own) is written
-    /// directly; anything else goes to `JSONEncoder`. `ProblemTests` compares the two.
+    /// answers with one, so a problem whose texts `JSONEncoder` writes verbatim (`CanonicalViewJSON.isPlain`;
+    /// all of the server's own) is written directly; anything else goes to `JSONEncoder`. `ProblemTests`
+    /// compares the two.
     func json() -> Data {
         let texts = [detail, instance ?? "", title, type]
-        guard Self.fieldOrderHolds, texts.allSatisfy(Self.needsNoEscaping) else { return encoderJSON() }
+        guard Self.fieldOrderHolds, texts.allSatisfy(CanonicalViewJSON.isPlain) else { return encoderJSON() }
         var out = #"{"detail":""# + detail + "\""
         if let instance { out += #","instance":""# + instance + "\"" }
         out += #","status":"# + String(status) + #","title":""# + title + #"","type":""# + type + #""}"#
@@ -102,11 +104,6 @@ extension Problem {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(self)) ?? Data(#"{"status":500}"#.utf8)
-    }
-
-    /// Printable ASCII without `"` or `\`: what `JSONEncoder` writes as it is (slashes unescaped).
-    static func needsNoEscaping(_ text: String) -> Bool {
-        text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
     }
 
     /// Whether `JSONEncoder` orders the fields as `json()` writes them (checked once per process).

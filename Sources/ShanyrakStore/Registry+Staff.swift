@@ -343,24 +343,13 @@ extension Registry {
 
     // MARK: Structure and values for the access path
 
-    /// Runs `body` in one read transaction, like `writer.read`: on the registry's own read-only connections
-    /// (`ReadConnections`) when it is a file, on GRDB's reader (with `BEGIN` and `COMMIT` as cached
-    /// statements, which GRDB would prepare anew for every read) when it is a database in memory.
+    /// Runs `body` in one read transaction: on the registry's own read-only connections (`ReadConnections`)
+    /// when the registry is a file, through GRDB's `read` when it is a database in memory (tests), which only
+    /// GRDB's connection can see.
     /// - Throws: a database error, or what `body` throws (the transaction is then rolled back).
     func snapshotRead<T>(_ body: (any PreparedStatements) throws -> T) throws -> T {
         if let readers { return try readers.read { try body($0) } }
-        return try writer.unsafeRead { db in
-            try db.cachedStatement(sql: "BEGIN DEFERRED TRANSACTION").execute()
-            let result: T
-            do {
-                result = try body(db)
-            } catch {
-                try db.cachedStatement(sql: "ROLLBACK TRANSACTION").execute()
-                throw error
-            }
-            try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
-            return result
-        }
+        return try writer.read { try body($0) }
     }
 
     /// The household's district and members, or nil when it does not exist.

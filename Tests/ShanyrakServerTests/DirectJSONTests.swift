@@ -74,7 +74,7 @@ struct DirectJSONTests {
             #expect(headers[.contentType] == "application/json; charset=utf-8")
             #expect(headers[.contentLength] == String(bytes.count))
             let strings =
-                [card.district] + members.flatMap { [$0.relation] + $0.indicators.list.entries.flatMap { [$0.id, $0.value] } }
+                [card.district] + members.flatMap { [$0.relation] + $0.indicators.entries.flatMap { [$0.id, $0.value] } }
             // Plain cards take the direct path; the others go back to the encoder.
             #expect((card.directCanonicalJSON() != nil) == Self.allPlain(strings))
             if card.directCanonicalJSON() != nil { direct += 1 }
@@ -99,7 +99,7 @@ struct DirectJSONTests {
             let bytes = try await Data(collecting: body, upTo: 1 << 20)
             #expect(bytes == (try await Data(collecting: Self.runtimeBody(view), upTo: 1 << 20)))
             #expect(headers[.contentLength] == String(bytes.count))
-            let strings = [view.relation] + view.indicators.list.entries.flatMap { [$0.id, $0.value] }
+            let strings = [view.relation] + view.indicators.entries.flatMap { [$0.id, $0.value] }
             #expect((view.directCanonicalJSON() != nil) == Self.allPlain(strings))
             if view.directCanonicalJSON() != nil { direct += 1 }
         }

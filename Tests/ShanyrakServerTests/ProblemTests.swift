@@ -1,4 +1,5 @@
 import Foundation
+import ShanyrakAccess
 import Testing
 
 @testable import ShanyrakServer
@@ -27,8 +28,8 @@ struct ProblemTests {
         // The server's own problems all take the direct path.
         #expect(Problem.fieldOrderHolds)
         for problem in fixed {
-            #expect([problem.detail, problem.title, problem.type].allSatisfy(Problem.needsNoEscaping))
+            #expect([problem.detail, problem.title, problem.type].allSatisfy(CanonicalViewJSON.isPlain))
         }
-        #expect(!Problem.needsNoEscaping("Қазақ") && !Problem.needsNoEscaping(#"a"b"#))
+        #expect(!CanonicalViewJSON.isPlain("line\nbreak") && !CanonicalViewJSON.isPlain(#"a"b"#))
     }
 }
