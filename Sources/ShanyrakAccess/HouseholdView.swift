@@ -22,11 +22,8 @@ public enum AgeBand: String, Sendable, Hashable, Codable, CaseIterable {
     /// - Returns: `.unknown` for a missing or malformed date, or one in the future.
     public static func of(birthDate: String?, on today: Date) -> AgeBand {
         guard let birthDate, let (y, m, d) = parseDate(birthDate) else { return .unknown }
-        // Today's UTC date by arithmetic (proleptic Gregorian, as `Calendar(.gregorian)` in UTC for
-        // any date after 1582): a Calendar per member cost more than the rest of the band.
-        let (ny, nm, nd) = utcDate(today)
-        var age = ny - y
-        if (nm, nd) < (m, d) { age -= 1 }
+        let age = CivilDate.age(
+            born: (y, m, d), on: CivilDate.civil(CivilDate.day(secondsSince1970: today.timeIntervalSince1970)))
         switch age {
         case ..<0: return .unknown
         case 0...5: return .upTo5
@@ -63,23 +60,6 @@ public enum AgeBand: String, Sendable, Hashable, Codable, CaseIterable {
         }
         guard index == 2, digits > 0 else { return nil }
         return parts
-    }
-
-    /// Year, month and day (UTC) of `date`: days since 1970-01-01 to a civil date
-    /// (H. Hinnant's `civil_from_days`).
-    static func utcDate(_ date: Date) -> (year: Int, month: Int, day: Int) {
-        let seconds = date.timeIntervalSince1970
-        let days = Int((seconds / 86_400).rounded(.down))
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        return (year, month, day)
     }
 }
 

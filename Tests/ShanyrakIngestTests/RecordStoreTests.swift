@@ -325,7 +325,7 @@ struct RecordStoreTests {
         let again = try f.ingest("labour", feed)
         #expect(again.valuesWritten == 0 && again.valuesUnchanged == 2 * persons.count)
 
-        try f.registry.rotateDataKey(className: "economic", keyring: f.keyring)
+        _ = try f.registry.rotateDataKey(className: "economic", keyring: f.keyring)
         #expect(try f.registry.rewrap(className: "economic", keyring: f.keyring) == persons.count)
         #expect(try formats() == [2, 3])
         let rewrapped = try DataKeys.load(from: f.registry, keyring: f.keyring)

@@ -1,4 +1,5 @@
 internal import Foundation
+internal import ShanyrakCore
 
 /// A CSV file written through one large byte buffer: rows are built as bytes and the
 /// buffer is handed to the file handle when it passes a threshold, always at a row end.

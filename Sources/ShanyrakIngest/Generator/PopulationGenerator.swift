@@ -1,4 +1,5 @@
 public import Foundation
+internal import ShanyrakCore
 
 /// Writes a synthetic population of Kazakhstan as the agencies would deliver it: one CSV
 /// per agency source (`population.csv`, `labour.csv`, `health.csv`, `education.csv`,

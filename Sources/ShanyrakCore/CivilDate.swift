@@ -1,8 +1,11 @@
 /// Day arithmetic on the proleptic Gregorian calendar, in days since 1970-01-01
-/// (Howard Hinnant's `days_from_civil` / `civil_from_days`). No Foundation, no time zones.
-enum CivilDate {
+/// (Howard Hinnant's `days_from_civil` and `civil_from_days`), with no time zones.
+///
+/// The generator draws birth and observation days with it, and the access path computes age
+/// bands with it: a `Calendar` per member cost more than the rest of an age band.
+public enum CivilDate {
     /// Days since 1970-01-01 of a calendar date.
-    static func days(year: Int, month: Int, day: Int) -> Int {
+    public static func days(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -13,7 +16,7 @@ enum CivilDate {
     }
 
     /// The calendar date of a day number.
-    static func civil(_ dayNumber: Int) -> (year: Int, month: Int, day: Int) {
+    public static func civil(_ dayNumber: Int) -> (year: Int, month: Int, day: Int) {
         let z = dayNumber + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
@@ -26,17 +29,27 @@ enum CivilDate {
         return (m <= 2 ? y + 1 : y, m, d)
     }
 
+    /// The day number (UTC) of an instant given in seconds since 1970-01-01T00:00:00Z.
+    public static func day(secondsSince1970 seconds: Double) -> Int {
+        Int((seconds / 86_400).rounded(.down))
+    }
+
     /// Completed years between a birth day and a reference day.
-    static func age(born: Int, on reference: Int) -> Int {
-        let b = civil(born)
-        let r = civil(reference)
-        var years = r.year - b.year
-        if (r.month, r.day) < (b.month, b.day) { years -= 1 }
+    public static func age(born: Int, on reference: Int) -> Int {
+        age(born: civil(born), on: civil(reference))
+    }
+
+    /// Completed years between a birth date and a reference date: negative when born after it.
+    public static func age(
+        born: (year: Int, month: Int, day: Int), on reference: (year: Int, month: Int, day: Int)
+    ) -> Int {
+        var years = reference.year - born.year
+        if (reference.month, reference.day) < (born.month, born.day) { years -= 1 }
         return years
     }
 
     /// `YYYY-MM-DD`.
-    static func string(_ dayNumber: Int) -> String {
+    public static func string(_ dayNumber: Int) -> String {
         let c = civil(dayNumber)
         func pad(_ v: Int, _ width: Int) -> String {
             let s = String(v)
