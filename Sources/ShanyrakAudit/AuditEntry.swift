@@ -70,67 +70,43 @@ public struct AuditEntryDraft: Sendable, Hashable, Codable {
 
 /// One entry of the audit log: a draft plus the sequence number and time the log assigned.
 ///
+/// The draft's fields read and write as the entry's own (`entry.actorId`, `entry.subjects`).
 /// `AuditEntryCodec.encode` gives its canonical bytes (the Merkle leaf data); the JSON form
-/// (Codable) is for people and export only and is never hashed.
+/// (Codable, flat) is for people and export only and is never hashed.
+@dynamicMemberLookup
 public struct AuditEntry: Sendable, Hashable, Codable {
     /// Position in the log, from 0: equal to the Merkle leaf index.
     public var sequence: UInt64
     /// Time of the append in microseconds since 1970-01-01T00:00:00Z, never decreasing along the log.
     public var timeMicroseconds: Int64
-    /// Who asked.
-    public var actorId: String
-    /// The role acted in.
-    public var role: String
-    /// What was done.
-    public var action: String
-    /// The view or purpose.
-    public var view: String
-    /// Subject pseudonyms, sorted by UTF-8 bytes, unique.
-    public var subjects: [String]
-    /// Indicator ids disclosed, sorted, unique.
-    public var indicatorIds: [String]
-    /// Allow or deny.
-    public var decision: AuditDecision
-    /// Determining policy ids, sorted, unique.
-    public var policyIds: [String]
-    /// Hash of the policy set in force.
-    public var policySetHash: [UInt8]
-    /// The request id.
-    public var requestId: String
-    /// Sealed break-glass justification, if any.
-    public var sealedJustification: [UInt8]?
+    /// What the caller supplied: actor, role, action, view, subjects, indicators, decision, policies,
+    /// policy set hash, request id and sealed justification.
+    public var draft: AuditEntryDraft
 
     /// Creates an entry from a draft and the values the log assigns.
     /// - Parameters:
     ///   - sequence: the leaf index.
     ///   - timeMicroseconds: microseconds since the Unix epoch.
-    ///   - draft: what the caller supplied.
+    ///   - draft: what the caller supplied; its sets are made canonical again, as they may have been
+    ///     changed since the draft was created.
     public init(sequence: UInt64, timeMicroseconds: Int64, draft: AuditEntryDraft) {
         self.sequence = sequence
         self.timeMicroseconds = timeMicroseconds
-        self.actorId = draft.actorId
-        self.role = draft.role
-        self.action = draft.action
-        self.view = draft.view
-        self.subjects = canonicalSet(draft.subjects)
-        self.indicatorIds = canonicalSet(draft.indicatorIds)
-        self.decision = draft.decision
-        self.policyIds = canonicalSet(draft.policyIds)
-        self.policySetHash = draft.policySetHash
-        self.requestId = draft.requestId
-        self.sealedJustification = draft.sealedJustification
+        var draft = draft
+        draft.subjects = canonicalSet(draft.subjects)
+        draft.indicatorIds = canonicalSet(draft.indicatorIds)
+        draft.policyIds = canonicalSet(draft.policyIds)
+        self.draft = draft
+    }
+
+    /// A field of the draft, as the entry's own.
+    public subscript<Value>(dynamicMember field: WritableKeyPath<AuditEntryDraft, Value>) -> Value {
+        get { draft[keyPath: field] }
+        set { draft[keyPath: field] = newValue }
     }
 
     /// The time as a `Date`.
     public var date: Date { Date(timeIntervalSince1970: Double(timeMicroseconds) / 1_000_000) }
-
-    /// The caller-supplied part of the entry.
-    public var draft: AuditEntryDraft {
-        AuditEntryDraft(
-            actorId: actorId, role: role, action: action, view: view, subjects: subjects,
-            indicatorIds: indicatorIds, decision: decision, policyIds: policyIds, policySetHash: policySetHash,
-            requestId: requestId, sealedJustification: sealedJustification)
-    }
 
     private enum CodingKeys: String, CodingKey {
         case sequence, time, actorId, role, action, view, subjects, indicatorIds, decision, policyIds
@@ -176,17 +152,17 @@ public struct AuditEntry: Sendable, Hashable, Codable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(sequence, forKey: .sequence)
         try c.encode(timeMicroseconds, forKey: .time)
-        try c.encode(actorId, forKey: .actorId)
-        try c.encode(role, forKey: .role)
-        try c.encode(action, forKey: .action)
-        try c.encode(view, forKey: .view)
-        try c.encode(subjects, forKey: .subjects)
-        try c.encode(indicatorIds, forKey: .indicatorIds)
-        try c.encode(decision, forKey: .decision)
-        try c.encode(policyIds, forKey: .policyIds)
-        try c.encode(hex(policySetHash), forKey: .policySetHash)
-        try c.encode(requestId, forKey: .requestId)
-        if let sealedJustification {
+        try c.encode(draft.actorId, forKey: .actorId)
+        try c.encode(draft.role, forKey: .role)
+        try c.encode(draft.action, forKey: .action)
+        try c.encode(draft.view, forKey: .view)
+        try c.encode(draft.subjects, forKey: .subjects)
+        try c.encode(draft.indicatorIds, forKey: .indicatorIds)
+        try c.encode(draft.decision, forKey: .decision)
+        try c.encode(draft.policyIds, forKey: .policyIds)
+        try c.encode(hex(draft.policySetHash), forKey: .policySetHash)
+        try c.encode(draft.requestId, forKey: .requestId)
+        if let sealedJustification = draft.sealedJustification {
             try c.encode(Data(sealedJustification).base64EncodedString(), forKey: .sealedJustification)
         }
     }

@@ -41,6 +41,21 @@ struct EntryCodecTests {
         #expect(text.contains("\"policySetHash\":\"aa\""))
     }
 
+    @Test("a draft changed after it was made is canonical again in its entry, and its JSON stays flat")
+    func draftFieldsAreTheEntrysOwn() throws {
+        var draft = small.draft
+        draft.subjects = ["s3", "s1", "s3"]
+        draft.indicatorIds = ["b.y", "a.x"]
+        let entry = AuditEntry(sequence: 5, timeMicroseconds: 6, draft: draft)
+        #expect(entry.subjects == ["s1", "s3"])
+        #expect(entry.indicatorIds == ["a.x", "b.y"])
+        #expect(entry.actorId == "a" && entry.draft.actorId == "a")
+        let object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(entry)) as! [String: Any]
+        #expect(object["draft"] == nil)
+        #expect(object["actorId"] as? String == "a")
+        #expect(object["subjects"] as? [String] == ["s1", "s3"])
+    }
+
     @Test(arguments: [
         ("unknown version", "02"),
         ("trailing byte", "TRAIL"),
