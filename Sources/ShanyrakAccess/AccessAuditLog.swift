@@ -1,4 +1,5 @@
 public import Foundation
+public import ShanyrakCore
 
 /// Whether a request was allowed or denied.
 public enum AccessAuditDecision: String, Sendable, Hashable, Codable {

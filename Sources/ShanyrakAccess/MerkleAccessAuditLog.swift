@@ -1,5 +1,6 @@
 import Foundation
 public import ShanyrakAudit
+internal import ShanyrakCore
 
 /// `AccessAuditLog` over the Merkle audit log of ShanyrakAudit (group commit, signed checkpoints).
 ///

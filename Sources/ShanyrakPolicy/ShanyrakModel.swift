@@ -24,24 +24,8 @@ public enum ShanyrakModel {
     /// The resource of `readAudit` decisions.
     public static let auditLog = CedarEntityUID(type: systemType, id: "audit")
 
-    /// Roles the default policies know.
-    public enum Role: String, CaseIterable, Sendable {
-        /// Reads assigned households in their district.
-        case socialWorker = "social_worker"
-        /// Reads violence data of own cases in person views.
-        case gbvSpecialist = "gbv_specialist"
-        /// Exports extracts and aggregates.
-        case researcher
-        /// Manages policies and assignments.
-        case administrator
-        /// Reads the audit log.
-        case auditor
-        /// An agency feed account.
-        case agency
-
-        /// The role's entity uid.
-        public var uid: CedarEntityUID { CedarEntityUID(type: ShanyrakModel.roleType, id: rawValue) }
-    }
+    /// The staff roles policies scope over (`ShanyrakCore.Role`).
+    public typealias Role = ShanyrakCore.Role
 
     /// Actions of the schema.
     public enum Action: String, CaseIterable, Sendable {
@@ -155,4 +139,9 @@ public enum ShanyrakModel {
             "purpose": .string(purpose), "breakGlass": .bool(breakGlass),
         ]
     }
+}
+
+extension Role {
+    /// The role's entity uid.
+    public var uid: CedarEntityUID { CedarEntityUID(type: ShanyrakModel.roleType, id: rawValue) }
 }

@@ -2,6 +2,7 @@ import Foundation
 import ShanyrakAccess
 import ShanyrakStore
 import Testing
+import ShanyrakCore
 
 /// Auditors can read what a break-glass caller wrote, and only for the entry it was written for.
 struct BreakGlassReviewTests {
