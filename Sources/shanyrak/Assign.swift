@@ -4,38 +4,46 @@ import ShanyrakAccess
 
 extension Shanyrak {
     /// `shanyrak assign`: add a household to a staff member's caseload.
-    struct Assign: AsyncParsableCommand {
+    struct Assign: AssignmentCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add a household to a staff member's caseload (audited).")
-        @OptionGroup var data: DataOption
-        @Option(name: .long, help: "The staff account id.")
-        var user: Int64
-        @OptionGroup var select: HouseholdSelectorOptions
-
-        func validate() throws { try select.validate(allowID: true) }
-
-        func run() async throws {
-            try await runReportingErrors {
-                try await changeAssignment(data: data.data, user: user, select: select, assigned: true)
-            }
-        }
+        static let assigned = true
+        @OptionGroup var options: AssignmentOptions
     }
 
     /// `shanyrak unassign`: remove a household from a staff member's caseload.
-    struct Unassign: AsyncParsableCommand {
+    struct Unassign: AssignmentCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove a household from a staff member's caseload (audited).")
-        @OptionGroup var data: DataOption
-        @Option(name: .long, help: "The staff account id.")
-        var user: Int64
-        @OptionGroup var select: HouseholdSelectorOptions
+        static let assigned = false
+        @OptionGroup var options: AssignmentOptions
+    }
+}
 
-        func validate() throws { try select.validate(allowID: true) }
+/// The options of `assign` and `unassign`, declared once so that the two commands cannot drift apart.
+struct AssignmentOptions: ParsableArguments {
+    @OptionGroup var data: DataOption
+    @Option(name: .long, help: "The staff account id.")
+    var user: Int64
+    @OptionGroup var select: HouseholdSelectorOptions
+}
 
-        func run() async throws {
-            try await runReportingErrors {
-                try await changeAssignment(data: data.data, user: user, select: select, assigned: false)
-            }
+/// `assign` and `unassign` are one audited change of a caseload that differs only in its direction,
+/// so they share their validation and `run()` and each states only its help text and direction.
+protocol AssignmentCommand: AsyncParsableCommand {
+    /// True to add the household to the caseload, false to remove it.
+    static var assigned: Bool { get }
+    /// The data folder, the staff account and the household.
+    var options: AssignmentOptions { get }
+}
+
+extension AssignmentCommand {
+    func validate() throws { try options.select.validate(allowID: true) }
+
+    func run() async throws {
+        try await runReportingErrors {
+            try await changeAssignment(
+                data: options.data.data, user: options.user, select: options.select, assigned: Self.assigned)
         }
     }
 }
