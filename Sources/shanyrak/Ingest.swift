@@ -51,9 +51,7 @@ extension Shanyrak {
                 try await OperatorAudit.record(
                     context, action: "ingest", indicatorIds: mapping.suppliableIndicators(in: context.catalog),
                     requestId: "batch-\(summary.batch ?? 0):\(source):\(summary.valuesWritten)-written")
-                if json {
-                    try printJSON(summary)
-                } else {
+                try printJSONOrText(summary, json: json) { summary in
                     print(
                         "\(source): \(summary.rowsRead) rows read, \(summary.rowsAccepted) accepted, \(summary.rowsQuarantined) quarantined; "
                             + "\(summary.valuesWritten) values written, \(summary.valuesUnchanged) unchanged in "

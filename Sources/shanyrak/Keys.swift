@@ -99,19 +99,12 @@ extension Shanyrak {
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show data-key versions and how many values each seals.")
         @OptionGroup var data: DataOption
-        @Flag(name: .long, help: "Print JSON.")
-        var json = false
+        @OptionGroup var output: JSONOption
 
         func run() async throws {
-            try await runReportingErrors {
-                let context = try ServiceContext.open(data: data.data)
-                let status = try context.registry.keyStatus()
-                if json {
-                    try printJSON(status)
-                } else {
-                    for s in status {
-                        print("\(s.keyClass) v\(s.version) \(s.state)\(s.current ? " (current)" : ""): \(s.sealedCount) sealed")
-                    }
+            try await data.printReport(json: output.json, read: { try $0.keyStatus() }) { status in
+                for s in status {
+                    print("\(s.keyClass) v\(s.version) \(s.state)\(s.current ? " (current)" : ""): \(s.sealedCount) sealed")
                 }
             }
         }

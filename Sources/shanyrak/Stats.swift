@@ -8,19 +8,12 @@ extension Shanyrak {
         static let configuration = CommandConfiguration(
             abstract: "Counts of households, persons, values by class and quarantined rows (no personal data).")
         @OptionGroup var data: DataOption
-        @Flag(name: .long, help: "Print JSON.")
-        var json = false
+        @OptionGroup var output: JSONOption
 
         func run() async throws {
-            try await runReportingErrors {
-                let context = try ServiceContext.open(data: data.data)
-                let stats = try context.registry.statistics()
-                if json {
-                    try printJSON(stats)
-                } else {
-                    print("households: \(stats.households)\npersons: \(stats.persons)\nquarantined rows: \(stats.quarantinedRows)")
-                    for (cls, n) in stats.valuesByClass.sorted(by: { $0.key < $1.key }) { print("values \(cls): \(n)") }
-                }
+            try await data.printReport(json: output.json, read: { try $0.statistics() }) { stats in
+                print("households: \(stats.households)\npersons: \(stats.persons)\nquarantined rows: \(stats.quarantinedRows)")
+                for (cls, n) in stats.valuesByClass.sorted(by: { $0.key < $1.key }) { print("values \(cls): \(n)") }
             }
         }
     }

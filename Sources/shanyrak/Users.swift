@@ -97,11 +97,9 @@ extension Shanyrak {
                     name: name, role: role, district: district, organisation: organisation, source: source,
                     actor: nil, requestID: commandLineRequestID())
                 await session.close()
-                if json {
-                    try printJSON(NewAccount(id: id, token: token))
-                } else {
-                    print("created user \(id) (\(role.rawValue))")
-                    print("token (shown once, keep it secret): \(token)")
+                try printJSONOrText(NewAccount(id: id, token: token), json: json) { account in
+                    print("created user \(account.id) (\(role.rawValue))")
+                    print("token (shown once, keep it secret): \(account.token)")
                 }
             }
         }
@@ -116,23 +114,16 @@ extension Shanyrak {
         static let configuration = CommandConfiguration(
             commandName: "list", abstract: "List staff accounts (never tokens).")
         @OptionGroup var data: DataOption
-        @Flag(name: .long, help: "Print JSON.")
-        var json = false
+        @OptionGroup var output: JSONOption
 
         func run() async throws {
-            try await runReportingErrors {
-                let context = try ServiceContext.open(data: data.data)
-                let staff = try context.registry.listStaff()
-                if json {
-                    try printJSON(staff)
-                } else {
-                    for s in staff {
-                        let state = s.revokedAt == nil ? "active" : "revoked"
-                        let fields = [
-                            String(s.id), s.role, s.district ?? "-", s.organisation ?? "-", s.source ?? "-", state, s.name,
-                        ]
-                        print(fields.joined(separator: "\t"))
-                    }
+            try await data.printReport(json: output.json, read: { try $0.listStaff() }) { staff in
+                for s in staff {
+                    let state = s.revokedAt == nil ? "active" : "revoked"
+                    let fields = [
+                        String(s.id), s.role, s.district ?? "-", s.organisation ?? "-", s.source ?? "-", state, s.name,
+                    ]
+                    print(fields.joined(separator: "\t"))
                 }
             }
         }
