@@ -47,10 +47,8 @@ struct AuditJustifications: AsyncParsableCommand {
             try await OperatorAudit.record(
                 context, action: "audit.justifications",
                 requestId: "\(entries.count)-entries-from-\(entries.first?.sequence ?? 0)")
-            let iso = ISO8601DateFormatter()
-            iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let iso = AuditWindowOptions.timeFormatter()
+            let encoder = AuditWindowOptions.lineEncoder()
             var unopened = 0
             for e in entries {
                 var text: String?

@@ -260,10 +260,8 @@ struct AuditQueryCommand: AsyncParsableCommand {
             subject: subject, actorId: actor, action: action, sinceMicroseconds: window.sinceMicroseconds,
             limit: window.limit)
         let entries = try data.reader().query(filter)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let iso = ISO8601DateFormatter()
-        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let encoder = AuditWindowOptions.lineEncoder()
+        let iso = AuditWindowOptions.timeFormatter()
         for e in entries {
             if window.json {
                 print(String(decoding: try encoder.encode(e), as: UTF8.self))
@@ -301,6 +299,21 @@ struct AuditWindowOptions: ParsableArguments {
         if let seconds = Double(text) { return Int64(seconds * 1_000_000) }
         guard let date = ISO8601DateFormatter().date(from: text) else { return nil }
         return Int64(date.timeIntervalSince1970 * 1_000_000)
+    }
+
+    /// The encoder of `--json` lines, shared so that every listing prints entries in one format: compact (one
+    /// object per line) and with sorted keys, so that lines compare and grep alike.
+    static func lineEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    /// The time format of listed entries, with fractional seconds because entries are stamped in microseconds.
+    static func timeFormatter() -> ISO8601DateFormatter {
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return iso
     }
 }
 
