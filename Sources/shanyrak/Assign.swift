@@ -52,19 +52,13 @@ private func changeAssignment(data: String, user: Int64, select: HouseholdSelect
 {
     let context = try ServiceContext.open(data: data)
     let session = try await context.accessSession()
-    let result: Result<Bool, any Error>
-    do {
-        result = .success(
-            try await session.service.setAssignment(
-                staffID: user, household: try select.selector(), assigned: assigned, actor: nil,
-                requestID: commandLineRequestID()))
-    } catch {
-        result = .failure(error)
-    }
-    await session.close()
     let changed: Bool
     do {
-        changed = try result.get()
+        changed = try await session.closing { service in
+            try await service.setAssignment(
+                staffID: user, household: try select.selector(), assigned: assigned, actor: nil,
+                requestID: commandLineRequestID())
+        }
     } catch is AccessDenied {
         throw CLIError("no such user or household", code: 3)
     }

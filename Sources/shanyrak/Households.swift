@@ -66,17 +66,11 @@ extension Shanyrak {
             try await runReportingErrors {
                 let context = try ServiceContext.open(data: data.data)
                 let session = try await context.accessSession()
-                let found: Result<Pseudonym, any Error>
                 do {
-                    found = .success(
-                        try await session.service.findHousehold(
-                            try select.selector(), actor: nil, requestID: commandLineRequestID()))
-                } catch {
-                    found = .failure(error)
-                }
-                await session.close()
-                do {
-                    let household = try found.get()
+                    let household = try await session.closing { service in
+                        try await service.findHousehold(
+                            try select.selector(), actor: nil, requestID: commandLineRequestID())
+                    }
                     if json { try printJSON(["household": household.hex]) } else { print(household.hex) }
                 } catch is AccessDenied {
                     throw CLIError("no household found", code: 3)

@@ -13,6 +13,22 @@ struct AccessSession {
 
     /// Closes the audit log (every append was already durable when it returned).
     func close() async { await log.close() }
+
+    /// Runs `body` on the service and closes the session whether or not `body` throws, so that a refused
+    /// request (`AccessDenied`) still closes the audit log before the command reports it.
+    /// - Parameter body: The request to the access service.
+    /// - Returns: What `body` returns.
+    /// - Throws: What `body` throws, after the session is closed.
+    func closing<T>(_ body: (AccessService) async throws -> T) async throws -> T {
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await body(service))
+        } catch {
+            result = .failure(error)
+        }
+        await close()
+        return try result.get()
+    }
 }
 
 extension ServiceContext {
