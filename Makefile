@@ -6,7 +6,10 @@ DEMO_DATA ?= demo-data
 HOUSEHOLDS ?= 10000
 PORT ?= 8080
 
-.PHONY: all deps venv build test demo clean bench bench-server
+.PHONY: all deps venv build test lint format demo clean bench bench-server
+
+# The Swift files swift-format checks (.swift-format at the top; Tests/ and Benchmarks/ allow force unwraps).
+FORMAT_PATHS := Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Benchmarks
 
 all: build
 
@@ -24,10 +27,18 @@ venv: $(VENV)/.installed
 build: deps
 	$(SWIFT) build
 
-test: deps venv
+test: deps venv lint
 	$(SWIFT) build --build-tests
 	SHANYRAK_PYTHON=$(CURDIR)/$(VENV)/bin/python SHANYRAK_REQUIRE_TOOLS=1 $(SWIFT) test --skip-build
 	@scripts/test-cli.sh
+
+# Fails on any finding of swift-format (part of the toolchain) against the repository's rules.
+lint:
+	$(SWIFT) format lint --strict --recursive $(FORMAT_PATHS)
+
+# Rewrites the Swift files in place to the repository's format.
+format:
+	$(SWIFT) format format --in-place --recursive $(FORMAT_PATHS)
 
 demo: deps
 	$(SWIFT) build -c release --product shanyrak

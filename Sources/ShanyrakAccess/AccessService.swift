@@ -120,15 +120,23 @@ public struct AccessService: Sendable {
         var slots: [IndicatorSlot] = []
         var slotByID: [String: Int] = [:]
         for indicator in catalog.indicators {
+            // The person view's order is made of the catalog's ids, so every id has a position in it.
+            guard let inPersonView = personPosition[indicator.id] else {
+                preconditionFailure("the person view's order lacks a catalog id")
+            }
             slotByID[indicator.id] = slots.count
             slots.append(
                 IndicatorSlot(
                     id: indicator.id, keys: keys.versions(of: indicator.indicatorClass.rawValue),
                     householdCandidate: candidatePosition[indicator.id], cardPosition: cardPosition[indicator.id],
-                    personPosition: personPosition[indicator.id]!, shape: Shape(indicator: indicator.id)))
+                    personPosition: inPersonView, shape: Shape(indicator: indicator.id)))
         }
         self.slots = slots
-        self.householdCandidateSlots = householdCandidates.map { slotByID[$0]! }
+        // Household candidates are catalog ids, and every catalog id has a slot.
+        self.householdCandidateSlots = householdCandidates.map { id in
+            guard let slot = slotByID[id] else { preconditionFailure("a household candidate has no slot") }
+            return slot
+        }
         // A catalog without a shape indicator has no slot for it: that part of every view stays unknown.
         self.shapeSlots = Self.shapeIndicators.compactMap { slotByID[$0] }
         let auditIDs = Set(householdCandidates).union(Self.shapeIndicators).sorted()

@@ -208,7 +208,8 @@ extension HouseholdView {
     static let fixedKeyOrderHolds: Bool = {
         guard let p = Pseudonym(hex: String(repeating: "ab", count: 16)) else { return false }
         let member = Member(
-            pseudonym: p, relation: "head", sex: "female", ageBand: .from30To44, indicators: IndicatorValueList(["x.y": "1"]))
+            pseudonym: p, relation: "head", sex: "female", ageBand: .from30To44,
+            indicators: IndicatorValueList(["x.y": "1"]))
         let card = HouseholdView(unchecked: p, district: "D1", members: [member])
         guard let encoded = try? canonicalEncoder().encode(card) else { return false }
         let expected =

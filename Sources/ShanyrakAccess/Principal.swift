@@ -1,4 +1,5 @@
 public import ShanyrakCore
+
 /// An authenticated staff member: who is asking.
 public struct Principal: Sendable, Hashable, Codable {
     /// The staff account id.

@@ -277,7 +277,11 @@ extension Indicator {
                 }
                 guard b >= 0x30, b <= 0x39, i < 10 else { throw ValueError(rule: "not a date YYYY-MM-DD") }
                 let digit = Int(b - 0x30)
-                if i < 4 { parts.year = parts.year * 10 + digit } else if i < 7 { parts.month = parts.month * 10 + digit } else {
+                if i < 4 {
+                    parts.year = parts.year * 10 + digit
+                } else if i < 7 {
+                    parts.month = parts.month * 10 + digit
+                } else {
                     parts.day = parts.day * 10 + digit
                 }
             }

@@ -92,7 +92,8 @@ public struct Pseudonym: Sendable, Hashable, Comparable, CustomStringConvertible
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let p = Pseudonym(hex: text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a pseudonym"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "not a pseudonym"))
         }
         self = p
     }

@@ -1,5 +1,5 @@
-public import Foundation
 internal import CSodium
+public import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -25,7 +25,8 @@ public enum KeyFile {
         let fd = open(path, O_RDONLY | O_NOFOLLOW)
         guard fd >= 0 else {
             throw .keyFile(
-                errno == ENOENT ? "key file \(path) cannot be read: it does not exist"
+                errno == ENOENT
+                    ? "key file \(path) cannot be read: it does not exist"
                     : "key file \(path) cannot be opened (it must be a regular file, not a symbolic link)")
         }
         defer { close(fd) }
@@ -52,7 +53,8 @@ public enum KeyFile {
             throw .keyFile("key file \(path) is empty or too large")
         }
         return try raw.withUnsafeBytes { text throws(CryptoError) in
-            try decodeBase64(UnsafeRawBufferPointer(rebasing: text.prefix(readCount)), length: length, what: "key file \(path)")
+            try decodeBase64(
+                UnsafeRawBufferPointer(rebasing: text.prefix(readCount)), length: length, what: "key file \(path)")
         }
     }
 
@@ -135,7 +137,8 @@ public enum KeyFile {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode)
         guard fd >= 0 else {
             throw .keyFile(
-                errno == EEXIST ? "key file \(path) already exists; refusing to overwrite it"
+                errno == EEXIST
+                    ? "key file \(path) already exists; refusing to overwrite it"
                     : "key file \(path) cannot be created")
         }
         defer { close(fd) }

@@ -63,7 +63,8 @@ public struct Keyring: Sendable {
     /// Loads the policy signing key from `directory/policy-signing.key`.
     /// - Throws: `CryptoError.keyFile` naming the file and the rule.
     public static func loadPolicySigningKey(from directory: URL) throws(CryptoError) -> Ed25519.SigningKey {
-        try Ed25519.SigningKey(seed: KeyFile.readSecret(directory.appendingPathComponent(FileName.policySigning), length: 32))
+        try Ed25519.SigningKey(
+            seed: KeyFile.readSecret(directory.appendingPathComponent(FileName.policySigning), length: 32))
     }
 
     /// Creates a new key folder with fresh random keys (folder 0700, secrets 0600).
@@ -83,7 +84,8 @@ public struct Keyring: Sendable {
             FileName.policyPublic,
         ]
         for name in all where FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path) {
-            throw .keyFile("\(directory.appendingPathComponent(name).path) already exists; refusing to overwrite a keyring")
+            throw .keyFile(
+                "\(directory.appendingPathComponent(name).path) already exists; refusing to overwrite a keyring")
         }
         let url = { (name: String) in directory.appendingPathComponent(name) }
         try KeyFile.writeSecret(SecureBytes.random(count: 32), to: url(FileName.master))
@@ -110,7 +112,8 @@ public struct Keyring: Sendable {
     public func unwrapDataKey(_ wrapped: [UInt8], className: String, version: UInt32) throws(CryptoError)
         -> SecureBytes
     {
-        var plain = try XChaCha20Poly1305.open(wrapped, associatedData: Self.wrapContext(className, version), key: master)
+        var plain = try XChaCha20Poly1305.open(
+            wrapped, associatedData: Self.wrapContext(className, version), key: master)
         defer { wipe(&plain) }
         return try SecureBytes(copying: plain)
     }

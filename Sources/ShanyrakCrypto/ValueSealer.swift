@@ -51,20 +51,25 @@ public enum SealedValueFormat {
     }
 
     /// Length of the associated data for `indicator`.
-    static func associatedDataLength(indicator: String) -> Int { 1 + 2 + Pseudonym.byteCount + 2 + indicator.utf8.count + 4 }
+    static func associatedDataLength(indicator: String) -> Int {
+        1 + 2 + Pseudonym.byteCount + 2 + indicator.utf8.count + 4
+    }
 
     /// The associated data's layout: the one definition every builder uses. Writes exactly
     /// `associatedDataLength(indicator:)` bytes at the start of `out`, which must hold them (views open
     /// tens of values per request, so the parts are copied whole, not byte by byte).
     static func writeAssociatedData(
-        version: UInt8, subject: Pseudonym, indicator: String, keyVersion: UInt32, into out: UnsafeMutableRawBufferPointer
+        version: UInt8, subject: Pseudonym, indicator: String, keyVersion: UInt32,
+        into out: UnsafeMutableRawBufferPointer
     ) {
         precondition(out.count >= associatedDataLength(indicator: indicator))
         out[0] = version
         // u16be(16) subject
         out[1] = 0
         out[2] = UInt8(Pseudonym.byteCount)
-        subject.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[3..<(3 + Pseudonym.byteCount)]).copyMemory(from: $0) }
+        subject.withUnsafeBytes {
+            UnsafeMutableRawBufferPointer(rebasing: out[3..<(3 + Pseudonym.byteCount)]).copyMemory(from: $0)
+        }
         // u16be(len) indicator id
         var i = 3 + Pseudonym.byteCount
         let idLength = indicator.utf8.count
@@ -72,7 +77,9 @@ public enum SealedValueFormat {
         out[i + 1] = UInt8(truncatingIfNeeded: idLength)
         i += 2
         let target = UnsafeMutableRawBufferPointer(rebasing: out[i..<(i + idLength)])
-        if indicator.utf8.withContiguousStorageIfAvailable({ target.copyMemory(from: UnsafeRawBufferPointer($0)) }) == nil {
+        if indicator.utf8.withContiguousStorageIfAvailable({ target.copyMemory(from: UnsafeRawBufferPointer($0)) })
+            == nil
+        {
             for (j, byte) in indicator.utf8.enumerated() { target[j] = byte }
         }
         i += idLength
@@ -158,8 +165,11 @@ public enum SealedValueFormat {
 /// The associated data of one sealed value, built in place: 128 bytes inline, and an array only
 /// for an indicator id longer than 100 bytes (none in the catalog is).
 struct AssociatedDataBuffer {
-    private var inline: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-        UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    private var inline:
+        (
+            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64
+        ) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     private var count = 0
     private var spilled: [UInt8]?
 

@@ -66,7 +66,9 @@ public struct CSVLineReader: ~Copyable {
                 start = 0
                 end = n
             }
-            guard end < buffer.count else { throw IngestError.input("line \(lineNumber + 1) is longer than \(buffer.count) bytes") }
+            guard end < buffer.count else {
+                throw IngestError.input("line \(lineNumber + 1) is longer than \(buffer.count) bytes")
+            }
             let capacity = buffer.count - end
             let offset = end
             let n = buffer.withUnsafeMutableBytes { p in read(fd, p.baseAddress.map { $0 + offset }, capacity) }
@@ -74,7 +76,11 @@ public struct CSVLineReader: ~Copyable {
             if n == 0 {
                 eof = true
             } else {
-                if let digest { buffer.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + n)])) } }
+                if let digest {
+                    buffer.withUnsafeBytes {
+                        digest.update(UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + n)]))
+                    }
+                }
                 end += n
                 bytesRead += n
             }
@@ -94,7 +100,11 @@ public struct CSVLineReader: ~Copyable {
                 var closed = false
                 while i < end {
                     if line[i] == 0x22 {
-                        if i + 1 < end && line[i + 1] == 0x22 { bytes.append(0x22); i += 2; continue }
+                        if i + 1 < end && line[i + 1] == 0x22 {
+                            bytes.append(0x22)
+                            i += 2
+                            continue
+                        }
                         closed = true
                         i += 1
                         break
@@ -102,7 +112,9 @@ public struct CSVLineReader: ~Copyable {
                     bytes.append(line[i])
                     i += 1
                 }
-                guard closed else { return .failure(MalformedLine(field: fields.count + 1, rule: "unterminated quoted field")) }
+                guard closed else {
+                    return .failure(MalformedLine(field: fields.count + 1, rule: "unterminated quoted field"))
+                }
                 guard i == end || line[i] == 0x2c else {
                     return .failure(MalformedLine(field: fields.count + 1, rule: "text after a closing quote"))
                 }
@@ -119,7 +131,10 @@ public struct CSVLineReader: ~Copyable {
             }
             if i == end { return .success(fields) }
             i += 1  // skip the comma
-            if i == end { fields.append(""); return .success(fields) }
+            if i == end {
+                fields.append("")
+                return .success(fields)
+            }
         }
     }
 

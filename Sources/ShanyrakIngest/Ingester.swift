@@ -94,7 +94,9 @@ public struct Ingester: Sendable {
     /// - Returns: the summary of the committed batch.
     /// - Throws: `IngestError` when nothing was loaded (unreadable file, wrong header,
     ///   `allOrNothing` with bad rows), or a database error (then nothing was loaded either).
-    public func ingest(file: URL, mapping: SourceMapping, options: IngestOptions = IngestOptions()) throws -> IngestSummary {
+    public func ingest(file: URL, mapping: SourceMapping, options: IngestOptions = IngestOptions()) throws
+        -> IngestSummary
+    {
         let started = Date()
         var summary = IngestSummary(source: mapping.source)
         guard let (quarantineVersion, quarantineKey) = keys.writeKey(for: DataKeys.quarantineClass),
@@ -112,8 +114,10 @@ public struct Ingester: Sendable {
             layout = try RowLayout(header: header, mapping: mapping, catalog: catalog, file: file.path)
         }
         let numbers = try registry.indicatorNumbers()
-        for indicator in catalog.indicators where indicator.sources.contains(mapping.source) && numbers[indicator.id] == nil {
-            throw IngestError.configuration("indicator \(indicator.id) is not in the registry: the catalog grew since `init`")
+        for indicator in catalog.indicators
+        where indicator.sources.contains(mapping.source) && numbers[indicator.id] == nil {
+            throw IngestError.configuration(
+                "indicator \(indicator.id) is not in the registry: the catalog grew since `init`")
         }
 
         let queue = PreparedChunkQueue(capacity: 8)
@@ -138,7 +142,8 @@ public struct Ingester: Sendable {
                     if summary.problems.count < problemLimit {
                         summary.problems.append(IngestProblem(line: line, column: column, rule: rule))
                     }
-                    try writer.quarantine(line: line, column: column, rule: rule, keyVersion: quarantineVersion, sealedLine: sealed)
+                    try writer.quarantine(
+                        line: line, column: column, rule: rule, keyVersion: quarantineVersion, sealedLine: sealed)
                 }
                 while let chunk = try queue.take() {
                     writer.addValueCounts(chunk.valueCounts)
@@ -150,14 +155,18 @@ public struct Ingester: Sendable {
                         case .accepted(let accepted):
                             if let h = accepted.household {
                                 try writer.upsertMembership(
-                                    person: accepted.subject, household: h.pseudonym, district: h.district, relation: h.relation,
+                                    person: accepted.subject, household: h.pseudonym, district: h.district,
+                                    relation: h.relation,
                                     certainlyNew: accepted.certainlyNew)
                             } else if try !writer.personExists(accepted.subject) {
                                 let sealed = try XChaCha20Poly1305.seal(
                                     accepted.rawLine,
-                                    associatedData: Registry.quarantineAssociatedData(batch: batchID, line: accepted.line),
+                                    associatedData: Registry.quarantineAssociatedData(
+                                        batch: batchID, line: accepted.line),
                                     key: quarantineKey)
-                                try reject(accepted.line, mapping.subjectColumn, "person is not in the population register", sealed)
+                                try reject(
+                                    accepted.line, mapping.subjectColumn, "person is not in the population register",
+                                    sealed)
                                 writer.addValueCounts(try Self.counts(of: accepted.payload, sign: -1))
                                 continue
                             }
@@ -168,13 +177,18 @@ public struct Ingester: Sendable {
                     progress?(counts.rowsRead, chunk.bytesRead)
                     queue.giveBack(chunk)
                 }
-                guard let digest = queue.fileDigest else { throw IngestError.input("\(file.path): the file was not read to its end") }
+                guard let digest = queue.fileDigest else {
+                    throw IngestError.input("\(file.path): the file was not read to its end")
+                }
                 summary.fileDigest = digest.map { String(format: "%02x", $0) }.joined()
                 writer.fileDigest = summary.fileDigest
                 if allOrNothing && counts.rowsQuarantined > 0 {
-                    let first = summary.problems.first.map { " (first: line \($0.line), column \($0.column): \($0.rule))" } ?? ""
+                    let first =
+                        summary.problems.first.map { " (first: line \($0.line), column \($0.column): \($0.rule))" }
+                        ?? ""
                     throw IngestError.refused(
-                        "--all-or-nothing: \(counts.rowsQuarantined) of \(counts.rowsRead) rows are bad\(first); nothing was loaded")
+                        "--all-or-nothing: \(counts.rowsQuarantined) of \(counts.rowsRead) rows are bad\(first); nothing was loaded"
+                    )
                 }
                 return counts
             }

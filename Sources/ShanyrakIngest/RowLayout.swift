@@ -62,15 +62,19 @@ struct RowLayout {
     init(header: [String], mapping: SourceMapping, catalog: IndicatorCatalog, file: String) throws {
         var index: [String: Int] = [:]
         for (i, name) in header.enumerated() {
-            guard index[name] == nil else { throw IngestError.input("\(file):1: column '\(name)' appears twice in the header") }
+            guard index[name] == nil else {
+                throw IngestError.input("\(file):1: column '\(name)' appears twice in the header")
+            }
             index[name] = i
         }
         let expected = mapping.expectedColumns
         for name in expected where index[name] == nil {
-            throw IngestError.input("\(file):1: header lacks column '\(name)' required by the \(mapping.source) mapping")
+            throw IngestError.input(
+                "\(file):1: header lacks column '\(name)' required by the \(mapping.source) mapping")
         }
         for name in header where !expected.contains(name) {
-            throw IngestError.input("\(file):1: header has column '\(name)' that the \(mapping.source) mapping does not know")
+            throw IngestError.input(
+                "\(file):1: header has column '\(name)' that the \(mapping.source) mapping does not know")
         }
         func at(_ name: String) -> Int { index[name] ?? 0 }
         subject = at(mapping.subjectColumn)
@@ -106,7 +110,8 @@ struct RowLayout {
                 return problem(names.id, "household id must be 1-64 letters, digits, '-' or '_'")
             }
             guard Ingester.relations.contains(f[h.relation]) else {
-                return problem(names.relation, "relation must be one of \(Ingester.relations.sorted().joined(separator: ", "))")
+                return problem(
+                    names.relation, "relation must be one of \(Ingester.relations.sorted().joined(separator: ", "))")
             }
             let d = Array(f[h.district].utf8)
             guard d.count == 5, d[2] == 0x2d, [0, 1, 3, 4].allSatisfy({ d[$0] >= 0x30 && d[$0] <= 0x39 }) else {
@@ -145,7 +150,8 @@ struct RowLayout {
             }
             do {
                 values.append(
-                    ValidatedValue(indicator: indicator.id, slot: nil, value: try indicator.canonicalValue(Substring(f[vc]))))
+                    ValidatedValue(
+                        indicator: indicator.id, slot: nil, value: try indicator.canonicalValue(Substring(f[vc]))))
             } catch {
                 return problem(vcName, "\(indicator.type.name) expected for \(indicator.id): \(error.rule)")
             }

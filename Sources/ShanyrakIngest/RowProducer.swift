@@ -156,7 +156,8 @@ struct RowProducer: Sendable {
             let key: SecureBytes
         }
         func target(_ indicator: Indicator) throws -> Target {
-            guard let number = numbers[indicator.id], let (version, key) = keys.writeKey(for: indicator.indicatorClass.rawValue)
+            guard let number = numbers[indicator.id],
+                let (version, key) = keys.writeKey(for: indicator.indicatorClass.rawValue)
             else { throw IngestError.configuration("no key or registry number for \(indicator.id)") }
             return Target(number: number, version: version, key: key)
         }
@@ -169,7 +170,8 @@ struct RowProducer: Sendable {
 
         func reject(_ line: ArraySlice<UInt8>, _ number: Int, _ column: String, _ rule: String) throws -> PreparedRow {
             let sealed = try XChaCha20Poly1305.seal(
-                Array(line), associatedData: Registry.quarantineAssociatedData(batch: batch, line: number), key: quarantineKey)
+                Array(line), associatedData: Registry.quarantineAssociatedData(batch: batch, line: number),
+                key: quarantineKey)
             return .rejected(line: number, column: column, rule: rule, sealedLine: sealed)
         }
 

@@ -44,7 +44,8 @@ public struct SourceMapping: Sendable {
     /// - Throws: `IngestError.configuration` naming the file and the rule.
     public static func load(source: String, directory: URL, catalog: IndicatorCatalog) throws -> SourceMapping {
         guard source.range(of: "^[a-z][a-z0-9_]{0,31}$", options: .regularExpression) != nil else {
-            throw IngestError.configuration("source name must be lower-case letters, digits and _ (got an invalid name)")
+            throw IngestError.configuration(
+                "source name must be lower-case letters, digits and _ (got an invalid name)")
         }
         let url = directory.appendingPathComponent("\(source).yaml")
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
@@ -57,14 +58,18 @@ public struct SourceMapping: Sendable {
     /// - Throws: `IngestError.configuration` naming `file` and the rule.
     public static func parse(yaml: String, file: String, catalog: IndicatorCatalog) throws -> SourceMapping {
         let node: Node?
-        do { node = try Yams.compose(yaml: yaml) } catch { throw IngestError.configuration("\(file): not valid YAML: \(error)") }
+        do { node = try Yams.compose(yaml: yaml) } catch {
+            throw IngestError.configuration("\(file): not valid YAML: \(error)")
+        }
         guard let map = node?.mapping else { throw IngestError.configuration("\(file): must be a mapping") }
         func string(_ key: String, required: Bool = true) throws -> String? {
             guard let v = map[key] else {
                 if required { throw IngestError.configuration("\(file): missing field '\(key)'") }
                 return nil
             }
-            guard let s = v.string else { throw IngestError.configuration("\(file):\(v.mark?.line ?? 0): '\(key)' must be a string") }
+            guard let s = v.string else {
+                throw IngestError.configuration("\(file):\(v.mark?.line ?? 0): '\(key)' must be a string")
+            }
             return s
         }
         let source = try string("source") ?? ""
@@ -88,7 +93,8 @@ public struct SourceMapping: Sendable {
         if let cols = map["columns"]?.mapping {
             for (k, v) in cols {
                 guard let column = k.string, let indicatorID = v.string else {
-                    throw IngestError.configuration("\(file):\((k.mark?.line ?? 0)): column mapping must be column: indicator")
+                    throw IngestError.configuration(
+                        "\(file):\((k.mark?.line ?? 0)): column mapping must be column: indicator")
                 }
                 guard let indicator = catalog[indicatorID] else {
                     throw IngestError.configuration(
@@ -96,16 +102,20 @@ public struct SourceMapping: Sendable {
                 }
                 guard indicator.sources.contains(source) else {
                     throw IngestError.configuration(
-                        "\(file):\(v.mark?.line ?? 0): source '\(source)' may not supply '\(indicatorID)' (catalog sources: \(indicator.sources.sorted().joined(separator: ", ")))")
+                        "\(file):\(v.mark?.line ?? 0): source '\(source)' may not supply '\(indicatorID)' (catalog sources: \(indicator.sources.sorted().joined(separator: ", ")))"
+                    )
                 }
                 columns.append((column, indicatorID))
             }
         }
-        if format == .wide && columns.isEmpty { throw IngestError.configuration("\(file): a wide feed needs 'columns'") }
+        if format == .wide && columns.isEmpty {
+            throw IngestError.configuration("\(file): a wide feed needs 'columns'")
+        }
         let indicatorColumn = try string("indicator_column", required: format == .long)
         let valueColumn = try string("value_column", required: format == .long)
         return SourceMapping(
-            source: source, format: format, subjectColumn: subject, observedAtColumn: observed, registersPersons: registers,
+            source: source, format: format, subjectColumn: subject, observedAtColumn: observed,
+            registersPersons: registers,
             household: household, columns: columns, indicatorColumn: indicatorColumn, valueColumn: valueColumn)
     }
 

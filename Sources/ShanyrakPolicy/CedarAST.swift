@@ -5,8 +5,15 @@ public enum CedarVariable: String, Sendable, Hashable {
 
 /// A binary operator of the expression language.
 enum BinaryOperator: String, Sendable {
-    case eq = "==", neq = "!=", lt = "<", le = "<=", gt = ">", ge = ">="
-    case add = "+", sub = "-", mul = "*"
+    case eq = "=="
+    case neq = "!="
+    case lt = "<"
+    case le = "<="
+    case gt = ">"
+    case ge = ">="
+    case add = "+"
+    case sub = "-"
+    case mul = "*"
     case `in` = "in"
     case contains, containsAll, containsAny
 }

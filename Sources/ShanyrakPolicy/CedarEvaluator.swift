@@ -163,9 +163,15 @@ struct Evaluator {
             let (v, o): (Int64, Bool)
             let verb: String
             switch op {
-            case .add: (v, o) = a.addingReportingOverflow(b); verb = "add"
-            case .sub: (v, o) = a.subtractingReportingOverflow(b); verb = "subtract"
-            default: (v, o) = a.multipliedReportingOverflow(by: b); verb = "multiply"
+            case .add:
+                (v, o) = a.addingReportingOverflow(b)
+                verb = "add"
+            case .sub:
+                (v, o) = a.subtractingReportingOverflow(b)
+                verb = "subtract"
+            default:
+                (v, o) = a.multipliedReportingOverflow(by: b)
+                verb = "multiply"
             }
             if o {
                 throw EvaluationError("integer overflow while attempting to \(verb) the values `\(a)` and `\(b)`")

@@ -75,13 +75,14 @@ extension Components.Schemas.HouseholdView: DirectlyWrittenJSON {
                     pseudonym: String(repeating: "cd", count: 16), relation: "head", sex: .female, ageBand: ._3044,
                     indicators: IndicatorValues(["x.y": "1", "a.b": "2"]))
             ])
-        return ShanyrakServer.encodedByRuntime(sample) == CanonicalViewJSON.householdCard(
-            household: sample.household, district: sample.district,
-            members: [
-                CanonicalViewJSON.Member(
-                    pseudonym: sample.members[0].pseudonym, relation: "head", sex: "female", ageBand: "30-44",
-                    indicators: IndicatorValueList(["x.y": "1", "a.b": "2"]))
-            ])
+        return ShanyrakServer.encodedByRuntime(sample)
+            == CanonicalViewJSON.householdCard(
+                household: sample.household, district: sample.district,
+                members: [
+                    CanonicalViewJSON.Member(
+                        pseudonym: sample.members[0].pseudonym, relation: "head", sex: "female", ageBand: "30-44",
+                        indicators: IndicatorValueList(["x.y": "1", "a.b": "2"]))
+                ])
     }()
 }
 
@@ -99,9 +100,10 @@ extension Components.Schemas.PersonView: DirectlyWrittenJSON {
         let sample = Self(
             person: String(repeating: "ab", count: 16), household: String(repeating: "cd", count: 16),
             relation: "child", sex: .male, ageBand: ._05, indicators: IndicatorValues(["x.y": "1", "a.b": "2"]))
-        return ShanyrakServer.encodedByRuntime(sample) == CanonicalViewJSON.personView(
-            person: sample.person, household: sample.household, relation: "child", sex: "male", ageBand: "0-5",
-            indicators: IndicatorValueList(["x.y": "1", "a.b": "2"]))
+        return ShanyrakServer.encodedByRuntime(sample)
+            == CanonicalViewJSON.personView(
+                person: sample.person, household: sample.household, relation: "child", sex: "male", ageBand: "0-5",
+                indicators: IndicatorValueList(["x.y": "1", "a.b": "2"]))
     }()
 }
 

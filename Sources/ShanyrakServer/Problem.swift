@@ -110,7 +110,8 @@ extension Problem {
     static let fieldOrderHolds: Bool = {
         var sample = Problem("x", title: "T", status: .forbidden, detail: "d")
         sample.instance = "urn:uuid:0"
-        let expected = #"{"detail":"d","instance":"urn:uuid:0","status":403,"title":"T","type":"https://shanyrak.example/problems/x"}"#
+        let expected =
+            #"{"detail":"d","instance":"urn:uuid:0","status":403,"title":"T","type":"https://shanyrak.example/problems/x"}"#
         return sample.encoderJSON() == Data(expected.utf8)
     }()
 }

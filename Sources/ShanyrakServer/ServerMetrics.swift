@@ -77,10 +77,12 @@ public final class ServerMetrics: Sendable {
             "_bucket{le=\"+Inf\"} \(stats.commits)", "_sum \(seconds(stats.seconds))", "_count \(stats.commits)",
         ]
         return family(
-            "shanyrak_audit_group_commit_seconds", .histogram, "Time for a group commit of the audit log to be durable.",
+            "shanyrak_audit_group_commit_seconds", .histogram,
+            "Time for a group commit of the audit log to be durable.",
             histogram)
             + family(
-                "shanyrak_audit_group_commit_slowest_seconds", .gauge, "The slowest group commit since the server started.",
+                "shanyrak_audit_group_commit_slowest_seconds", .gauge,
+                "The slowest group commit since the server started.",
                 [" \(seconds(stats.slowest))"])
             + family(
                 "shanyrak_audit_entries_total", .counter, "Entries the audit log's group commits made durable.",

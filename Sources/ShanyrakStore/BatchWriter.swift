@@ -79,7 +79,8 @@ public final class BatchWriter {
         try db.execute(sql: "INSERT OR IGNORE INTO source (name) VALUES (?)", arguments: [source])
         // The source row commits with the first batch of the source, so a new row means no record exists.
         isFirstDeliveryOfSource = db.changesCount == 1
-        guard let number = try Int64.fetchOne(db, sql: "SELECT number FROM source WHERE name = ?", arguments: [source]) else {
+        guard let number = try Int64.fetchOne(db, sql: "SELECT number FROM source WHERE name = ?", arguments: [source])
+        else {
             throw StoreError(message: "cannot register source \(source)")
         }
         sourceNumber = number
@@ -94,11 +95,13 @@ public final class BatchWriter {
             prepared.append(stmt)
             return stmt
         }
-        insertRecord = try prepare("INSERT INTO record (id, subject, source, observed_at, payload) VALUES (?1, ?2, ?3, ?4, ?5)")
+        insertRecord = try prepare(
+            "INSERT INTO record (id, subject, source, observed_at, payload) VALUES (?1, ?2, ?3, ?4, ?5)")
         latest = try prepare("SELECT observed_at, payload, id FROM record WHERE subject = ?1 AND source = ?2")
         exists = try prepare("SELECT 1 FROM person WHERE pseudonym = ?1")
         upsertHousehold = try prepare(
-            "INSERT INTO household (pseudonym, district) VALUES (?1, ?2) ON CONFLICT(pseudonym) DO UPDATE SET district = excluded.district")
+            "INSERT INTO household (pseudonym, district) VALUES (?1, ?2) ON CONFLICT(pseudonym) DO UPDATE SET district = excluded.district"
+        )
         // Not an upsert: with the foreign key to `household`, SQLite runs `INSERT ... ON CONFLICT
         // DO UPDATE` with a statement journal, which copied three 16 KiB pages to a temporary
         // file per person (38 GB of writes for a million people). A person is looked up, then
@@ -107,7 +110,8 @@ public final class BatchWriter {
         insertPerson = try prepare("INSERT INTO person (pseudonym, household, relation) VALUES (?1, ?2, ?3)")
         updatePerson = try prepare("UPDATE person SET household = ?2, relation = ?3 WHERE pseudonym = ?1")
         insertQuarantine = try prepare(
-            "INSERT INTO quarantine (batch, line, column_name, rule, key_version, sealed_line) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            "INSERT INTO quarantine (batch, line, column_name, rule, key_version, sealed_line) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        )
         statements = prepared
     }
 
@@ -189,7 +193,8 @@ public final class BatchWriter {
         case SQLITE_DONE: return nil
         case SQLITE_ROW:
             let household = Pseudonym(
-                bytes: UnsafeRawBufferPointer(start: sqlite3_column_blob(stmt, 0), count: Int(sqlite3_column_bytes(stmt, 0))))
+                bytes: UnsafeRawBufferPointer(
+                    start: sqlite3_column_blob(stmt, 0), count: Int(sqlite3_column_bytes(stmt, 0))))
             let relation = sqlite3_column_text(stmt, 1).map { String(cString: $0) } ?? ""
             return (household, relation)
         default: throw StoreError(message: "lookup failed: \(String(cString: sqlite3_errstr(rc)))")
@@ -220,13 +225,15 @@ public final class BatchWriter {
     private func loadRegisteredPersons() throws {
         let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM person") ?? 0
         var table = Set<Pseudonym>(minimumCapacity: count)
-        try Registry.forEachRow(db, "SELECT pseudonym FROM person", bind: { _ in SQLITE_OK }) { stmt in
-            guard let person = Pseudonym(bytes: Registry.blob(stmt, 0)) else {
-                throw StoreError(message: "the population register holds a malformed pseudonym")
-            }
-            table.insert(person)
-            return true
-        }
+        try Registry.forEachRow(
+            db, "SELECT pseudonym FROM person", bind: { _ in SQLITE_OK },
+            row: { stmt in
+                guard let person = Pseudonym(bytes: Registry.blob(stmt, 0)) else {
+                    throw StoreError(message: "the population register holds a malformed pseudonym")
+                }
+                table.insert(person)
+                return true
+            })
         registeredPersons = table
     }
 
@@ -257,7 +264,9 @@ public final class BatchWriter {
         while true {
             let rc = sqlite3_step(latest)
             if rc == SQLITE_DONE { break }
-            guard rc == SQLITE_ROW else { throw StoreError(message: "lookup failed: \(String(cString: sqlite3_errstr(rc)))") }
+            guard rc == SQLITE_ROW else {
+                throw StoreError(message: "lookup failed: \(String(cString: sqlite3_errstr(rc)))")
+            }
             let date = sqlite3_column_text(latest, 0).map { String(cString: $0) } ?? ""
             let n = Int(sqlite3_column_bytes(latest, 1))
             let payload = UnsafeRawBufferPointer(start: sqlite3_column_blob(latest, 1), count: n)
@@ -277,7 +286,9 @@ public final class BatchWriter {
     /// Binds the buffers without copying (`SQLITE_STATIC`): they stay alive and
     /// unmoved until `sqlite3_step` returns, inside the nested closures.
     /// - Parameter counted: the caller has added the payload's values to `addValueCounts` already.
-    public func insertRecord(subject: Pseudonym, observedAt: String, payload: RecordPayload, counted: Bool = false) throws {
+    public func insertRecord(subject: Pseudonym, observedAt: String, payload: RecordPayload, counted: Bool = false)
+        throws
+    {
         guard !payload.isEmpty else { return }
         let stmt = insertRecord
         sequence += 1

@@ -88,7 +88,8 @@ public struct KeyVersionStatus: Sendable, Codable, Equatable {
     public let sealedCount: Int
 
     enum CodingKeys: String, CodingKey {
-        case keyClass = "class", version, state, current
+        case keyClass = "class"
+        case version, state, current
         case sealedCount = "sealed_count"
     }
 }
@@ -156,13 +157,16 @@ extension Registry {
     /// - Throws: `StoreError` for an unknown class.
     public func rotateDataKey(className: String, keyring: Keyring) throws -> UInt32 {
         guard DataKeys.allClasses.contains(className) else {
-            throw StoreError(message: "unknown key class '\(className)' (one of: \(DataKeys.allClasses.joined(separator: ", ")))")
+            throw StoreError(
+                message: "unknown key class '\(className)' (one of: \(DataKeys.allClasses.joined(separator: ", ")))")
         }
         guard className != DataKeys.valueMACClass else {
             throw StoreError(message: "the valuemac key cannot be rotated: re-delivery detection depends on it")
         }
         return try writer.write { db in
-            let latest = try Int64.fetchOne(db, sql: "SELECT max(version) FROM data_key WHERE class = ?", arguments: [className]) ?? 0
+            let latest =
+                try Int64.fetchOne(db, sql: "SELECT max(version) FROM data_key WHERE class = ?", arguments: [className])
+                ?? 0
             let version = UInt32(latest + 1)
             try Self.insertDataKey(db, className: className, version: version, keyring: keyring)
             return version
@@ -173,8 +177,12 @@ extension Registry {
     public func keyStatus() throws -> [KeyVersionStatus] {
         try writer.read { db in
             var counts: [String: Int] = [:]
-            for entry in try valueCountsByClassAndVersion(db) { counts["\(entry.keyClass)/\(entry.version)"] = entry.count }
-            for row in try Row.fetchAll(db, sql: "SELECT key_version AS version, count(*) AS n FROM quarantine GROUP BY key_version") {
+            for entry in try valueCountsByClassAndVersion(db) {
+                counts["\(entry.keyClass)/\(entry.version)"] = entry.count
+            }
+            for row in try Row.fetchAll(
+                db, sql: "SELECT key_version AS version, count(*) AS n FROM quarantine GROUP BY key_version")
+            {
                 counts["\(DataKeys.quarantineClass)/\(row["version"] as Int64)"] = row["n"]
             }
             let keys = try Row.fetchAll(db, sql: "SELECT class, version, state FROM data_key ORDER BY class, version")
@@ -205,7 +213,8 @@ extension Registry {
     ) throws -> Int {
         let keys = try DataKeys.load(from: self, keyring: keyring)
         let classes = className.map { [$0] } ?? (IndicatorClass.allCases.map(\.rawValue) + [DataKeys.quarantineClass])
-        for cls in classes where keys.writeKey(for: cls) == nil || cls == DataKeys.valueMACClass || cls == DataKeys.justificationClass {
+        for cls in classes
+        where keys.writeKey(for: cls) == nil || cls == DataKeys.valueMACClass || cls == DataKeys.justificationClass {
             throw StoreError(message: "unknown or non-rewrappable key class '\(cls)'")
         }
         // What to re-seal, by indicator number: the indicators of the classes asked for.
@@ -232,9 +241,12 @@ extension Registry {
             }
         }
         if !targets.isEmpty {
-            try passes { db, cursor in try Self.rewrapRecords(db, after: cursor, limit: batchSize, keys: keys, targets: targets) }
+            try passes { db, cursor in
+                try Self.rewrapRecords(db, after: cursor, limit: batchSize, keys: keys, targets: targets)
+            }
         }
-        if classes.contains(DataKeys.quarantineClass), let (version, key) = keys.writeKey(for: DataKeys.quarantineClass) {
+        if classes.contains(DataKeys.quarantineClass), let (version, key) = keys.writeKey(for: DataKeys.quarantineClass)
+        {
             try passes { db, cursor in
                 try Self.rewrapQuarantine(db, after: cursor, limit: batchSize, keys: keys, to: version, key: key)
             }
@@ -264,7 +276,8 @@ extension Registry {
         _ db: Database, after cursor: Int64, limit: Int, keys: DataKeys, targets: [Int64: RewrapTarget]
     ) throws -> RewrapPass {
         let rows = try Row.fetchAll(
-            db, sql: "SELECT id, subject, payload FROM record WHERE id > ? ORDER BY id LIMIT ?", arguments: [cursor, limit])
+            db, sql: "SELECT id, subject, payload FROM record WHERE id > ? ORDER BY id LIMIT ?",
+            arguments: [cursor, limit])
         var pass = RewrapPass(scanned: rows.count, lastID: cursor)
         var sealer = ValueSealer()
         var moved = ValueCounts()
@@ -279,7 +292,8 @@ extension Registry {
             // A record keeps its layout: format 3 values keep their synthetic iv (still their MAC)
             // under the new key; older records stay in format 2 with random nonces.
             let synthetic = bytes.first == RecordPayload.formatVersion
-            var rebuilt = RecordPayload(format: synthetic ? RecordPayload.formatVersion : RecordPayload.separateMACFormat)
+            var rebuilt = RecordPayload(
+                format: synthetic ? RecordPayload.formatVersion : RecordPayload.separateMACFormat)
             try RecordPayload.forEachEntry(in: bytes) { entry in
                 guard let target = targets[entry.indicator], entry.keyVersion < target.writeVersion else {
                     try rebuilt.append(entry)
@@ -288,12 +302,15 @@ extension Registry {
                 guard let subject else { throw StoreError(message: "record \(id) has a malformed subject pseudonym") }
                 guard let oldKey = keys.key(for: target.keyClass, version: entry.keyVersion) else {
                     throw StoreError(
-                        message: "record \(id) holds a value sealed under retired \(target.keyClass) version \(entry.keyVersion)")
+                        message:
+                            "record \(id) holds a value sealed under retired \(target.keyClass) version \(entry.keyVersion)"
+                    )
                 }
                 let plain: String
                 do {
                     plain = try SealedValueFormat.open(
-                        Array(entry.sealed), subject: subject, indicator: target.indicatorID, keyVersion: entry.keyVersion,
+                        Array(entry.sealed), subject: subject, indicator: target.indicatorID,
+                        keyVersion: entry.keyVersion,
                         key: oldKey)
                 } catch {
                     throw StoreError(message: "a value in record \(id) does not open (\(error)); nothing was changed")
@@ -308,7 +325,8 @@ extension Registry {
                         plain, subject: subject, indicator: target.indicatorID, keyVersion: target.writeVersion,
                         key: target.writeKey, appendingTo: &resealed)
                 }
-                try rebuilt.append(indicator: entry.indicator, keyVersion: target.writeVersion, mac: entry.mac, sealed: resealed)
+                try rebuilt.append(
+                    indicator: entry.indicator, keyVersion: target.writeVersion, mac: entry.mac, sealed: resealed)
                 moved.add(indicator: entry.indicator, keyVersion: entry.keyVersion, -1)
                 moved.add(indicator: entry.indicator, keyVersion: target.writeVersion)
                 changed = true
@@ -334,7 +352,8 @@ extension Registry {
         let after = cursor
         let rows = try Row.fetchAll(
             db,
-            sql: "SELECT id, batch, line, key_version, sealed_line FROM quarantine WHERE id > ? AND key_version < ? ORDER BY id LIMIT ?",
+            sql:
+                "SELECT id, batch, line, key_version, sealed_line FROM quarantine WHERE id > ? AND key_version < ? ORDER BY id LIMIT ?",
             arguments: [after, Int64(writeVersion), limit])
         var last = RewrapPass(scanned: rows.count, resealed: rows.count, lastID: cursor)
         for row in rows {
@@ -363,16 +382,21 @@ extension Registry {
         guard let entry = status.first(where: { $0.keyClass == className && $0.version == version }) else {
             throw StoreError(message: "no data key \(className) v\(version)")
         }
-        guard !entry.current else { throw StoreError(message: "\(className) v\(version) is the current version; rotate first") }
+        guard !entry.current else {
+            throw StoreError(message: "\(className) v\(version) is the current version; rotate first")
+        }
         guard className != DataKeys.justificationClass else {
-            throw StoreError(message: "justification keys are never retired: audit entries sealed under them must stay readable")
+            throw StoreError(
+                message: "justification keys are never retired: audit entries sealed under them must stay readable")
         }
         guard entry.sealedCount == 0 else {
-            throw StoreError(message: "\(className) v\(version) still seals \(entry.sealedCount) values; run `keys rewrap` first")
+            throw StoreError(
+                message: "\(className) v\(version) still seals \(entry.sealedCount) values; run `keys rewrap` first")
         }
         try writer.write { db in
             try db.execute(
-                sql: "UPDATE data_key SET state = 'retired', wrapped = zeroblob(length(wrapped)) WHERE class = ? AND version = ?",
+                sql:
+                    "UPDATE data_key SET state = 'retired', wrapped = zeroblob(length(wrapped)) WHERE class = ? AND version = ?",
                 arguments: [className, Int64(version)])
         }
     }

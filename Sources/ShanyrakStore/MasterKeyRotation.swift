@@ -53,7 +53,10 @@ public enum MasterKeyRotation {
             throw StoreError(message: "no \(Keyring.FileName.master) in \(keysDirectory.path)")
         }
         guard !FileManager.default.fileExists(atPath: pending.path) else {
-            throw StoreError(message: "\(pending.path) exists: an earlier rotation was interrupted; run any command on the data folder to settle it first")
+            throw StoreError(
+                message:
+                    "\(pending.path) exists: an earlier rotation was interrupted; run any command on the data folder to settle it first"
+            )
         }
         // The current key must open everything before anything changes.
         _ = try DataKeys.load(from: registry, keyring: keyring)
@@ -102,7 +105,9 @@ public enum MasterKeyRotation {
                 auditSigning: keyring.auditSigning)
         } catch {
             throw StoreError(
-                message: "the registry's data keys open with neither \(Keyring.FileName.master) nor \(pending.path) (\(error))")
+                message:
+                    "the registry's data keys open with neither \(Keyring.FileName.master) nor \(pending.path) (\(error))"
+            )
         }
         guard (try? DataKeys.load(from: registry, keyring: next)) != nil else {
             throw StoreError(

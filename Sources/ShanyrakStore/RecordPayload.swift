@@ -51,13 +51,16 @@ public struct RecordPayload: Sendable {
     /// - Parameter mac: its MAC; a longer one (format 1, 16 bytes) is cut to `macLength`.
     /// - Throws: `StoreError` when the indicator number does not fit, the MAC is too short,
     ///   or the sealed value is not in the format this payload stores.
-    public mutating func append(indicator: Int64, keyVersion: UInt32, mac: some Collection<UInt8>, sealed: some Collection<UInt8>) throws {
+    public mutating func append(
+        indicator: Int64, keyVersion: UInt32, mac: some Collection<UInt8>, sealed: some Collection<UInt8>
+    ) throws {
         guard (0...Int64(UInt16.max)).contains(indicator) else {
             throw StoreError(message: "value for indicator number \(indicator) cannot be stored (bad number)")
         }
         if format == Self.formatVersion {
             guard SealedValueFormat.isSynthetic(sealed) else {
-                throw StoreError(message: "value for indicator number \(indicator) is not sealed with a synthetic nonce")
+                throw StoreError(
+                    message: "value for indicator number \(indicator) is not sealed with a synthetic nonce")
             }
         } else {
             guard mac.count >= Self.macLength else {
@@ -181,7 +184,8 @@ public struct RecordPayload: Sendable {
             try body(
                 Entry(
                     indicator: indicator, keyVersion: version,
-                    mac: UnsafeRawBufferPointer(rebasing: mac[mac.startIndex..<(mac.startIndex + macLength)]), sealed: sealed))
+                    mac: UnsafeRawBufferPointer(rebasing: mac[mac.startIndex..<(mac.startIndex + macLength)]),
+                    sealed: sealed))
         }
     }
 
@@ -243,7 +247,9 @@ public struct ValueCounts: Sendable {
     /// Adds (`sign` 1) or removes (`sign` -1) every value of an encoded payload.
     /// - Throws: `StoreError` for a malformed payload.
     public mutating func add(_ payload: RecordPayload, sign: Int = 1) throws {
-        try RecordPayload.forEachEntry(in: payload.bytes) { add(indicator: $0.indicator, keyVersion: $0.keyVersion, sign) }
+        try RecordPayload.forEachEntry(in: payload.bytes) {
+            add(indicator: $0.indicator, keyVersion: $0.keyVersion, sign)
+        }
     }
 
     /// Adds every count of `other`.

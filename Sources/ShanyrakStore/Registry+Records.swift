@@ -79,13 +79,15 @@ final class IndicatorNameCache: @unchecked Sendable {
     @discardableResult
     func reload(_ db: some PreparedStatements) throws -> [Entry] {
         var entries: [Entry] = []
-        try Registry.forEachRow(db, "SELECT number, id, class FROM indicator", bind: { _ in SQLITE_OK }) { stmt in
-            guard let id = Registry.text(stmt, 1), let keyClass = Registry.text(stmt, 2) else {
-                throw StoreError(message: "the indicator table has an empty id or class")
-            }
-            entries.append(Entry(number: sqlite3_column_int64(stmt, 0), id: id, keyClass: keyClass))
-            return true
-        }
+        try Registry.forEachRow(
+            db, "SELECT number, id, class FROM indicator", bind: { _ in SQLITE_OK },
+            row: { stmt in
+                guard let id = Registry.text(stmt, 1), let keyClass = Registry.text(stmt, 2) else {
+                    throw StoreError(message: "the indicator table has an empty id or class")
+                }
+                entries.append(Entry(number: sqlite3_column_int64(stmt, 0), id: id, keyClass: keyClass))
+                return true
+            })
         var ids: [Int64: String] = [:]
         var numbers: [String: Int64] = [:]
         for entry in entries {
@@ -202,23 +204,23 @@ extension Registry {
             }
             try Self.forEachRow(
                 db, "SELECT payload FROM record WHERE subject = ? ORDER BY observed_at DESC, id DESC",
-                bind: { Self.bind(subject, to: $0, at: 1) }
-            ) { stmt in
-                try RecordPayload.forEachEntry(in: Self.blob(stmt, 0)) { entry in
-                    let n = Int(entry.indicator)
-                    guard n >= 0, n < positionByNumber.count, !seen[n] else { return }
-                    let position = positionByNumber[n]
-                    guard position >= 0 else { return }
-                    seen[n] = true
-                    seenCount += 1
-                    try body(
-                        SealedObservationBytes(
-                            subject: subject, indicator: indicators[position], requested: position,
-                            keyVersion: entry.keyVersion, sealed: entry.sealed))
-                }
-                // Every wanted indicator found: older records cannot win.
-                return seenCount < wantedCount
-            }
+                bind: { Self.bind(subject, to: $0, at: 1) },
+                row: { stmt in
+                    try RecordPayload.forEachEntry(in: Self.blob(stmt, 0)) { entry in
+                        let n = Int(entry.indicator)
+                        guard n >= 0, n < positionByNumber.count, !seen[n] else { return }
+                        let position = positionByNumber[n]
+                        guard position >= 0 else { return }
+                        seen[n] = true
+                        seenCount += 1
+                        try body(
+                            SealedObservationBytes(
+                                subject: subject, indicator: indicators[position], requested: position,
+                                keyVersion: entry.keyVersion, sealed: entry.sealed))
+                    }
+                    // Every wanted indicator found: older records cannot win.
+                    return seenCount < wantedCount
+                })
         }
     }
 

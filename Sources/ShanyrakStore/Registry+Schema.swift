@@ -129,7 +129,10 @@ extension Registry {
                     ) WITHOUT ROWID;
                     """)
             let values = try Row.fetchCursor(
-                db, sql: "SELECT subject, indicator, id, observed_at, source, mac, key_version, sealed FROM value ORDER BY id")
+                db,
+                sql:
+                    "SELECT subject, indicator, id, observed_at, source, mac, key_version, sealed FROM value ORDER BY id"
+            )
             var counts = ValueCounts()
             while let row = try values.next() {
                 let source: String = row["source"]
@@ -145,7 +148,10 @@ extension Registry {
                         INSERT INTO record (id, subject, source, observed_at, payload)
                         VALUES (?, ?, (SELECT number FROM source WHERE name = ?), ?, ?)
                         """,
-                    arguments: [row["id"] as Int64, row["subject"] as Data, source, row["observed_at"] as String, Data(payload.bytes)])
+                    arguments: [
+                        row["id"] as Int64, row["subject"] as Data, source, row["observed_at"] as String,
+                        Data(payload.bytes),
+                    ])
                 counts.add(indicator: indicator, keyVersion: version)
             }
             try counts.save(db)

@@ -289,11 +289,11 @@ extension Registry {
             bind: { stmt in
                 let rc = sqlite3_bind_int64(stmt, 1, staffID)
                 return rc == SQLITE_OK ? bind(household, to: stmt, at: 2) : rc
-            }
-        ) { _ in
-            found = true
-            return false
-        }
+            },
+            row: { _ in
+                found = true
+                return false
+            })
         return found
     }
 
@@ -358,7 +358,9 @@ extension Registry {
         try writer.read { db in try Self.householdRecord(household, db) }
     }
 
-    private static func householdRecord(_ household: Pseudonym, _ db: some PreparedStatements) throws -> HouseholdRecord? {
+    private static func householdRecord(_ household: Pseudonym, _ db: some PreparedStatements) throws
+        -> HouseholdRecord?
+    {
         // One statement for the district and the members: a household without members gives one
         // row with NULL member columns.
         var district: String?
@@ -369,16 +371,16 @@ extension Registry {
             SELECT h.district, p.pseudonym, p.relation FROM household h
             LEFT JOIN person p ON p.household = h.pseudonym WHERE h.pseudonym = ? ORDER BY p.pseudonym
             """,
-            bind: { bind(household, to: $0, at: 1) }
-        ) { stmt in
-            if district == nil { district = text(stmt, 0) }
-            guard sqlite3_column_type(stmt, 2) != SQLITE_NULL, let relation = text(stmt, 2) else { return true }
-            guard let member = Pseudonym(bytes: blob(stmt, 1)) else {
-                throw StoreError(message: "a stored person has a malformed pseudonym")
-            }
-            members.append((member, relation))
-            return true
-        }
+            bind: { bind(household, to: $0, at: 1) },
+            row: { stmt in
+                if district == nil { district = text(stmt, 0) }
+                guard sqlite3_column_type(stmt, 2) != SQLITE_NULL, let relation = text(stmt, 2) else { return true }
+                guard let member = Pseudonym(bytes: blob(stmt, 1)) else {
+                    throw StoreError(message: "a stored person has a malformed pseudonym")
+                }
+                members.append((member, relation))
+                return true
+            })
         return district.map { HouseholdRecord(pseudonym: household, district: $0, members: members) }
     }
 
@@ -415,15 +417,16 @@ extension Registry {
             SELECT p.household, p.relation, h.district
             FROM person p JOIN household h ON h.pseudonym = p.household WHERE p.pseudonym = ?
             """,
-            bind: { bind(person, to: $0, at: 1) }
-        ) { stmt in
-            guard let household = Pseudonym(bytes: blob(stmt, 0)) else {
-                throw StoreError(message: "a stored person has a malformed household")
-            }
-            record = PersonRecord(
-                pseudonym: person, household: household, relation: text(stmt, 1) ?? "", district: text(stmt, 2) ?? "")
-            return false
-        }
+            bind: { bind(person, to: $0, at: 1) },
+            row: { stmt in
+                guard let household = Pseudonym(bytes: blob(stmt, 0)) else {
+                    throw StoreError(message: "a stored person has a malformed household")
+                }
+                record = PersonRecord(
+                    pseudonym: person, household: household, relation: text(stmt, 1) ?? "",
+                    district: text(stmt, 2) ?? "")
+                return false
+            })
         return record
     }
 

@@ -54,7 +54,9 @@ struct AuditJustifications: AsyncParsableCommand {
                 var text: String?
                 var problem: String?
                 do {
-                    guard let bytes = e.sealedJustification else { throw AccessFailure("the entry holds no justification") }
+                    guard let bytes = e.sealedJustification else {
+                        throw AccessFailure("the entry holds no justification")
+                    }
                     let sealed = try JSONDecoder().decode(SealedJustification.self, from: Data(bytes))
                     text = try sealed.open(requestID: e.requestId, keys: keys)
                 } catch {

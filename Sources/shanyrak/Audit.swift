@@ -1,11 +1,11 @@
 import ArgumentParser
 import Foundation
+import ShanyrakAudit
+import ShanyrakCrypto
 
 #if canImport(Glibc)
     import Glibc
 #endif
-import ShanyrakAudit
-import ShanyrakCrypto
 
 extension Shanyrak {
     /// `shanyrak audit`: the verifiable audit log (verify, export, checkpoints, proofs, queries).
@@ -14,7 +14,8 @@ extension Shanyrak {
             abstract: "Verify, export, prove and query the verifiable audit log.",
             subcommands: [
                 AuditVerify.self, AuditExport.self, AuditCheckpoint.self, AuditProve.self, AuditConsistency.self,
-                AuditQueryCommand.self, AuditJustifications.self, AuditKeygen.self, AuditAppendDemo.self, AuditBenchProofs.self,
+                AuditQueryCommand.self, AuditJustifications.self, AuditKeygen.self, AuditAppendDemo.self,
+                AuditBenchProofs.self,
             ]
         )
     }
@@ -56,7 +57,6 @@ struct AuditKeyOptions: ParsableArguments {
 }
 
 func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
-
 
 struct AuditVerify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

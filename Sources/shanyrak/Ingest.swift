@@ -34,7 +34,8 @@ extension Shanyrak {
                     catalog: context.catalog)
                 let keys = try DataKeys.load(from: context.registry, keyring: context.keyring)
                 let ingester = Ingester(
-                    registry: context.registry, keys: keys, pseudonymiser: try Pseudonymiser(key: context.keyring.pseudonymKey),
+                    registry: context.registry, keys: keys,
+                    pseudonymiser: try Pseudonymiser(key: context.keyring.pseudonymKey),
                     catalog: context.catalog)
                 let fileURL = URL(fileURLWithPath: file)
                 let size = (try? FileManager.default.attributesOfItem(atPath: fileURL.path)[.size] as? Int) ?? 0

@@ -17,7 +17,9 @@ extension Shanyrak {
         var policies = "policies"
         @Option(
             name: .long,
-            help: "A policy public key (e.g. KEYDIR/policy-signing.pub): only policy sets signed with its key are loaded.")
+            help:
+                "A policy public key (e.g. KEYDIR/policy-signing.pub): only policy sets signed with its key are loaded."
+        )
         var policyPublicKey: String?
 
         func run() async throws {
@@ -27,9 +29,11 @@ extension Shanyrak {
                 let policiesDir = URL(fileURLWithPath: policies).standardizedFileURL
                 // Check everything before writing anything.
                 let keyring = try Keyring.load(from: keysDir)
-                let catalog = try IndicatorCatalog.load(contentsOf: policiesDir.appendingPathComponent("indicators.yaml"))
+                let catalog = try IndicatorCatalog.load(
+                    contentsOf: policiesDir.appendingPathComponent("indicators.yaml"))
                 let publicKeyPath = policyPublicKey.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-                let config = ServiceConfig(keys: keysDir.path, policies: policiesDir.path, policyPublicKey: publicKeyPath)
+                let config = ServiceConfig(
+                    keys: keysDir.path, policies: policiesDir.path, policyPublicKey: publicKeyPath)
                 _ = try config.policyVerificationKey()  // refuse an unreadable key before writing anything
                 if FileManager.default.fileExists(atPath: dir.appendingPathComponent(ServiceConfig.fileName).path)
                     || FileManager.default.fileExists(atPath: dir.appendingPathComponent(Registry.fileName).path)

@@ -27,9 +27,12 @@ extension Shanyrak {
                 let context = try ServiceContext.open(data: data.data)
                 let (_, rewrapped) = try MasterKeyRotation.rotate(
                     registry: context.registry, keysDirectory: context.keysDirectory, keyring: context.keyring)
-                try await OperatorAudit.record(context, action: "keys.rotate-master", requestId: "\(rewrapped)-rewrapped")
+                try await OperatorAudit.record(
+                    context, action: "keys.rotate-master", requestId: "\(rewrapped)-rewrapped")
                 print("master key rotated: \(rewrapped) data keys rewrapped under the new \(Keyring.FileName.master)")
-                print("back up \(context.keysDirectory.appendingPathComponent(Keyring.FileName.master).path) now: the old key no longer opens this registry")
+                print(
+                    "back up \(context.keysDirectory.appendingPathComponent(Keyring.FileName.master).path) now: the old key no longer opens this registry"
+                )
             }
         }
     }
@@ -61,7 +64,9 @@ extension Shanyrak {
                 let context = try ServiceContext.open(data: data.data)
                 let version = try context.registry.rotateDataKey(className: `class`, keyring: context.keyring)
                 try await OperatorAudit.record(context, action: "keys.rotate", requestId: "\(`class`)-v\(version)")
-                print("\(`class`): new values are now sealed under version \(version); run `shanyrak keys rewrap` to re-seal older values")
+                print(
+                    "\(`class`): new values are now sealed under version \(version); run `shanyrak keys rewrap` to re-seal older values"
+                )
             }
         }
     }
@@ -97,16 +102,21 @@ extension Shanyrak {
     }
 
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show data-key versions and how many values each seals.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show data-key versions and how many values each seals.")
         @OptionGroup var data: DataOption
         @OptionGroup var output: JSONOption
 
         func run() async throws {
-            try await data.printReport(json: output.json, read: { try $0.keyStatus() }) { status in
-                for s in status {
-                    print("\(s.keyClass) v\(s.version) \(s.state)\(s.current ? " (current)" : ""): \(s.sealedCount) sealed")
-                }
-            }
+            try await data.printReport(
+                json: output.json, read: { try $0.keyStatus() },
+                text: { status in
+                    for s in status {
+                        print(
+                            "\(s.keyClass) v\(s.version) \(s.state)\(s.current ? " (current)" : ""): \(s.sealedCount) sealed"
+                        )
+                    }
+                })
         }
     }
 

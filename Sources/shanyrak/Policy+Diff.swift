@@ -27,7 +27,8 @@ extension Shanyrak.Policy {
                         print(
                             "{\"change\":\(JSONWriter.string(sign == "+" ? "gain" : "loss")),\"role\":\(JSONWriter.string(c.role)),"
                                 + "\"action\":\(JSONWriter.string(c.action)),\"view\":\(JSONWriter.string(c.view)),"
-                                + "\"facts\":\(JSONWriter.string(c.facts)),\"resource\":\(JSONWriter.string(c.resource))}")
+                                + "\"facts\":\(JSONWriter.string(c.facts)),\"resource\":\(JSONWriter.string(c.resource))}"
+                        )
                     } else {
                         print("\(sign) \(c)")
                     }

@@ -26,7 +26,9 @@ struct ServiceConfig: Codable {
     static func load(dataDirectory: URL) throws -> ServiceConfig {
         let url = dataDirectory.appendingPathComponent(fileName)
         guard let data = try? Data(contentsOf: url) else {
-            throw CLIError("no Shanyrak data folder at \(dataDirectory.path): run `shanyrak init --data \(dataDirectory.path) --keys KEYDIR` first")
+            throw CLIError(
+                "no Shanyrak data folder at \(dataDirectory.path): run `shanyrak init --data \(dataDirectory.path) --keys KEYDIR` first"
+            )
         }
         do { return try JSONDecoder().decode(ServiceConfig.self, from: data) } catch {
             throw CLIError("\(url.path) is not a valid configuration file")
@@ -36,7 +38,8 @@ struct ServiceConfig: Codable {
     func write(dataDirectory: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(self).write(to: dataDirectory.appendingPathComponent(Self.fileName), options: .withoutOverwriting)
+        try encoder.encode(self).write(
+            to: dataDirectory.appendingPathComponent(Self.fileName), options: .withoutOverwriting)
     }
 }
 
@@ -68,9 +71,11 @@ struct ServiceContext {
             FileHandle.standardError.write(Data("shanyrak: finished an interrupted master-key rotation\n".utf8))
         case .abandoned:
             FileHandle.standardError.write(
-                Data("shanyrak: an interrupted master-key rotation had changed nothing; its new key was removed\n".utf8))
+                Data("shanyrak: an interrupted master-key rotation had changed nothing; its new key was removed\n".utf8)
+            )
         }
-        return ServiceContext(dataDirectory: dir, config: config, keyring: keyring, catalog: catalog, registry: registry)
+        return ServiceContext(
+            dataDirectory: dir, config: config, keyring: keyring, catalog: catalog, registry: registry)
     }
 }
 

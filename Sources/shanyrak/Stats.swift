@@ -11,10 +11,14 @@ extension Shanyrak {
         @OptionGroup var output: JSONOption
 
         func run() async throws {
-            try await data.printReport(json: output.json, read: { try $0.statistics() }) { stats in
-                print("households: \(stats.households)\npersons: \(stats.persons)\nquarantined rows: \(stats.quarantinedRows)")
-                for (cls, n) in stats.valuesByClass.sorted(by: { $0.key < $1.key }) { print("values \(cls): \(n)") }
-            }
+            try await data.printReport(
+                json: output.json, read: { try $0.statistics() },
+                text: { stats in
+                    print(
+                        "households: \(stats.households)\npersons: \(stats.persons)\nquarantined rows: \(stats.quarantinedRows)"
+                    )
+                    for (cls, n) in stats.valuesByClass.sorted(by: { $0.key < $1.key }) { print("values \(cls): \(n)") }
+                })
         }
     }
 }

@@ -133,15 +133,18 @@ extension Shanyrak {
         @OptionGroup var output: JSONOption
 
         func run() async throws {
-            try await data.printReport(json: output.json, read: { try $0.listStaff() }) { staff in
-                for s in staff {
-                    let state = s.revokedAt == nil ? "active" : "revoked"
-                    let fields = [
-                        String(s.id), s.role, s.district ?? "-", s.organisation ?? "-", s.source ?? "-", state, s.name,
-                    ]
-                    print(fields.joined(separator: "\t"))
-                }
-            }
+            try await data.printReport(
+                json: output.json, read: { try $0.listStaff() },
+                text: { staff in
+                    for s in staff {
+                        let state = s.revokedAt == nil ? "active" : "revoked"
+                        let fields = [
+                            String(s.id), s.role, s.district ?? "-", s.organisation ?? "-", s.source ?? "-", state,
+                            s.name,
+                        ]
+                        print(fields.joined(separator: "\t"))
+                    }
+                })
         }
     }
 

@@ -1,8 +1,8 @@
 import Foundation
 import ShanyrakAccess
+import ShanyrakCore
 import ShanyrakStore
 import Testing
-import ShanyrakCore
 
 /// Auditors can read what a break-glass caller wrote, and only for the entry it was written for.
 struct BreakGlassReviewTests {
@@ -36,7 +36,8 @@ struct BreakGlassReviewTests {
         let (gbv, _) = try await fixture.staff(.gbvSpecialist)
         let person = try fixture.personID(iin: people[0].iin)
         let text = "Hospital called: injured woman, partner waiting outside"
-        _ = try await fixture.service.breakGlassPersonView(principal: gbv, personID: person, justification: text, requestID: "bg-9")
+        _ = try await fixture.service.breakGlassPersonView(
+            principal: gbv, personID: person, justification: text, requestID: "bg-9")
         let entry = try #require(await fixture.log.entries.first { $0.requestID == "bg-9" })
         let sealed = try #require(entry.justification)
         #expect(try sealed.open(requestID: entry.requestID, keys: fixture.keys) == text)

@@ -29,7 +29,10 @@ struct CanonicalJSONTests {
     @Test("direct writer equals JSONEncoder, byte for byte", arguments: [UInt64(1), 2, 3, 4, 5])
     func sameBytes(seed: UInt64) throws {
         var rng = SeededRandom(seed: seed)
-        let texts = ["1", "female", "a/b", "x y", "Алматы", "quote\"d", "back\\slash", "tab\there", "", "~^|{}", "Медет", "line\u{2028}sep", "del\u{7F}", "é😀", "<>&'"]
+        let texts = [
+            "1", "female", "a/b", "x y", "Алматы", "quote\"d", "back\\slash", "tab\there", "", "~^|{}", "Медет",
+            "line\u{2028}sep", "del\u{7F}", "é😀", "<>&'",
+        ]
         for round in 0..<200 {
             let members = (0..<Int.random(in: 0...6, using: &rng)).map { m in
                 var values: [String: String] = [:]
@@ -61,7 +64,8 @@ struct CanonicalJSONTests {
             }
             let view = PersonView(
                 person: Self.pseudonym(round), household: Self.pseudonym(round + 1000),
-                relation: texts.randomElement(using: &rng)!, sex: ["male", "female", nil, "x"].randomElement(using: &rng)!,
+                relation: texts.randomElement(using: &rng)!,
+                sex: ["male", "female", nil, "x"].randomElement(using: &rng)!,
                 ageBand: AgeBand.allCases.randomElement(using: &rng)!, indicators: values)
             #expect(try view.canonicalJSON() == view.encoderCanonicalJSON())
         }

@@ -1,8 +1,9 @@
 import Foundation
-@testable import ShanyrakAccess
 import ShanyrakCore
 import ShanyrakIngest
 import Testing
+
+@testable import ShanyrakAccess
 
 /// The household card must not change, byte for byte, whatever happens to its members' violence data.
 struct SurvivorSafetyTests {
@@ -160,9 +161,10 @@ struct SurvivorSafetyTests {
         #expect(AgeBand.of(birthDate: nil, on: now) == .unknown)
         #expect(AgeBand.of(birthDate: "2030-01-01", on: now) == .unknown)
         // Malformed dates give no band, whatever part is wrong.
-        for malformed in ["", "1990", "1990-05", "1990-05-01-02", "1990--05-01", "-1990-05-01", "1990-05-", "1990-0x-01",
-            "+1990-05-01", "1990-05-01 ", "١٩٩٠-05-01", String(repeating: "9", count: 30) + "-01-01"]
-        {
+        for malformed in [
+            "", "1990", "1990-05", "1990-05-01-02", "1990--05-01", "-1990-05-01", "1990-05-", "1990-0x-01",
+            "+1990-05-01", "1990-05-01 ", "١٩٩٠-05-01", String(repeating: "9", count: 30) + "-01-01",
+        ] {
             #expect(AgeBand.of(birthDate: malformed, on: now) == .unknown, "\(malformed)")
         }
         #expect(AgeBand.of(birthDate: "1990-5-1", on: now) == .from30To44)

@@ -11,7 +11,8 @@ struct WALCheckpointerTests {
         let signer = try makeSigner()
         let log = try await AuditLog(
             directory: directory, signer: signer,
-            configuration: .init(checkpointEveryEntries: 50, checkpointInterval: nil, walCheckpointInterval: .milliseconds(20)))
+            configuration: .init(
+                checkpointEveryEntries: 50, checkpointInterval: nil, walCheckpointInterval: .milliseconds(20)))
         let checkpointer = try #require(log.checkpointer)
         for i in 0..<300 { _ = try await log.append(draft(i)) }
         // Within a few passes every frame of the WAL is in the database file.
@@ -28,7 +29,8 @@ struct WALCheckpointerTests {
         await log.close()
         checkpointer.stop()  // a second stop is harmless
         // Nothing was lost or reordered by checkpoints running beside the commits.
-        let report = try AuditLogReader(directory: directory).verify(verifiers: [signer.verifier], trustedCheckpoint: nil)
+        let report = try AuditLogReader(directory: directory).verify(
+            verifiers: [signer.verifier], trustedCheckpoint: nil)
         #expect(report.isValid && report.entriesVerified == 301)
     }
 

@@ -10,10 +10,14 @@ let iinVectorsPresent = FileManager.default.fileExists(atPath: iinVectorsURL.pat
 struct IINVectors: Decodable {
     struct Valid: Decodable, Sendable, CustomTestStringConvertible {
         let iin: String
-        let birth_date: String
+        let birthDate: String
         let sex: String
         let note: String
         var testDescription: String { note }
+        enum CodingKeys: String, CodingKey {
+            case iin, sex, note
+            case birthDate = "birth_date"
+        }
     }
     struct Invalid: Decodable, Sendable, CustomTestStringConvertible {
         let iin: String
@@ -39,7 +43,7 @@ struct IINVectorTests {
     func valid(_ v: IINVectors.Valid) throws {
         let iin = try IIN(validating: v.iin)
         #expect(iin.digits == v.iin)
-        #expect(iin.birthDate.description == v.birth_date)
+        #expect(iin.birthDate.description == v.birthDate)
         #expect(iin.sex.rawValue == v.sex)
         #expect(!String(describing: iin).contains(v.iin))
         #expect(!"\(iin)".contains(v.iin.prefix(6)))

@@ -39,26 +39,46 @@ struct MalformedCatalogTests {
     }
 
     @Test(arguments: [
-        ("  - {id: health.bad, type: float, class: health, sphere: health, sources: [health], survivor_sensitive: false}",
-            "unknown type 'float'"),
-        ("  - {id: health.bad, type: boolean, class: medical, sphere: health, sources: [health], survivor_sensitive: false}",
-            "unknown class 'medical'"),
-        ("  - {id: health.ok, type: boolean, class: health, sphere: health, sources: [health], survivor_sensitive: false}",
-            "duplicate id"),
-        ("  - {id: violence.bad, type: boolean, class: violence, sphere: social, sources: [police], survivor_sensitive: false}",
-            "survivor_sensitive"),
-        ("  - {id: health.bad, type: enum, class: health, sphere: health, sources: [health], survivor_sensitive: false}",
-            "values"),
-        ("  - {id: health.bad, type: enum, values: [], class: health, sphere: health, sources: [health], survivor_sensitive: false}",
-            "values"),
-        ("  - {id: health.bad, type: integer, min: 5, max: 1, class: health, sphere: health, sources: [health], survivor_sensitive: false}",
-            "min"),
-        ("  - {id: health.bad, type: boolean, class: health, sphere: health, sources: [], survivor_sensitive: false}",
-            "sources"),
-        ("  - {id: health.bad, type: boolean, class: health, sphere: moon, sources: [health], survivor_sensitive: false}",
-            "sphere"),
-        ("  - {id: Bad-Id, type: boolean, class: health, sphere: health, sources: [health], survivor_sensitive: false}",
-            "id must be"),
+        (
+            "  - {id: health.bad, type: float, class: health, sphere: health, sources: [health], survivor_sensitive: false}",
+            "unknown type 'float'"
+        ),
+        (
+            "  - {id: health.bad, type: boolean, class: medical, sphere: health, sources: [health], survivor_sensitive: false}",
+            "unknown class 'medical'"
+        ),
+        (
+            "  - {id: health.ok, type: boolean, class: health, sphere: health, sources: [health], survivor_sensitive: false}",
+            "duplicate id"
+        ),
+        (
+            "  - {id: violence.bad, type: boolean, class: violence, sphere: social, sources: [police], survivor_sensitive: false}",
+            "survivor_sensitive"
+        ),
+        (
+            "  - {id: health.bad, type: enum, class: health, sphere: health, sources: [health], survivor_sensitive: false}",
+            "values"
+        ),
+        (
+            "  - {id: health.bad, type: enum, values: [], class: health, sphere: health, sources: [health], survivor_sensitive: false}",
+            "values"
+        ),
+        (
+            "  - {id: health.bad, type: integer, min: 5, max: 1, class: health, sphere: health, sources: [health], survivor_sensitive: false}",
+            "min"
+        ),
+        (
+            "  - {id: health.bad, type: boolean, class: health, sphere: health, sources: [], survivor_sensitive: false}",
+            "sources"
+        ),
+        (
+            "  - {id: health.bad, type: boolean, class: health, sphere: moon, sources: [health], survivor_sensitive: false}",
+            "sphere"
+        ),
+        (
+            "  - {id: Bad-Id, type: boolean, class: health, sphere: health, sources: [health], survivor_sensitive: false}",
+            "id must be"
+        ),
     ])
     func refusedNamingTheEntry(_ entry: String, _ rule: String) {
         do {
@@ -114,7 +134,9 @@ struct CanonicalValueTests {
 
     @Test(arguments: ["101", "-11", "1.5", "abc", "", " 1", "99999999999999999999"])
     func badIntegers(_ raw: String) {
-        #expect(throws: ValueError.self) { try Self.indicator(.integer(min: -10, max: 100)).canonicalValue(Substring(raw)) }
+        #expect(throws: ValueError.self) {
+            try Self.indicator(.integer(min: -10, max: 100)).canonicalValue(Substring(raw))
+        }
     }
 
     @Test(arguments: ["2024-02-29", "2000-02-29", "1999-12-31", "2023-01-01"])
@@ -122,8 +144,10 @@ struct CanonicalValueTests {
         #expect(try Self.indicator(.date).canonicalValue(Substring(raw)) == raw)
     }
 
-    @Test(arguments: ["2023-02-29", "1900-02-29", "2024-13-01", "2024-04-31", "2024-00-10", "2024-1-01", "24-01-01",
-        "2024/01/01", "2024-01-1a", ""])
+    @Test(arguments: [
+        "2023-02-29", "1900-02-29", "2024-13-01", "2024-04-31", "2024-00-10", "2024-1-01", "24-01-01",
+        "2024/01/01", "2024-01-1a", "",
+    ])
     func badDates(_ raw: String) {
         #expect(throws: ValueError.self) { try Self.indicator(.date).canonicalValue(Substring(raw)) }
     }

@@ -64,7 +64,9 @@ struct KeyFileTests {
         let dir = makeTempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("bad.key")
-        FileManager.default.createFile(atPath: url.path, contents: Data(content.utf8), attributes: [.posixPermissions: 0o600])
+        #expect(
+            FileManager.default.createFile(
+                atPath: url.path, contents: Data(content.utf8), attributes: [.posixPermissions: 0o600]))
         let message = errorText { _ = try KeyFile.readSecret(url, length: 32) }
         #expect(message != nil, "\(what) must be refused")
         #expect(message?.contains(url.path) == true)
@@ -81,8 +83,11 @@ struct KeyringTests {
         let dir = makeTempDirectory().appendingPathComponent("keys")
         defer { try? FileManager.default.removeItem(at: dir.deletingLastPathComponent()) }
         let files = try Keyring.create(at: dir)
-        #expect(Set(files) == ["master.key", "pseudonym.key", "audit-signing.key", "audit-signing.pub",
-            "policy-signing.key", "policy-signing.pub"])
+        #expect(
+            Set(files) == [
+                "master.key", "pseudonym.key", "audit-signing.key", "audit-signing.pub",
+                "policy-signing.key", "policy-signing.pub",
+            ])
         #expect(mode(of: dir) == 0o700)
         for f in ["master.key", "pseudonym.key", "audit-signing.key", "policy-signing.key"] {
             #expect(mode(of: dir.appendingPathComponent(f)) == 0o600, "\(f)")
@@ -96,7 +101,9 @@ struct KeyringTests {
         // A folder holding just one of the files is refused too.
         let partial = makeTempDirectory()
         defer { try? FileManager.default.removeItem(at: partial) }
-        FileManager.default.createFile(atPath: partial.appendingPathComponent("policy-signing.pub").path, contents: Data())
+        #expect(
+            FileManager.default.createFile(
+                atPath: partial.appendingPathComponent("policy-signing.pub").path, contents: Data()))
         #expect(throws: CryptoError.self) { try Keyring.create(at: partial) }
         #expect(!FileManager.default.fileExists(atPath: partial.appendingPathComponent("master.key").path))
         // The audit public key file matches the signing seed.
@@ -150,11 +157,17 @@ struct KeyringTests {
         let dataKey = try SecureBytes.random(count: 32)
         let wrapped = try ring.wrapDataKey(dataKey, className: "health", version: 2)
         #expect(try ring.unwrapDataKey(wrapped, className: "health", version: 2) == dataKey)
-        #expect(throws: CryptoError.authenticationFailed) { try ring.unwrapDataKey(wrapped, className: "violence", version: 2) }
-        #expect(throws: CryptoError.authenticationFailed) { try ring.unwrapDataKey(wrapped, className: "health", version: 1) }
+        #expect(throws: CryptoError.authenticationFailed) {
+            try ring.unwrapDataKey(wrapped, className: "violence", version: 2)
+        }
+        #expect(throws: CryptoError.authenticationFailed) {
+            try ring.unwrapDataKey(wrapped, className: "health", version: 1)
+        }
         let other = Keyring(
             master: try SecureBytes.random(count: 32), pseudonymKey: ring.pseudonymKey, auditSigning: ring.auditSigning)
-        #expect(throws: CryptoError.authenticationFailed) { try other.unwrapDataKey(wrapped, className: "health", version: 2) }
+        #expect(throws: CryptoError.authenticationFailed) {
+            try other.unwrapDataKey(wrapped, className: "health", version: 2)
+        }
         #expect(!wrapped.contains(subsequence: dataKey.withUnsafeBytes { Array($0) }))
     }
 }

@@ -9,7 +9,8 @@ struct SealedValueTests {
 
     func seal(_ value: String, version: UInt32 = 1) throws -> [UInt8] {
         var sealer = ValueSealer()
-        return try sealer.seal(value, subject: subject, indicator: "economic.monthly_income", keyVersion: version, key: key)
+        return try sealer.seal(
+            value, subject: subject, indicator: "economic.monthly_income", keyVersion: version, key: key)
     }
 
     @Test(arguments: ["", "0", "150000", "Әлия Нұрланқызы", String(repeating: "x", count: 512)])
@@ -30,16 +31,19 @@ struct SealedValueTests {
         let sealed = try seal("150000", version: 2)
         let otherKey = try SecureBytes.random(count: 32)
         #expect(throws: CryptoError.authenticationFailed) {
-            try SealedValueFormat.open(sealed, subject: otherSubject, indicator: "economic.monthly_income", keyVersion: 2, key: key)
+            try SealedValueFormat.open(
+                sealed, subject: otherSubject, indicator: "economic.monthly_income", keyVersion: 2, key: key)
         }
         #expect(throws: CryptoError.authenticationFailed) {
             try SealedValueFormat.open(sealed, subject: subject, indicator: "economic.pension", keyVersion: 2, key: key)
         }
         #expect(throws: CryptoError.authenticationFailed) {
-            try SealedValueFormat.open(sealed, subject: subject, indicator: "economic.monthly_income", keyVersion: 1, key: key)
+            try SealedValueFormat.open(
+                sealed, subject: subject, indicator: "economic.monthly_income", keyVersion: 1, key: key)
         }
         #expect(throws: CryptoError.authenticationFailed) {
-            try SealedValueFormat.open(sealed, subject: subject, indicator: "economic.monthly_income", keyVersion: 2, key: otherKey)
+            try SealedValueFormat.open(
+                sealed, subject: subject, indicator: "economic.monthly_income", keyVersion: 2, key: otherKey)
         }
     }
 
@@ -62,7 +66,8 @@ struct SealedValueTests {
         for n in 0..<sealed.count {
             #expect(throws: CryptoError.self) {
                 try SealedValueFormat.open(
-                    Array(sealed.prefix(n)), subject: subject, indicator: "economic.monthly_income", keyVersion: 1, key: key)
+                    Array(sealed.prefix(n)), subject: subject, indicator: "economic.monthly_income", keyVersion: 1,
+                    key: key)
             }
         }
     }

@@ -11,7 +11,8 @@ struct SyntheticSealTests {
     let indicator = "economic.monthly_income"
 
     func seal(
-        _ value: String, subject: Pseudonym? = nil, indicator: String? = nil, version: UInt32 = 1, key: SecureBytes? = nil
+        _ value: String, subject: Pseudonym? = nil, indicator: String? = nil, version: UInt32 = 1,
+        key: SecureBytes? = nil
     ) throws -> [UInt8] {
         var sealer = ValueSealer()
         var out: [UInt8] = []
@@ -37,7 +38,9 @@ struct SyntheticSealTests {
             Array(value.utf8), nonce: iv + [UInt8](repeating: 0, count: 8), associatedData: ad, key: key)
         #expect(sealed == [2] + iv + body)
         #expect(sealed.count == value.utf8.count + SealedValueFormat.syntheticOverhead)
-        #expect(try SealedValueFormat.open(sealed, subject: subject, indicator: indicator, keyVersion: 7, key: key) == value)
+        #expect(
+            try SealedValueFormat.open(sealed, subject: subject, indicator: indicator, keyVersion: 7, key: key) == value
+        )
     }
 
     /// Deterministic at one place; any change of value, place or key gives other bytes, and a
@@ -46,7 +49,8 @@ struct SyntheticSealTests {
         let a = try seal("150000")
         #expect(try seal("150000") == a)
         let others = [
-            try seal("150001"), try seal("150000", subject: otherSubject), try seal("150000", indicator: "economic.pension"),
+            try seal("150001"), try seal("150000", subject: otherSubject),
+            try seal("150000", indicator: "economic.pension"),
             try seal("150000", version: 2), try seal("150000", key: SecureBytes.random(count: 32)),
         ]
         for other in others { #expect(other != a) }
@@ -60,7 +64,8 @@ struct SyntheticSealTests {
         let sealed = try seal("targeted assistance", version: 2)
         let otherKey = try SecureBytes.random(count: 32)
         for (s, i, v, k) in [
-            (otherSubject, indicator, UInt32(2), key), (subject, "economic.pension", 2, key), (subject, indicator, 1, key),
+            (otherSubject, indicator, UInt32(2), key), (subject, "economic.pension", 2, key),
+            (subject, indicator, 1, key),
             (subject, indicator, 2, otherKey),
         ] {
             #expect(throws: CryptoError.authenticationFailed) {
@@ -72,13 +77,15 @@ struct SyntheticSealTests {
                 var tampered = sealed
                 tampered[i] ^= mask
                 #expect(throws: CryptoError.self, "byte \(i) mask \(mask)") {
-                    try SealedValueFormat.open(tampered, subject: subject, indicator: indicator, keyVersion: 2, key: key)
+                    try SealedValueFormat.open(
+                        tampered, subject: subject, indicator: indicator, keyVersion: 2, key: key)
                 }
             }
         }
         for n in 0..<sealed.count {
             #expect(throws: CryptoError.self) {
-                try SealedValueFormat.open(Array(sealed.prefix(n)), subject: subject, indicator: indicator, keyVersion: 2, key: key)
+                try SealedValueFormat.open(
+                    Array(sealed.prefix(n)), subject: subject, indicator: indicator, keyVersion: 2, key: key)
             }
         }
     }
@@ -91,11 +98,13 @@ struct SyntheticSealTests {
             var sealer = ValueSealer()
             var sealed: [UInt8] = []
             if synthetic {
-                try sealer.sealSynthetic("42", subject: subject, indicator: id, keyVersion: 3, key: key, ivKey: ivKey, appendingTo: &sealed)
+                try sealer.sealSynthetic(
+                    "42", subject: subject, indicator: id, keyVersion: 3, key: key, ivKey: ivKey, appendingTo: &sealed)
             } else {
                 sealed = try sealer.seal("42", subject: subject, indicator: id, keyVersion: 3, key: key)
             }
-            #expect(try SealedValueFormat.open(sealed, subject: subject, indicator: id, keyVersion: 3, key: key) == "42")
+            #expect(
+                try SealedValueFormat.open(sealed, subject: subject, indicator: id, keyVersion: 3, key: key) == "42")
             #expect(throws: CryptoError.authenticationFailed) {
                 try SealedValueFormat.open(sealed, subject: subject, indicator: id + "x", keyVersion: 3, key: key)
             }
@@ -109,13 +118,17 @@ struct SyntheticSealTests {
         var sealer = ValueSealer()
         var resealed: [UInt8] = []
         try Array(sealed[1..<17]).withUnsafeBytes { iv in
-            try sealer.sealSynthetic("42", subject: subject, indicator: indicator, keyVersion: 2, key: newKey, iv: iv, appendingTo: &resealed)
+            try sealer.sealSynthetic(
+                "42", subject: subject, indicator: indicator, keyVersion: 2, key: newKey, iv: iv, appendingTo: &resealed
+            )
         }
         #expect(try resealed == seal("42", version: 2, key: newKey))
         var untouched: [UInt8] = [9]
         #expect(throws: CryptoError.invalidNonceLength(expected: 16, actual: 15)) {
             try Array(repeating: UInt8(0), count: 15).withUnsafeBytes { iv in
-                try sealer.sealSynthetic("42", subject: subject, indicator: indicator, keyVersion: 2, key: newKey, iv: iv, appendingTo: &untouched)
+                try sealer.sealSynthetic(
+                    "42", subject: subject, indicator: indicator, keyVersion: 2, key: newKey, iv: iv,
+                    appendingTo: &untouched)
             }
         }
         #expect(throws: CryptoError.invalidKeyLength(expected: 32, actual: 16)) {

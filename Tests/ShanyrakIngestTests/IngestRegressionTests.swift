@@ -18,7 +18,8 @@ struct IngestRegressionTests {
         for income in ["100", "200"] {
             try f.ingest("labour", [labourHeader, labourRow(persons[0].iin, income: income)].joined(separator: "\n"))
         }
-        let back = try f.ingest("labour", [labourHeader, labourRow(persons[0].iin, income: "100")].joined(separator: "\n"))
+        let back = try f.ingest(
+            "labour", [labourHeader, labourRow(persons[0].iin, income: "100")].joined(separator: "\n"))
         do {
             #expect(back.valuesWritten == 1)
             // The newest income observation (latest date, then latest record) comes from the last batch.

@@ -31,7 +31,9 @@ func makePersons(_ count: Int, serialBase: Int = 0) -> [TestPerson] {
     var serial = serialBase
     while out.count < count {
         let i = out.count
-        let year = 50 + i % 50, month = 1 + i % 12, day = 1 + i % 28
+        let year = 50 + i % 50
+        let month = 1 + i % 12
+        let day = 1 + i % 28
         let female = i % 2 == 1
         let first11 = String(format: "%02d%02d%02d%d%04d", year, month, day, female ? 4 : 3, serial % 10_000)
         serial += 1
@@ -42,7 +44,8 @@ func makePersons(_ count: Int, serialBase: Int = 0) -> [TestPerson] {
                 iin: iin, birthDate: String(format: "19%02d-%02d-%02d", year, month, day),
                 sex: female ? "female" : "male", lastName: "Нұрланова\(i)қыз", firstName: "Әйгерім\(i)Ж",
                 patronymic: "Серікқызы\(i)П", address: "Абай даңғылы \(i), пәтер \(i * 7)",
-                phone: String(format: "+770155%05d", i), household: "H\(i / 4)", relation: i % 4 == 0 ? "head" : "child"))
+                phone: String(format: "+770155%05d", i), household: "H\(i / 4)", relation: i % 4 == 0 ? "head" : "child"
+            ))
     }
     return out
 }
@@ -137,7 +140,8 @@ struct IngestTests {
         #expect(stats.valuesByClass["identity"] == 8 * 7)
         #expect(stats.valuesByClass["demographic"] == 8 * 3)
         #expect(stats.batches == 1)
-        let l = try f.ingest("labour", ([labourHeader] + persons.map { labourRow($0.iin, income: "150000") }).joined(separator: "\n"))
+        let l = try f.ingest(
+            "labour", ([labourHeader] + persons.map { labourRow($0.iin, income: "150000") }).joined(separator: "\n"))
         #expect(l.rowsAccepted == 8)
         #expect(l.valuesWritten == 16)
         #expect(try f.registry.statistics().valuesByClass["economic"] == 8)
@@ -193,7 +197,8 @@ struct IngestTests {
         let f = try Fixture()
         try f.ingest("population", populationCSV(Self.known))
         let good =
-            bad.source == "police" ? "\(Self.known[0].iin),2024-03-01,violence.dv_report_count,2" : labourRow(Self.known[0].iin, income: "100")
+            bad.source == "police"
+            ? "\(Self.known[0].iin),2024-03-01,violence.dv_report_count,2" : labourRow(Self.known[0].iin, income: "100")
         let s = try f.ingest(bad.source, [bad.header, good, bad.line, good].joined(separator: "\n") + "\n")
         #expect(s.rowsRead == 3)
         #expect(s.rowsAccepted == 2)
@@ -234,7 +239,8 @@ struct IngestTests {
         #expect(again.valuesUnchanged == 16)
         #expect(again.rowsAccepted == 8)
         #expect(try f.registry.statistics().valuesByClass == before)
-        let changed = try f.ingest("labour", [labourHeader, labourRow(persons[0].iin, income: "175000")].joined(separator: "\n"))
+        let changed = try f.ingest(
+            "labour", [labourHeader, labourRow(persons[0].iin, income: "175000")].joined(separator: "\n"))
         #expect(changed.valuesWritten == 1)
         #expect(changed.valuesUnchanged == 1)
         #expect(try f.registry.statistics().valuesByClass["economic"] == (before["economic"] ?? 0) + 1)
@@ -245,8 +251,10 @@ struct IngestTests {
         let f = try Fixture()
         try f.ingest("population", populationCSV(persons))
         let before = try statsJSON(f.registry)
-        let feed = [labourHeader, labourRow(persons[0].iin, income: "1"), labourRow(persons[1].iin, income: "x"),
-            labourRow(persons[2].iin, income: "3")].joined(separator: "\n")
+        let feed = [
+            labourHeader, labourRow(persons[0].iin, income: "1"), labourRow(persons[1].iin, income: "x"),
+            labourRow(persons[2].iin, income: "3"),
+        ].joined(separator: "\n")
         do {
             try f.ingest("labour", feed, allOrNothing: true)
             Issue.record("a bad row was accepted under all-or-nothing")
@@ -282,8 +290,10 @@ struct IngestTests {
         let f = try Fixture()
         try f.ingest("population", populationCSV(persons))
         let before = try statsJSON(f.registry)
-        for header in [labourHeader + ",extra", labourHeader.replacingOccurrences(of: "monthly_income,", with: ""),
-            "iin,iin," + labourHeader.dropFirst(4), ""] {
+        for header in [
+            labourHeader + ",extra", labourHeader.replacingOccurrences(of: "monthly_income,", with: ""),
+            "iin,iin," + labourHeader.dropFirst(4), "",
+        ] {
             do {
                 try f.ingest("labour", header + (header.isEmpty ? "" : "\n" + labourRow(persons[0].iin, income: "5")))
                 Issue.record("header accepted: \(header)")
@@ -320,13 +330,16 @@ struct IngestTests {
     func openEconomic(_ f: Fixture) throws -> [String: [UInt32]] {
         let keys = try DataKeys.load(from: f.registry, keyring: f.keyring)
         let economic = try Set(
-            f.registry.writer.read { db in try String.fetchAll(db, sql: "SELECT id FROM indicator WHERE class = 'economic'") })
+            f.registry.writer.read { db in
+                try String.fetchAll(db, sql: "SELECT id FROM indicator WHERE class = 'economic'")
+            })
         var out: [String: [UInt32]] = [:]
         try f.registry.forEachStoredValue { value in
             guard economic.contains(value.indicator) else { return }
             let key = try #require(keys.key(for: "economic", version: value.keyVersion))
             let plain = try SealedValueFormat.open(
-                value.sealed, subject: value.subject, indicator: value.indicator, keyVersion: value.keyVersion, key: key)
+                value.sealed, subject: value.subject, indicator: value.indicator, keyVersion: value.keyVersion, key: key
+            )
             out[plain, default: []].append(value.keyVersion)
         }
         return out
@@ -335,7 +348,8 @@ struct IngestTests {
     @Test func rotateRewrapRetire() throws {
         let f = try Fixture()
         try f.ingest("population", populationCSV(persons))
-        try f.ingest("labour", ([labourHeader] + persons.map { labourRow($0.iin, income: "150000") }).joined(separator: "\n"))
+        try f.ingest(
+            "labour", ([labourHeader] + persons.map { labourRow($0.iin, income: "150000") }).joined(separator: "\n"))
         #expect(try openEconomic(f) == ["150000": Array(repeating: 1, count: 8)])
 
         #expect(try f.registry.rotateDataKey(className: "economic", keyring: f.keyring) == 2)
@@ -375,11 +389,13 @@ struct IngestTests {
         }
         #expect(wrapped.map { $0.allSatisfy { $0 == 0 } } == true)
         #expect(try openEconomic(f) == ["150000": Array(repeating: 2, count: 8), "175000": [2]])
-        let again = try f.ingest("labour", [labourHeader, labourRow(persons[0].iin, income: "175000")].joined(separator: "\n"))
+        let again = try f.ingest(
+            "labour", [labourHeader, labourRow(persons[0].iin, income: "175000")].joined(separator: "\n"))
         #expect(again.valuesWritten == 0)
         // Re-sealed values kept their MAC: delivering the first feed again changes nothing.
         let first = try f.ingest(
-            "labour", ([labourHeader] + persons.dropFirst().map { labourRow($0.iin, income: "150000") }).joined(separator: "\n"))
+            "labour",
+            ([labourHeader] + persons.dropFirst().map { labourRow($0.iin, income: "150000") }).joined(separator: "\n"))
         #expect(first.valuesWritten == 0 && first.valuesUnchanged == 2 * (persons.count - 1))
     }
 }
@@ -391,8 +407,12 @@ struct NoPlaintextTests {
         let s = try f.ingest("population", populationCSV(persons))
         #expect(s.rowsAccepted == 300)
         try f.ingest(
-            "labour", ([labourHeader] + persons.prefix(50).map { labourRow($0.iin, income: "150000") }).joined(separator: "\n"))
-        try f.ingest("labour", [labourHeader, labourRow(persons[0].iin, income: "x"), labourRow("123", income: "1")].joined(separator: "\n"))
+            "labour",
+            ([labourHeader] + persons.prefix(50).map { labourRow($0.iin, income: "150000") }).joined(separator: "\n"))
+        try f.ingest(
+            "labour",
+            [labourHeader, labourRow(persons[0].iin, income: "x"), labourRow("123", income: "1")].joined(
+                separator: "\n"))
         var needles: [String] = []
         for p in persons { needles += [p.iin, p.lastName, p.firstName, p.patronymic, p.address, p.phone] }
         var checked = 0
@@ -411,7 +431,10 @@ struct NoPlaintextTests {
         }
         #expect(checked > 100_000)
         // The search can fail: it finds what is in the file in plaintext.
-        #expect(Set(occurrences(of: ["economic.monthly_income", "identity.phone"], in: all)) == ["economic.monthly_income", "identity.phone"])
+        #expect(
+            Set(occurrences(of: ["economic.monthly_income", "identity.phone"], in: all)) == [
+                "economic.monthly_income", "identity.phone",
+            ])
         #expect(occurrences(of: [persons[3].iin], in: Array("x,\(persons[3].iin),y".utf8)) == [persons[3].iin])
     }
 }

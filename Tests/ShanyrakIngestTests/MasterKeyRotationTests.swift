@@ -54,7 +54,9 @@ struct MasterKeyRotationTests {
         #expect(try incomes(f, next) == before)
         #expect(throws: StoreError.self) { try DataKeys.load(from: f.registry, keyring: f.keyring) }
         // Pseudonyms do not depend on the master key.
-        #expect(try loaded(f).pseudonymKey.withUnsafeBytes(Array.init) == f.keyring.pseudonymKey.withUnsafeBytes(Array.init))
+        #expect(
+            try loaded(f).pseudonymKey.withUnsafeBytes(Array.init) == f.keyring.pseudonymKey.withUnsafeBytes(Array.init)
+        )
     }
 
     @Test func aRotationInterruptedAfterTheRegistryCommittedIsFinished() throws {
@@ -76,8 +78,9 @@ struct MasterKeyRotationTests {
         #expect(try incomes(f, keyring) == before)
         #expect(try incomes(f, loaded(f)) == before)
         // Settled: nothing more to do.
-        #expect(try MasterKeyRotation.recover(registry: f.registry, keysDirectory: f.keysDir, keyring: loaded(f)).outcome
-            == .nothingPending)
+        #expect(
+            try MasterKeyRotation.recover(registry: f.registry, keysDirectory: f.keysDir, keyring: loaded(f)).outcome
+                == .nothingPending)
     }
 
     @Test(arguments: [true, false])

@@ -3,8 +3,9 @@ import GRDB
 import ShanyrakCore
 import ShanyrakCrypto
 import ShanyrakIngest
-@testable import ShanyrakStore
 import Testing
+
+@testable import ShanyrakStore
 
 /// The record layout of the registry: one record per feed row, values sealed one by one inside.
 struct RecordStoreTests {
@@ -18,10 +19,13 @@ struct RecordStoreTests {
         let subject = try #require(Pseudonym(bytes: Array(0..<16)))
         var sealer = ValueSealer()
         var payload = RecordPayload()
-        let values = [("economic.monthly_income", "150000"), ("employment.status", "employed"), ("economic.pension", "")]
+        let values = [
+            ("economic.monthly_income", "150000"), ("employment.status", "employed"), ("economic.pension", ""),
+        ]
         for (number, (id, value)) in values.enumerated() {
             try payload.appendSealing(
-                value, indicator: Int64(number), indicatorID: id, subject: subject, keyVersion: UInt32(number + 1), key: key,
+                value, indicator: Int64(number), indicatorID: id, subject: subject, keyVersion: UInt32(number + 1),
+                key: key,
                 macKey: macKey, sealer: &sealer)
         }
         #expect(payload.format == 3 && payload.count == 3)
@@ -29,10 +33,12 @@ struct RecordStoreTests {
         try RecordPayload.forEachEntry(in: payload.bytes) { entry in
             let (id, value) = values[read]
             #expect(entry.indicator == Int64(read) && entry.keyVersion == UInt32(read + 1))
-            let oldMAC = try KeyedBLAKE2b.hash(subject.bytes + Array(id.utf8) + [0] + Array(value.utf8), key: macKey, outputLength: 16)
+            let oldMAC = try KeyedBLAKE2b.hash(
+                subject.bytes + Array(id.utf8) + [0] + Array(value.utf8), key: macKey, outputLength: 16)
             #expect(Array(entry.mac) == Array(oldMAC.prefix(RecordPayload.macLength)))
             #expect(entry.syntheticIV.map(Array.init) == oldMAC)
-            let opened = try SealedValueFormat.open(Array(entry.sealed), subject: subject, indicator: id, keyVersion: entry.keyVersion, key: key)
+            let opened = try SealedValueFormat.open(
+                Array(entry.sealed), subject: subject, indicator: id, keyVersion: entry.keyVersion, key: key)
             #expect(opened == value)
             read += 1
         }
@@ -42,7 +48,8 @@ struct RecordStoreTests {
         try RecordPayload.forEachEntry(in: payload.bytes) { try copy.append($0) }
         #expect(copy.bytes == payload.bytes)
         var oldStyle: [UInt8] = []
-        try sealer.seal("1", subject: subject, indicator: "economic.pension", keyVersion: 1, key: key, appendingTo: &oldStyle)
+        try sealer.seal(
+            "1", subject: subject, indicator: "economic.pension", keyVersion: 1, key: key, appendingTo: &oldStyle)
         #expect(throws: StoreError.self) {
             try copy.append(indicator: 1, keyVersion: 1, mac: [UInt8](repeating: 0, count: 8), sealed: oldStyle)
         }
@@ -50,7 +57,8 @@ struct RecordStoreTests {
         var legacy = RecordPayload(format: RecordPayload.separateMACFormat)
         #expect(throws: StoreError.self) {
             try legacy.appendSealing(
-                "1", indicator: 1, indicatorID: "economic.pension", subject: subject, keyVersion: 1, key: key, macKey: macKey,
+                "1", indicator: 1, indicatorID: "economic.pension", subject: subject, keyVersion: 1, key: key,
+                macKey: macKey,
                 sealer: &sealer)
         }
         #expect(legacy.isEmpty)
@@ -70,7 +78,9 @@ struct RecordStoreTests {
         #expect(payload.count == 3)
         #expect(payload.bytes.first == RecordPayload.separateMACFormat)
         var read: [(Int64, UInt32, [UInt8], [UInt8])] = []
-        try RecordPayload.forEachEntry(in: payload.bytes) { read.append(($0.indicator, $0.keyVersion, Array($0.mac), Array($0.sealed))) }
+        try RecordPayload.forEachEntry(in: payload.bytes) {
+            read.append(($0.indicator, $0.keyVersion, Array($0.mac), Array($0.sealed)))
+        }
         #expect(read.count == entries.count)
         for (a, b) in zip(read, entries) {
             #expect(a.0 == b.0 && a.1 == b.1 && a.2 == b.2 && a.3 == b.3)
@@ -87,7 +97,9 @@ struct RecordStoreTests {
         bytes += [2, 0, 0, 0]  // sealed length 2
         bytes += [0xAA, 0xBB]
         var read: [(Int64, UInt32, [UInt8], [UInt8])] = []
-        try RecordPayload.forEachEntry(in: bytes) { read.append(($0.indicator, $0.keyVersion, Array($0.mac), Array($0.sealed))) }
+        try RecordPayload.forEachEntry(in: bytes) {
+            read.append(($0.indicator, $0.keyVersion, Array($0.mac), Array($0.sealed)))
+        }
         #expect(read.count == 1)
         #expect(read.first?.0 == 5 && read.first?.1 == 3)
         #expect(read.first?.2 == Array(1...8) && read.first?.3 == [0xAA, 0xBB])
@@ -99,7 +111,9 @@ struct RecordStoreTests {
         let mac = [UInt8](repeating: 0, count: RecordPayload.macLength)
         #expect(throws: StoreError.self) { try payload.append(indicator: 65_536, keyVersion: 1, mac: mac, sealed: []) }
         #expect(throws: StoreError.self) { try payload.append(indicator: -1, keyVersion: 1, mac: mac, sealed: []) }
-        #expect(throws: StoreError.self) { try payload.append(indicator: 1, keyVersion: 1, mac: [1, 2, 3], sealed: []) }
+        #expect(throws: StoreError.self) {
+            try payload.append(indicator: 1, keyVersion: 1, mac: [1, 2, 3], sealed: [])
+        }
         #expect(payload.isEmpty && payload.bytes == [RecordPayload.separateMACFormat])
         try payload.append(indicator: 3, keyVersion: 1, mac: mac, sealed: Array(repeating: 5, count: 40))
         let good = payload.bytes
@@ -126,14 +140,17 @@ struct RecordStoreTests {
     @Test func oneRecordPerRowAndOnlyChangedValuesInTheNextOne() throws {
         let f = try Fixture()
         try f.ingest("population", populationCSV(persons))
-        let records = { try f.registry.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM record") ?? -1 } }
+        let records = {
+            try f.registry.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM record") ?? -1 }
+        }
         #expect(try records() == persons.count)
         var perRecord: [Int64: Int] = [:]
         try f.registry.forEachStoredValue { perRecord[$0.recordID, default: 0] += 1 }
         #expect(perRecord.count == persons.count && perRecord.values.allSatisfy { $0 > 5 })
 
         try f.ingest("labour", [labourHeader, labourRow(persons[0].iin, income: "100")].joined(separator: "\n"))
-        let second = try f.ingest("labour", [labourHeader, labourRow(persons[0].iin, income: "200")].joined(separator: "\n"))
+        let second = try f.ingest(
+            "labour", [labourHeader, labourRow(persons[0].iin, income: "200")].joined(separator: "\n"))
         // Same date, employment unchanged: the new record holds only the income.
         #expect(second.valuesWritten == 1 && second.valuesUnchanged == 1)
         var last: [StoredValue] = []
@@ -183,11 +200,19 @@ struct RecordStoreTests {
         let stranger = persons[4]
         let summary = try ingest(
             "labour",
-            [labourHeader, labourRow(persons[0].iin, income: "1"), labourRow(stranger.iin, income: "2"), labourRow(persons[1].iin, income: "3")]
-                .joined(separator: "\n"))
+            [
+                labourHeader, labourRow(persons[0].iin, income: "1"), labourRow(stranger.iin, income: "2"),
+                labourRow(persons[1].iin, income: "3"),
+            ]
+            .joined(separator: "\n"))
         #expect(summary.rowsAccepted == 2 && summary.rowsQuarantined == 1)
-        #expect(summary.problems.map { "\($0.line) \($0.column) \($0.rule)" } == ["3 iin person is not in the population register"])
-        let quarantined = try registry.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM quarantine WHERE line = 3") }
+        #expect(
+            summary.problems.map { "\($0.line) \($0.column) \($0.rule)" } == [
+                "3 iin person is not in the population register"
+            ])
+        let quarantined = try registry.writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM quarantine WHERE line = 3")
+        }
         #expect(quarantined == 1)
         // Counts kept with the batches agree with what is stored (the stranger's values are not counted).
         var stored = 0
@@ -234,7 +259,8 @@ struct RecordStoreTests {
         let key = try #require(keys.key(for: "economic", version: income.keyVersion))
         #expect(
             try SealedValueFormat.open(
-                income.sealed, subject: subject, indicator: income.indicator, keyVersion: income.keyVersion, key: key) == "300")
+                income.sealed, subject: subject, indicator: income.indicator, keyVersion: income.keyVersion, key: key)
+                == "300")
         // Nothing asked, nothing read.
         #expect(try f.registry.newestObservations(subjects: [subject], indicators: []).isEmpty)
 
@@ -245,11 +271,14 @@ struct RecordStoreTests {
         }
         try f.ingest("labour", [labourHeader, labourRow(p, income: "400", date: "2024-02-28")].joined(separator: "\n"))
         let other = try Pseudonymiser(key: f.keyring.pseudonymKey).person(try IIN(validating: q))
-        let both = try f.registry.newestObservations(subjects: [other, subject], indicators: ["economic.monthly_income"])
+        let both = try f.registry.newestObservations(
+            subjects: [other, subject], indicators: ["economic.monthly_income"])
         #expect(Set(both.map(\.subject)) == [subject, other])
         #expect(both.count == 2)
         // A subject named twice is read once.
-        #expect(try f.registry.newestObservations(subjects: [other, subject, other], indicators: ["economic.monthly_income"]) == both)
+        #expect(
+            try f.registry.newestObservations(
+                subjects: [other, subject, other], indicators: ["economic.monthly_income"]) == both)
         for observation in both {
             let key = try #require(keys.key(for: "economic", version: observation.keyVersion))
             let value = try SealedValueFormat.open(
@@ -297,7 +326,10 @@ struct RecordStoreTests {
         let keys = try DataKeys.load(from: f.registry, keyring: f.keyring)
         try f.registry.writer.write { db in
             let rows = try Row.fetchAll(
-                db, sql: "SELECT id, subject, payload FROM record WHERE source = (SELECT number FROM source WHERE name = 'labour')")
+                db,
+                sql:
+                    "SELECT id, subject, payload FROM record WHERE source = (SELECT number FROM source WHERE name = 'labour')"
+            )
             #expect(rows.count == persons.count)
             var sealer = ValueSealer()
             for row in rows {
@@ -305,15 +337,20 @@ struct RecordStoreTests {
                 var legacy = RecordPayload(format: RecordPayload.separateMACFormat)
                 try RecordPayload.forEachEntry(in: Array(row[2] as Data)) { entry in
                     let (id, keyClass) = try #require(
-                        try Row.fetchOne(db, sql: "SELECT id, class FROM indicator WHERE number = ?", arguments: [entry.indicator])
-                            .map { ($0[0] as String, $0[1] as String) })
+                        try Row.fetchOne(
+                            db, sql: "SELECT id, class FROM indicator WHERE number = ?", arguments: [entry.indicator]
+                        )
+                        .map { ($0[0] as String, $0[1] as String) })
                     let key = try #require(keys.key(for: keyClass, version: entry.keyVersion))
                     let plain = try SealedValueFormat.open(
                         Array(entry.sealed), subject: subject, indicator: id, keyVersion: entry.keyVersion, key: key)
-                    let sealed = try sealer.seal(plain, subject: subject, indicator: id, keyVersion: entry.keyVersion, key: key)
-                    try legacy.append(indicator: entry.indicator, keyVersion: entry.keyVersion, mac: entry.mac, sealed: sealed)
+                    let sealed = try sealer.seal(
+                        plain, subject: subject, indicator: id, keyVersion: entry.keyVersion, key: key)
+                    try legacy.append(
+                        indicator: entry.indicator, keyVersion: entry.keyVersion, mac: entry.mac, sealed: sealed)
                 }
-                try db.execute(sql: "UPDATE record SET payload = ? WHERE id = ?", arguments: [Data(legacy.bytes), row[0] as Int64])
+                try db.execute(
+                    sql: "UPDATE record SET payload = ? WHERE id = ?", arguments: [Data(legacy.bytes), row[0] as Int64])
             }
         }
         let formats = {
@@ -334,7 +371,10 @@ struct RecordStoreTests {
             guard value.indicator == "economic.monthly_income" else { return }
             #expect(value.keyVersion == 2 && value.sealed.first == SealedValueFormat.version)
             let key = try #require(rewrapped.key(for: "economic", version: 2))
-            #expect(try SealedValueFormat.open(value.sealed, subject: value.subject, indicator: value.indicator, keyVersion: 2, key: key) == "150000")
+            #expect(
+                try SealedValueFormat.open(
+                    value.sealed, subject: value.subject, indicator: value.indicator, keyVersion: 2, key: key)
+                    == "150000")
             opened += 1
         }
         #expect(opened == persons.count)
@@ -347,7 +387,10 @@ struct RecordStoreTests {
         try Registry.migrator.migrate(queue, upTo: "v2: staff")
         let subject = Array(repeating: UInt8(7), count: Pseudonym.byteCount)
         try queue.write { db in
-            try db.execute(sql: "INSERT INTO indicator (number, id, class, survivor_sensitive) VALUES (1, 'a.one', 'economic', 0), (2, 'a.two', 'health', 0)")
+            try db.execute(
+                sql:
+                    "INSERT INTO indicator (number, id, class, survivor_sensitive) VALUES (1, 'a.one', 'economic', 0), (2, 'a.two', 'health', 0)"
+            )
             for (indicator, id, date, version, sealed) in [
                 (1, Int64(1) << 32 | 1, "2024-01-01", 1, [UInt8](repeating: 1, count: 30)),
                 (2, Int64(1) << 32 | 2, "2024-01-01", 1, [UInt8](repeating: 2, count: 30)),
@@ -358,7 +401,10 @@ struct RecordStoreTests {
                         INSERT INTO value (subject, indicator, id, observed_at, source, mac, key_version, sealed, batch)
                         VALUES (?, ?, ?, ?, 'labour', ?, ?, ?, ?)
                         """,
-                    arguments: [Data(subject), indicator, id, date, Data(repeating: 0, count: 16), version, Data(sealed), id >> 32])
+                    arguments: [
+                        Data(subject), indicator, id, date, Data(repeating: 0, count: 16), version, Data(sealed),
+                        id >> 32,
+                    ])
             }
         }
         let registry = try Registry(queue)
@@ -369,12 +415,16 @@ struct RecordStoreTests {
         #expect(values.map(\.source) == ["labour", "labour", "labour"])
         let firstBytes: [UInt8?] = values.map { $0.sealed.first }
         #expect(firstBytes == [1, 2, 3])
-        let newest = try registry.newestObservations(subjects: [try #require(Pseudonym(bytes: subject))], indicators: ["a.one"])
+        let newest = try registry.newestObservations(
+            subjects: [try #require(Pseudonym(bytes: subject))], indicators: ["a.one"])
         let newestFirst: [UInt8?] = newest.map { $0.sealed.first }
         #expect(newestFirst == [3])
         #expect(newest.map(\.keyVersion) == [2])
         let counts = try queue.read { db in try registry.valueCountsByClassAndVersion(db) }
-        #expect(counts.map { "\($0.keyClass)/\($0.version)=\($0.count)" }.sorted() == ["economic/1=1", "economic/2=1", "health/1=1"])
+        #expect(
+            counts.map { "\($0.keyClass)/\($0.version)=\($0.count)" }.sorted() == [
+                "economic/1=1", "economic/2=1", "health/1=1",
+            ])
         #expect(try queue.read { db in try db.tableExists("value") } == false)
     }
 }

@@ -1,7 +1,8 @@
 import ShanyrakCore
 import ShanyrakCrypto
-@testable import ShanyrakStore
 import Testing
+
+@testable import ShanyrakStore
 
 /// The register in memory that large feeds check their rows against.
 struct RegisteredPersonsTests {

@@ -1,8 +1,9 @@
 import GRDB
 import ShanyrakCore
 import ShanyrakCrypto
-@testable import ShanyrakStore
 import Testing
+
+@testable import ShanyrakStore
 
 /// The registry's cache of indicator numbers reads the table once, not per request.
 struct IndicatorNameCacheTests {
@@ -39,7 +40,8 @@ struct SnapshotReadTests {
             if round % 3 == 0 {
                 #expect(throws: Refused.self) {
                     _ = try f.registry.householdSnapshot(
-                        household, staffID: 1, select: { _, _ -> (Int, [String]) in throw Refused() }, observe: { _ in })
+                        household, staffID: 1, select: { _, _ -> (Int, [String]) in throw Refused() }, observe: { _ in }
+                    )
                 }
             } else if round % 3 == 1 {
                 #expect(throws: Refused.self) {

@@ -17,7 +17,8 @@ struct DirectJSONTests {
 
     /// A text, plain 49 times in 50, so that about half the cards are plain throughout.
     static func text(_ rng: inout SeededRandom) -> String {
-        Int.random(in: 0..<50, using: &rng) < 1 ? escapedTexts.randomElement(using: &rng)! : plainTexts.randomElement(using: &rng)!
+        Int.random(in: 0..<50, using: &rng) < 1
+            ? escapedTexts.randomElement(using: &rng)! : plainTexts.randomElement(using: &rng)!
     }
     static let ids = [
         "economic.income", "economic.income_2", "economic.income_10", "economic.Income_b", "economic.income2",
@@ -39,8 +40,10 @@ struct DirectJSONTests {
 
     static func allPlain(_ strings: [String]) -> Bool {
         strings.allSatisfy { text in
-            !text.unicodeScalars.contains { $0.value < 0x20 || $0 == "\"" || $0 == "\\" || $0.value == 0x7F
-                || $0 == "\u{2028}" || $0 == "\u{2029}" }
+            !text.unicodeScalars.contains {
+                $0.value < 0x20 || $0 == "\"" || $0 == "\\" || $0.value == 0x7F
+                    || $0 == "\u{2028}" || $0 == "\u{2029}"
+            }
         }
     }
 
@@ -74,7 +77,8 @@ struct DirectJSONTests {
             #expect(headers[.contentType] == "application/json; charset=utf-8")
             #expect(headers[.contentLength] == String(bytes.count))
             let strings =
-                [card.district] + members.flatMap { [$0.relation] + $0.indicators.entries.flatMap { [$0.id, $0.value] } }
+                [card.district]
+                + members.flatMap { [$0.relation] + $0.indicators.entries.flatMap { [$0.id, $0.value] } }
             // Plain cards take the direct path; the others go back to the encoder.
             #expect((card.directCanonicalJSON() != nil) == Self.allPlain(strings))
             if card.directCanonicalJSON() != nil { direct += 1 }

@@ -1,7 +1,7 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import HTTPTypes
 import ShanyrakAccess
 import ShanyrakAudit
 import ShanyrakServer
@@ -259,8 +259,10 @@ struct ServerTests {
             #expect(text.contains(#"route="/v1/persons/{id}",status="403""#))
             #expect(text.contains("shanyrak_failed_authentications_total 2"))
             // The audit log's group commits: a cumulative histogram whose last bucket is the count.
-            let buckets = text.split(separator: "\n").filter { $0.hasPrefix("shanyrak_audit_group_commit_seconds_bucket") }
-                .compactMap { Int($0.split(separator: " ").last ?? "") }
+            let buckets = text.split(separator: "\n").filter {
+                $0.hasPrefix("shanyrak_audit_group_commit_seconds_bucket")
+            }
+            .compactMap { Int($0.split(separator: " ").last ?? "") }
             #expect(buckets.count == 12 && buckets == buckets.sorted() && buckets.last ?? 0 >= 1)
             #expect(text.contains("shanyrak_audit_group_commit_seconds_count \(buckets.last ?? -1)\n"))
             #expect(text.contains("shanyrak_audit_group_commit_failures_total 0\n"))

@@ -5,7 +5,8 @@ import ShanyrakCrypto
 // Seal/open of one indicator value and pseudonymisation of one IIN: the per-value
 // and per-row costs of ingest.
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(metrics: [.wallClock, .throughput, .mallocCountTotal], maxDuration: .seconds(3))
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput, .mallocCountTotal], maxDuration: .seconds(3))
 
     let key = try! SecureBytes.random(count: 32)
     let subject = Pseudonym(bytes: [UInt8](repeating: 7, count: 16))!
@@ -15,7 +16,8 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("seal value (ValueSealer)", configuration: .init(scalingFactor: .kilo)) { benchmark in
         var sealer = ValueSealer()
         for _ in benchmark.scaledIterations {
-            blackHole(try sealer.seal("employed", subject: subject, indicator: "employment.status", keyVersion: 1, key: key))
+            blackHole(
+                try sealer.seal("employed", subject: subject, indicator: "employment.status", keyVersion: 1, key: key))
         }
     }
 
@@ -24,7 +26,8 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("open value", configuration: .init(scalingFactor: .kilo)) { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(
-                try SealedValueFormat.open(sealed, subject: subject, indicator: "employment.status", keyVersion: 1, key: key))
+                try SealedValueFormat.open(
+                    sealed, subject: subject, indicator: "employment.status", keyVersion: 1, key: key))
         }
     }
 
@@ -51,7 +54,8 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("open value, synthetic nonce (views)", configuration: .init(scalingFactor: .kilo)) { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(
-                try SealedValueFormat.open(synthetic, subject: subject, indicator: "employment.status", keyVersion: 1, key: key))
+                try SealedValueFormat.open(
+                    synthetic, subject: subject, indicator: "employment.status", keyVersion: 1, key: key))
         }
     }
 

@@ -80,7 +80,8 @@ let benchmarks: @Sendable () -> Void = {
 
     // Sanity: the household table must allow the plain indicators and deny the sensitive ones.
     let table = engine.decisionTable(staff: worker, action: .read, context: household)
-    for (i, ind) in engine.catalog.indicators.enumerated() where table.isAllowed(catalogIndex: i) != ind.mayAppearInHouseholdView {
+    for (i, ind) in engine.catalog.indicators.enumerated()
+    where table.isAllowed(catalogIndex: i) != ind.mayAppearInHouseholdView {
         fail("household table disagrees with the catalog on \(ind.id)")
     }
     let table40 = engine40.decisionTable(staff: worker, action: .read, context: household)
@@ -183,7 +184,8 @@ let benchmarks: @Sendable () -> Void = {
         configuration: .init(scalingFactor: .one)
     ) { benchmark in
         for _ in benchmark.scaledIterations {
-            blackHole(try access.decide(principal: principal, action: .read, context: cardContext, indicators: candidates))
+            blackHole(
+                try access.decide(principal: principal, action: .read, context: cardContext, indicators: candidates))
         }
     }
 
