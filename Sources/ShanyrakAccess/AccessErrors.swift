@@ -8,6 +8,18 @@ public struct AccessDenied: Error, Sendable, Equatable, CustomStringConvertible 
     public var description: String { "access denied" }
 }
 
+/// A break-glass justification that is blank or too long (HTTP 400). The attempt is recorded in the
+/// audit log as a denied break-glass read, without the text.
+public struct InvalidJustification: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The rule the justification broke, in words (never the text itself).
+    public let rule: String
+    /// Creates the error.
+    /// - Parameter rule: the rule broken.
+    public init(rule: String) { self.rule = rule }
+    /// The rule.
+    public var description: String { rule }
+}
+
 /// The audit log could not record the request, so nothing was released (HTTP 503).
 public struct AuditLogUnavailable: Error, Sendable, Equatable, CustomStringConvertible {
     /// Creates the error.

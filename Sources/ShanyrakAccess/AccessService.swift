@@ -299,6 +299,12 @@ public struct AccessService: Sendable {
     private func personView(principal: Principal, personID: String, breakGlass: String?, requestID: String)
         async throws -> PersonView
     {
+        if let breakGlass, let rule = Self.justificationProblem(breakGlass) {
+            // Recorded as a denied break-glass read, without the text: it is no justification.
+            try await recordDenial(
+                principal, .person, subjects: [personID], policyIDs: [], requestID: requestID, breakGlass: true)
+            throw InvalidJustification(rule: rule)
+        }
         let sealedJustification = try breakGlass.map { try seal(justification: $0, requestID: requestID) }
         let isBreakGlass = breakGlass != nil
         // One read transaction: the person, the assignment, the decision, and only the granted values,
@@ -313,7 +319,6 @@ public struct AccessService: Sendable {
         var sex: String?
         var birthDate: String?
         guard let person = Pseudonym(hex: personID),
-            breakGlass.map({ !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) ?? true,
             let snapshot = try registry.personSnapshot(
                 person, staffID: principal.id,
                 select: { record, assigned -> ((decision: AccessDecision, granted: [String]), [String]) in
@@ -520,6 +525,21 @@ public struct AccessService: Sendable {
         }
     }
 
+    /// The longest break-glass justification, in Unicode scalars (as JSON Schema's `maxLength` counts):
+    /// a few paragraphs. It is sealed into an audit entry, and an entry has a size limit.
+    public static let maximumJustificationLength = 1_024
+
+    /// The rule `justification` breaks, or nil when it may be recorded.
+    static func justificationProblem(_ justification: String) -> String? {
+        if justification.unicodeScalars.allSatisfy(\.properties.isWhitespace) {
+            return "the justification must not be blank"
+        }
+        if justification.unicodeScalars.count > maximumJustificationLength {
+            return "the justification must be at most \(maximumJustificationLength) characters"
+        }
+        return nil
+    }
+
     private func seal(justification: String, requestID: String) throws -> SealedJustification {
         try SealedJustification.seal(justification, requestID: requestID, keys: keys)
     }
@@ -542,6 +562,17 @@ public struct AccessService: Sendable {
         policyIDs: [String],
         requestID: String, breakGlass: Bool = false, justification: SealedJustification? = nil
     ) async throws -> Never {
+        try await recordDenial(
+            principal, view, action: action, subjects: subjects, policyIDs: policyIDs, requestID: requestID,
+            breakGlass: breakGlass, justification: justification)
+        throw AccessDenied()
+    }
+
+    /// Appends a denial and awaits its durability.
+    private func recordDenial(
+        _ principal: Principal?, _ view: ViewKind, action: AccessAction = .read, subjects: [String],
+        policyIDs: [String], requestID: String, breakGlass: Bool = false, justification: SealedJustification? = nil
+    ) async throws {
         // A requested id that is not a pseudonym is not recorded verbatim: it could be anything a caller typed.
         let safeSubjects = subjects.map { Pseudonym(hex: $0) == nil ? "invalid" : $0 }
         let entry = AccessAuditEntry(
@@ -550,6 +581,5 @@ public struct AccessService: Sendable {
             indicators: [], decision: .deny, policyIDs: policyIDs, requestID: requestID, breakGlass: breakGlass,
             justification: justification)
         try await audited(entry) { () }
-        throw AccessDenied()
     }
 }

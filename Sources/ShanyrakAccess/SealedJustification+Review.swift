@@ -1,4 +1,4 @@
-public import ShanyrakCrypto
+internal import ShanyrakCrypto
 public import ShanyrakStore
 
 extension SealedJustification {

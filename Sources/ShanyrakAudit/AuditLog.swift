@@ -117,7 +117,9 @@ public actor AuditLog {
     /// Appends one entry and returns once it is durable.
     /// - Parameter draft: what happened; the log adds sequence number and time.
     /// - Returns: the receipt (sequence number, time, leaf hash).
-    /// - Throws: `AuditError.notDurable` when the group commit failed, `AuditError.closed` after `close()`.
+    /// - Throws: `AuditError.notDurable` when the group commit failed, `AuditError.closed` after `close()`,
+    ///   `AuditError.encoding` when the entry would be longer than `AuditEntryCodec.maximumEntryLength`
+    ///   (nothing is written).
     public func append(_ draft: AuditEntryDraft) async throws(AuditError) -> AuditReceipt {
         guard !closed else { throw .closed }
         do {
@@ -265,6 +267,14 @@ public actor AuditLog {
                 let sequence = current.range.size
                 let entry = AuditEntry(sequence: sequence, timeMicroseconds: time, draft: draft)
                 let bytes = AuditEntryCodec.encode(entry)
+                // An entry the log's reader would refuse is not written: it would make the log unreadable from
+                // there on. Only this append fails; the rest of the group goes on.
+                guard bytes.count <= AuditEntryCodec.maximumEntryLength else {
+                    continuation.resume(
+                        throwing: AuditError.encoding(
+                            "entry of \(bytes.count) bytes is longer than \(AuditEntryCodec.maximumEntryLength)"))
+                    continue
+                }
                 let leaf = Merkle.leafHash(bytes)
                 batch.entries.append((Int64(sequence), bytes))
                 batch.nodes.append(contentsOf: current.range.append(leaf))

@@ -21,6 +21,12 @@ public struct ServerDependencies: Sendable {
     public var metrics: ServerMetrics
     /// Whether `GET /bench/fixed` (a fixed string, for the load benchmark) is mounted.
     public var benchFixedRoute: Bool
+    /// The largest request body of any operation but ingest (which has `IngestDependencies.maximumBytes`);
+    /// a longer one is refused with 413 before it is decoded.
+    public var maximumRequestBodyBytes: Int
+
+    /// The default of `maximumRequestBodyBytes`: 64 KiB, far above any JSON body of the contract.
+    public static let defaultMaximumRequestBodyBytes = 64 * 1024
 
     /// Creates the dependencies.
     /// - Parameters:
@@ -31,10 +37,11 @@ public struct ServerDependencies: Sendable {
     ///   - ingest: feed ingestion.
     ///   - metrics: request counters.
     ///   - benchFixedRoute: mount `GET /bench/fixed`.
+    ///   - maximumRequestBodyBytes: the largest body of an operation other than ingest (default 64 KiB).
     public init(
         access: AccessService, accessLog: any AccessAuditLog, auditLog: AuditLog? = nil,
         policy: (any AccessPolicy)? = nil, ingest: IngestDependencies? = nil, metrics: ServerMetrics = ServerMetrics(),
-        benchFixedRoute: Bool = false
+        benchFixedRoute: Bool = false, maximumRequestBodyBytes: Int = ServerDependencies.defaultMaximumRequestBodyBytes
     ) {
         self.access = access
         self.accessLog = accessLog
@@ -43,6 +50,7 @@ public struct ServerDependencies: Sendable {
         self.ingest = ingest
         self.metrics = metrics
         self.benchFixedRoute = benchFixedRoute
+        self.maximumRequestBodyBytes = maximumRequestBodyBytes
     }
 }
 

@@ -74,6 +74,8 @@ struct ShanyrakResponder<Inner: HTTPResponder<ShanyrakRequestContext>>: HTTPResp
             }
         case is AccessDenied:
             problem = .accessDenied
+        case let error as InvalidJustification:
+            problem = .badRequest(error.rule)
         case is AuditLogUnavailable:
             problem = .auditUnavailable
         case let error as HTTPError:
@@ -97,7 +99,7 @@ struct ShanyrakResponder<Inner: HTTPResponder<ShanyrakRequestContext>>: HTTPResp
     /// Whether `error` is one the server throws itself (and maps above).
     private static func isOwn(_ error: any Error) -> Bool {
         error is Problem || error is Unauthenticated || error is AccessDenied || error is AuditLogUnavailable
-            || error is HTTPError
+            || error is HTTPError || error is InvalidJustification
     }
 
     /// The problem for a request the generated layer refused. The runtime's own description can quote

@@ -39,7 +39,10 @@ public enum ShanyrakServer {
         do {
             try api.registerHandlers(
                 on: router, configuration: configuration,
-                middlewares: [BearerAuthenticationMiddleware(access: dependencies.access)])
+                middlewares: [
+                    BearerAuthenticationMiddleware(access: dependencies.access),
+                    RequestBodyLimitMiddleware(maximumBytes: dependencies.maximumRequestBodyBytes),
+                ])
         } catch {
             // Only an invalid server URL makes registration throw, and the default ("/") is valid.
             preconditionFailure("the generated handlers could not be registered: \(error)")

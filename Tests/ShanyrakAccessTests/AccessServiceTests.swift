@@ -223,10 +223,24 @@ struct AccessServiceTests {
         await #expect(throws: AccessDenied.self) {
             _ = try await world.fixture.service.personView(principal: gbv, personID: world.victim, requestID: "b0")
         }
-        await #expect(throws: AccessDenied.self) {
+        // A blank or over-long justification is refused with its rule, and the attempt is recorded as a
+        // denied break-glass read without the text.
+        await #expect(throws: InvalidJustification(rule: "the justification must not be blank")) {
             _ = try await world.fixture.service.breakGlassPersonView(
-                principal: gbv, personID: world.victim, justification: "  ", requestID: "b1")
+                principal: gbv, personID: world.victim, justification: " \n\u{3000}", requestID: "b1")
         }
+        let tooLong = String(repeating: "ж", count: AccessService.maximumJustificationLength + 1)
+        await #expect(throws: InvalidJustification(rule: "the justification must be at most 1024 characters")) {
+            _ = try await world.fixture.service.breakGlassPersonView(
+                principal: gbv, personID: world.victim, justification: tooLong, requestID: "b1-long")
+        }
+        for id in ["b1", "b1-long"] {
+            let refused = try #require(await world.fixture.log.entries.first { $0.requestID == id })
+            #expect(refused.decision == .deny && refused.breakGlass && refused.justification == nil)
+        }
+        let longest = String(repeating: "ж", count: AccessService.maximumJustificationLength)
+        _ = try await world.fixture.service.breakGlassPersonView(
+            principal: gbv, personID: world.victim, justification: longest, requestID: "b1-longest")
         let justification = "Hospital called about an injured woman"
         let view = try await world.fixture.service.breakGlassPersonView(
             principal: gbv, personID: world.victim, justification: justification, requestID: "b2")

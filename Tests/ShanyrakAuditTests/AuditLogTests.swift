@@ -138,6 +138,28 @@ struct AuditLogTests {
         #expect(try verify().isValid)
     }
 
+    @Test("an entry the reader would refuse is not written; the appends beside it are, and the log verifies")
+    func oversizedEntryIsRefused() async throws {
+        let log = try await open()
+        _ = try await log.append(draft(0))
+        var big = draft(1)
+        big.sealedJustification = [UInt8](repeating: 7, count: AuditEntryCodec.maximumEntryLength)
+        // Appended concurrently, so that the refused entry shares a group commit with good ones.
+        let oversized = big
+        let refused = Task { try await log.append(oversized) }
+        let beside = Task { try await log.append(draft(2)) }
+        await #expect(throws: AuditError.self) { _ = try await refused.value }
+        #expect(try await beside.value.sequence == 1)
+        #expect(try await log.append(draft(3)).sequence == 2)
+        await log.close()
+        let report = try verify()
+        #expect(report.isValid, "\(report.failures)")
+        #expect(report.entriesVerified == 3)
+        let reopened = try await open()
+        #expect(await reopened.size == 3)
+        await reopened.close()
+    }
+
     @Test func reopenContinuesTheLog() async throws {
         _ = try await filledLog(7)
         let log = try await open()

@@ -2,7 +2,9 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import OpenAPIRuntime
 import ShanyrakAccess
+import ShanyrakAudit
 import Testing
 
 @testable import ShanyrakServer
@@ -84,6 +86,69 @@ struct GeneratedLayerTests {
                 body: ByteBuffer(string: #"{"reason":"urgent"}"#))
             #expect(missing.status == .badRequest)
             #expect((try Self.problem(missing)["detail"] as? String)?.contains("justification") == true)
+        }
+        await f.close()
+    }
+
+    @Test("a JSON body over the limit is a 413 problem before it is decoded; a break-glass attempt is not released")
+    func jsonBodyTooLarge() async throws {
+        let f = try await ServerFixture.make()
+        let headers = f.headers("gbv_specialist", contentType: "application/json")
+        let before = try f.auditLog.reader.query(AuditQuery(limit: 100_000)).count
+        try await f.application().test(.router) { client in
+            let filler = String(repeating: "a", count: ServerDependencies.defaultMaximumRequestBodyBytes)
+            let response = try await client.execute(
+                uri: "/v1/persons/\(f.person)/break-glass", method: .post, headers: headers,
+                body: ByteBuffer(string: #"{"justification":"\#(filler)"}"#))
+            #expect(response.status == .contentTooLarge)
+            let object = try Self.problem(response)
+            #expect(object["type"] as? String == "https://shanyrak.example/problems/too-large")
+        }
+        // Refused before the access path: nothing read, nothing written to the log.
+        #expect(try f.auditLog.reader.query(AuditQuery(limit: 100_000)).count == before)
+        await f.close()
+    }
+
+    @Test("a body sent in chunks is counted as it arrives")
+    func chunkedBodyIsCounted() async throws {
+        /// Two chunks of 40 bytes, as a body of unknown length.
+        func body() -> HTTPBody {
+            let stream = AsyncThrowingStream<HTTPBody.ByteChunk, any Error> { continuation in
+                continuation.yield(ArraySlice(repeating: 1, count: 40))
+                continuation.yield(ArraySlice(repeating: 2, count: 40))
+                continuation.finish()
+            }
+            return HTTPBody(stream, length: .unknown)
+        }
+        var total = 0
+        for try await chunk in LimitedBytes(base: body(), maximumBytes: 80) { total += chunk.count }
+        #expect(total == 80)
+        await #expect(throws: Problem.tooLarge) {
+            for try await _ in LimitedBytes(base: body(), maximumBytes: 79) {}
+        }
+    }
+
+    @Test("a blank or over-long justification is a 400 naming the rule, recorded as a denied break-glass read")
+    func invalidJustification() async throws {
+        let f = try await ServerFixture.make()
+        let headers = f.headers("gbv_specialist", contentType: "application/json")
+        try await f.application().test(.router) { client in
+            let tooLong = String(repeating: "x", count: AccessService.maximumJustificationLength + 1)
+            for (text, rule) in [
+                ("   ", "the justification must not be blank"),
+                (tooLong, "the justification must be at most 1024 characters"),
+            ] {
+                let response = try await client.execute(
+                    uri: "/v1/persons/\(f.person)/break-glass", method: .post, headers: headers,
+                    body: ByteBuffer(string: #"{"justification":"\#(text)"}"#))
+                #expect(response.status == .badRequest)
+                let object = try Self.problem(response)
+                #expect(object["detail"] as? String == rule)
+                let requestID = try #require(response.headers[HTTPField.Name("X-Request-ID")!])
+                let entry = try #require(
+                    try f.auditLog.reader.query(AuditQuery(limit: 100_000)).first { $0.requestId == requestID })
+                #expect(entry.decision == .deny && entry.sealedJustification == nil)
+            }
         }
         await f.close()
     }

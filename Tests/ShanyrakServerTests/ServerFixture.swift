@@ -165,9 +165,11 @@ struct ServerFixture {
         ShanyrakServer.application(dependencies, host: "127.0.0.1", port: 0)
     }
 
-    func headers(_ account: String) -> HTTPFields {
-        guard let token = accounts[account]?.token else { return [:] }
-        return [.authorization: "Bearer \(token)"]
+    func headers(_ account: String, contentType: String? = nil) -> HTTPFields {
+        var fields: HTTPFields = [:]
+        if let token = accounts[account]?.token { fields[.authorization] = "Bearer \(token)" }
+        if let contentType { fields[.contentType] = contentType }
+        return fields
     }
 
     func close() async {
