@@ -41,9 +41,11 @@ let package = Package(
         ),
         // One C call Swift cannot make (sqlite3_config is variadic), for SQLite's process-wide settings.
         .target(name: "CSQLiteTuning", linkerSettings: [.linkedLibrary("sqlite3")]),
+        // One C function: no core dumps (prctl is variadic, so Swift cannot call it).
+        .target(name: "CProcessHardening"),
         .target(
             name: "ShanyrakCrypto",
-            dependencies: ["CSodium", "ShanyrakCore"],
+            dependencies: ["CSodium", "CProcessHardening", "ShanyrakCore"],
             swiftSettings: swiftSettings
         ),
         .target(

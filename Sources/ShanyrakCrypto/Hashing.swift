@@ -128,18 +128,21 @@ extension KeyedBLAKE2b {
 
         /// Adds `bytes`.
         public func update(_ bytes: [UInt8]) {
-            _ = crypto_generichash_update(OpaquePointer(state), bytes, UInt64(bytes.count))
+            bytes.withUnsafeBytes { update($0) }
         }
 
         /// Adds `bytes` without copying them.
         public func update(_ bytes: UnsafeRawBufferPointer) {
-            _ = crypto_generichash_update(OpaquePointer(state), bytes.sodiumPointer, UInt64(bytes.count))
+            let rc = crypto_generichash_update(OpaquePointer(state), bytes.sodiumPointer, UInt64(bytes.count))
+            // libsodium refuses only a hasher already finalised: a programming error, not an input error.
+            precondition(rc == 0, "crypto_generichash_update: the hasher was already finalised")
         }
 
-        /// The 32-byte digest of everything added.
+        /// The 32-byte digest of everything added. Call it once: the hasher is spent afterwards.
         public func finalize() -> [UInt8] {
             var out = [UInt8](repeating: 0, count: 32)
-            _ = crypto_generichash_final(OpaquePointer(state), &out, 32)
+            let rc = crypto_generichash_final(OpaquePointer(state), &out, 32)
+            precondition(rc == 0, "crypto_generichash_final: the hasher was already finalised")
             return out
         }
     }

@@ -85,3 +85,24 @@ public struct IngestDependencies: Sendable {
         self.maximumBytes = maximumBytes
     }
 }
+
+extension IngestDependencies {
+    /// The prefix of a spooled body's file name; the request id and `.csv` follow.
+    static let spoolPrefix = "ingest-"
+
+    /// Removes the spool files a server that stopped mid-ingest left behind (each holds a feed in
+    /// plaintext). Call it when a server starts on the data folder, before it accepts requests: one
+    /// server serves a data folder at a time.
+    /// - Returns: how many files were removed.
+    @discardableResult
+    public func removeLeftoverSpools() -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: spoolDirectory.path)) ?? []
+        var removed = 0
+        for name in names where name.hasPrefix(Self.spoolPrefix) && name.hasSuffix(".csv") {
+            if (try? FileManager.default.removeItem(at: spoolDirectory.appendingPathComponent(name))) != nil {
+                removed += 1
+            }
+        }
+        return removed
+    }
+}

@@ -88,7 +88,8 @@ struct ShanyrakAPI: APIProtocol {
             }
         }
         guard case .csv(let body) = input.body else { throw Problem.badRequest("the body must be text/csv") }
-        let spool = ingest.spoolDirectory.appendingPathComponent("ingest-\(RequestScope.requestID).csv")
+        let spool = ingest.spoolDirectory.appendingPathComponent(
+            IngestDependencies.spoolPrefix + RequestScope.requestID + ".csv")
         defer { try? FileManager.default.removeItem(at: spool) }
         try await Self.spool(body, to: spool, directory: ingest.spoolDirectory, maximumBytes: ingest.maximumBytes)
         let summary: IngestSummary

@@ -45,6 +45,8 @@ struct ShanyrakResponder<Inner: HTTPResponder<ShanyrakRequestContext>>: HTTPResp
             response.headers[.contentType] = "application/json"
         }
         response.headers[HeaderNames.requestID] = requestID
+        // Views, audit entries and proofs must not stay in a browser's or a proxy's cache.
+        response.headers[.cacheControl] = "no-store"
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         let route = context.endpointPath.map { $0 == "NotFound" ? "unmatched" : $0 } ?? "unmatched"

@@ -297,6 +297,30 @@ extension Registry {
         return found
     }
 
+    /// Whether `staffID` is an account not revoked, and whether `household` is in its caseload, in one
+    /// statement. Read in the view's own transaction: a token authenticated before its account was
+    /// revoked (a request still arriving, a cached principal) is refused here.
+    private static func standing(staffID: Int64, household: Pseudonym, _ db: some PreparedStatements) throws
+        -> (active: Bool, assigned: Bool)
+    {
+        var standing = (active: false, assigned: false)
+        try forEachRow(
+            db,
+            """
+            SELECT EXISTS (SELECT 1 FROM staff WHERE id = ?1 AND revoked_at IS NULL),
+                   EXISTS (SELECT 1 FROM assignment WHERE staff_id = ?1 AND household = ?2)
+            """,
+            bind: { stmt in
+                let rc = sqlite3_bind_int64(stmt, 1, staffID)
+                return rc == SQLITE_OK ? bind(household, to: stmt, at: 2) : rc
+            },
+            row: { stmt in
+                standing = (sqlite3_column_int64(stmt, 0) == 1, sqlite3_column_int64(stmt, 1) == 1)
+                return false
+            })
+        return standing
+    }
+
     /// Everything a household view reads, in one read transaction: the household's
     /// district and members, whether it is in `staffID`'s caseload, and the newest
     /// observation of the indicators `select` names.
@@ -307,7 +331,8 @@ extension Registry {
     /// as with `newestObservations`. Each of those observations is passed to `observe`
     /// straight from SQLite's row (see `SealedObservationBytes`), grouped by member. One
     /// transaction instead of three: one snapshot, one connection checkout.
-    /// - Returns: nil when the household does not exist (`select` is not called).
+    /// - Returns: nil when the household does not exist or `staffID` is not an active account (revoked
+    ///   since its token was checked): `select` is not called.
     /// - Throws: a database error, or what `select` or `observe` throws.
     public func householdSnapshot<Decision>(
         _ household: Pseudonym, staffID: Int64,
@@ -316,7 +341,8 @@ extension Registry {
     ) throws -> (record: HouseholdRecord, assigned: Bool, decision: Decision)? {
         try snapshotRead { db in
             guard let record = try Self.householdRecord(household, db) else { return nil }
-            let assigned = try Self.isAssigned(staffID: staffID, household: household, db)
+            let (active, assigned) = try Self.standing(staffID: staffID, household: household, db)
+            guard active else { return nil }
             let (decision, indicators) = try select(record, assigned)
             try forEachNewestObservation(
                 subjects: record.members.map(\.pseudonym), indicators: indicators, db, observe)
@@ -393,7 +419,8 @@ extension Registry {
     /// Everything a person view reads, in one read transaction, as `householdSnapshot` does
     /// for a household: the person's record, whether the household is in `staffID`'s
     /// caseload, and the newest observation of the indicators `select` names, each passed to `observe`.
-    /// - Returns: nil when the person is not registered (`select` is not called).
+    /// - Returns: nil when the person is not registered or `staffID` is not an active account (`select` is
+    ///   not called).
     /// - Throws: a database error, or what `select` or `observe` throws.
     public func personSnapshot<Decision>(
         _ person: Pseudonym, staffID: Int64,
@@ -402,7 +429,8 @@ extension Registry {
     ) throws -> (record: PersonRecord, decision: Decision)? {
         try snapshotRead { db in
             guard let record = try Self.personRecord(person, db) else { return nil }
-            let assigned = try Self.isAssigned(staffID: staffID, household: record.household, db)
+            let (active, assigned) = try Self.standing(staffID: staffID, household: record.household, db)
+            guard active else { return nil }
             let (decision, indicators) = try select(record, assigned)
             try forEachNewestObservation(subjects: [person], indicators: indicators, db, observe)
             return (record, decision)

@@ -39,6 +39,10 @@ extension ServiceContext {
             ingester: Ingester(registry: registry, keys: keys, pseudonymiser: pseudonymiser, catalog: catalog),
             sourcesDirectory: policiesDirectory.appendingPathComponent("sources"), catalog: catalog,
             spoolDirectory: dataDirectory.appendingPathComponent("spool"))
+        let leftovers = ingest.removeLeftoverSpools()
+        if leftovers > 0 {
+            printError("shanyrak serve: removed \(leftovers) feed spool file(s) left by a stopped server")
+        }
         let dependencies = ServerDependencies(
             access: service, accessLog: accessLog, auditLog: log, policy: policy, ingest: ingest,
             benchFixedRoute: benchFixedRoute)

@@ -35,25 +35,29 @@ struct SnapshotReadTests {
         let persons = makePersons(4)
         try f.ingest("population", populationCSV(persons))
         let household = try Pseudonymiser(key: f.keyring.pseudonymKey).household(registerID: persons[0].household)
+        let staff = try f.registry.addStaff(
+            name: "A", role: "social_worker", district: nil, organisation: nil, source: nil,
+            tokenHash: [UInt8](repeating: 1, count: 32))
         for round in 0..<12 {
             // Every third round the decision fails, every third the reading of a value: both roll back.
             if round % 3 == 0 {
                 #expect(throws: Refused.self) {
                     _ = try f.registry.householdSnapshot(
-                        household, staffID: 1, select: { _, _ -> (Int, [String]) in throw Refused() }, observe: { _ in }
+                        household, staffID: staff, select: { _, _ -> (Int, [String]) in throw Refused() },
+                        observe: { _ in }
                     )
                 }
             } else if round % 3 == 1 {
                 #expect(throws: Refused.self) {
                     _ = try f.registry.householdSnapshot(
-                        household, staffID: 1, select: { _, _ in (round, ["demographic.sex"]) },
+                        household, staffID: staff, select: { _, _ in (round, ["demographic.sex"]) },
                         observe: { _ in throw Refused() })
                 }
             } else {
                 var observed: [Pseudonym] = []
                 let snapshot = try #require(
                     try f.registry.householdSnapshot(
-                        household, staffID: 1, select: { _, _ in (round, ["demographic.sex"]) },
+                        household, staffID: staff, select: { _, _ in (round, ["demographic.sex"]) },
                         observe: { observed.append($0.subject) }))
                 #expect(snapshot.decision == round && !snapshot.assigned)
                 #expect(snapshot.record.members.count == 4)
@@ -66,6 +70,44 @@ struct SnapshotReadTests {
             #expect(readers.idleInTransaction == 0)
             try f.registry.writer.unsafeRead { db in #expect(!db.isInsideTransaction) }
         }
+    }
+}
+
+/// A view's snapshot reads the account's standing in its own transaction.
+struct SnapshotStandingTests {
+    @Test("an account revoked after its token was checked, or one that does not exist, reads nothing")
+    func revokedAccountsReadNothing() throws {
+        let f = try Fixture()
+        let persons = makePersons(3)
+        try f.ingest("population", populationCSV(persons))
+        let pseudonymiser = try Pseudonymiser(key: f.keyring.pseudonymKey)
+        let household = pseudonymiser.household(registerID: persons[0].household)
+        let person = pseudonymiser.person(try IIN(validating: persons[0].iin))
+        let staff = try f.registry.addStaff(
+            name: "A", role: "social_worker", district: nil, organisation: nil, source: nil,
+            tokenHash: [UInt8](repeating: 2, count: 32))
+        func views(_ id: Int64) throws -> (household: Bool, person: Bool) {
+            var asked = 0
+            let h = try f.registry.householdSnapshot(
+                household, staffID: id,
+                select: { _, _ -> (Int, [String]) in
+                    asked += 1
+                    return (0, ["demographic.sex"])
+                }, observe: { _ in })
+            let p = try f.registry.personSnapshot(
+                person, staffID: id,
+                select: { _, _ -> (Int, [String]) in
+                    asked += 1
+                    return (0, ["demographic.sex"])
+                }, observe: { _ in })
+            // The decision is only asked for when the snapshot goes on.
+            #expect(asked == (h == nil ? 0 : 1) + (p == nil ? 0 : 1))
+            return (h != nil, p != nil)
+        }
+        #expect(try views(staff) == (true, true))
+        #expect(try views(staff + 100) == (false, false))
+        #expect(try f.registry.revokeStaff(id: staff))
+        #expect(try views(staff) == (false, false))
     }
 }
 

@@ -153,6 +153,21 @@ struct GeneratedLayerTests {
         await f.close()
     }
 
+    @Test("a server starting on the folder removes the feed spools a stopped server left, and nothing else")
+    func leftoverSpoolsAreRemoved() async throws {
+        let f = try await ServerFixture.make()
+        let ingest = try #require(f.dependencies.ingest)
+        try FileManager.default.createDirectory(at: ingest.spoolDirectory, withIntermediateDirectories: true)
+        for name in ["ingest-1b2c.csv", "ingest-3d4e.csv", "notes.txt"] {
+            #expect(
+                FileManager.default.createFile(
+                    atPath: ingest.spoolDirectory.appendingPathComponent(name).path, contents: Data("iin\n".utf8)))
+        }
+        #expect(ingest.removeLeftoverSpools() == 2)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: ingest.spoolDirectory.path) == ["notes.txt"])
+        await f.close()
+    }
+
     @Test("an ingest body over the limit is a 413 problem and loads nothing")
     func ingestTooLarge() async throws {
         let f = try await ServerFixture.make()

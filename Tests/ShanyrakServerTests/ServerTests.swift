@@ -98,6 +98,7 @@ struct ServerTests {
                         #expect(response.headers[.contentType] == "application/problem+json", "\(endpoint.name)")
                     }
                     #expect(response.headers[HTTPField.Name("X-Request-ID")!] != nil)
+                    #expect(response.headers[.cacheControl] == "no-store", "\(endpoint.name) as \(caller)")
                 }
             }
         }

@@ -8,7 +8,12 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 command -v curl >/dev/null || { echo "skipped: no curl"; exit 0; }
 cp -r "$root/keys-example" keys && chmod 600 keys/*.key
 
+# A permissive shell umask: every file shanyrak creates is still for its owner only.
+umask 022
 "$bin" demo --data demo --keys keys --policies "$root/policies" --households 300 --no-serve > demo.log
+for f in demo/registry.sqlite demo/audit.sqlite; do
+    [ "$(stat -c %a "$f")" = 600 ] || fail "$f is mode $(stat -c %a "$f"), not 0600"
+done
 [ -f demo/demo-accounts.json ] || fail "no demo-accounts.json"
 [ "$(stat -c %a demo/demo-accounts.json)" = 600 ] || fail "demo-accounts.json is not mode 0600"
 grep -q "curl -s -H 'Authorization: Bearer" demo.log || fail "no curl lines printed"
@@ -36,6 +41,8 @@ until curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1; do
     sleep 0.1
 done
 url="http://127.0.0.1:$port"
+# The server may not dump core (keys and opened values would be in the dump).
+grep -Eq "^Max core file size +0 +0 " "/proc/$server/limits" || fail "serve may dump core: $(grep core "/proc/$server/limits")"
 code() { curl -s -o body -w '%{http_code}' "$@"; }
 
 [ "$(code -H "Authorization: Bearer $sw" "$url/v1/households/$household")" = 200 ] || fail "social worker card"
