@@ -41,8 +41,14 @@ struct CedarAccessPolicyTests {
         }
         let card = try await fixture.service.householdView(principal: sw, householdID: household, requestID: "c1")
         #expect(card.members.contains { $0.indicators["employment.status"] != nil })
+        // Names are on the card; birth dates (the card shows the age band) and IINs are not.
+        #expect(card.members.allSatisfy { $0.indicators["identity.last_name"] != nil && $0.ageBand != .unknown })
+        #expect(card.members.allSatisfy { $0.indicators["identity.birth_date"] == nil })
+        #expect(card.members.allSatisfy { $0.indicators["identity.iin"] == nil })
         let swPerson = try await fixture.service.personView(principal: sw, personID: victim, requestID: "c2")
         #expect(swPerson.indicators.keys.allSatisfy { !$0.hasPrefix("violence.") })
+        // The person view of an assigned member keeps the birth date and the IIN.
+        #expect(swPerson.indicators["identity.birth_date"] != nil && swPerson.indicators["identity.iin"] != nil)
         let gbvPerson = try await fixture.service.personView(principal: gbv, personID: victim, requestID: "c3")
         #expect(gbvPerson.indicators["violence.protection_order"] == "true")
         // The repository's policies give GBV specialists person views only.
@@ -56,7 +62,9 @@ struct CedarAccessPolicyTests {
         #expect(!entry.policyIDs.isEmpty)
     }
 
-    @Test("Cedar policies: break-glass person view in the district, never violence for a social worker")
+    @Test(
+        "Cedar policies: break-glass person view in the district; never violence, phone or address for a social worker"
+    )
     func cedarBreakGlass() async throws {
         let (fixture, _, victim) = try await Self.world()
         let (sw, _) = try await fixture.staff(.socialWorker)
@@ -66,7 +74,14 @@ struct CedarAccessPolicyTests {
         let view = try await fixture.service.breakGlassPersonView(
             principal: sw, personID: victim, justification: "child at risk, school called", requestID: "b2")
         #expect(view.indicators.keys.allSatisfy { !$0.hasPrefix("violence.") })
+        #expect(view.indicators["identity.phone"] == nil && view.indicators["identity.address"] == nil)
+        #expect(view.indicators["identity.last_name"] != nil)
         #expect(await fixture.log.entries.first { $0.requestID == "b2" }?.breakGlass == true)
+        // A GBV specialist under break-glass gets where the survivor can be reached.
+        let (gbv, _) = try await fixture.staff(.gbvSpecialist)
+        let gbvView = try await fixture.service.breakGlassPersonView(
+            principal: gbv, personID: victim, justification: "hospital called about her injuries", requestID: "b3")
+        #expect(gbvView.indicators["identity.phone"] != nil && gbvView.indicators["identity.address"] != nil)
     }
 
     @Test("decision cache: every answer equals a fresh evaluation, whoever asked before")
