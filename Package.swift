@@ -141,6 +141,7 @@ let package = Package(
             dependencies: [
                 "ShanyrakServer", "ShanyrakAccess", "ShanyrakIngest", "ShanyrakStore", "ShanyrakCrypto",
                 "ShanyrakCore", "ShanyrakPolicy", "ShanyrakAudit", "ShanyrakTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -372,6 +372,14 @@ public struct AccessService: Sendable {
         return try await audited(entry) { view }
     }
 
+    /// Whether `principal`'s account still exists and is not revoked, read now (not from the
+    /// authentication cache): for work that began with an authentication and went on for a while,
+    /// such as a feed whose body arrived slowly.
+    /// - Throws: a database error.
+    public func isActive(_ principal: Principal) throws -> Bool {
+        try registry.isActiveStaff(id: principal.id)
+    }
+
     /// The caller's caseload. Audited; any authenticated caller may see their own (it may be empty).
     /// - Throws: `AuditLogUnavailable`, or a database error.
     public func caseload(principal: Principal, requestID: String) async throws -> Caseload {

@@ -17,6 +17,12 @@ public struct Problem: Error, Sendable, Equatable, Encodable {
     public let detail: String
     /// The request id of this occurrence (`urn:uuid:...`).
     public var instance: String?
+    /// Seconds after which the same request may succeed (the `Retry-After` header; not in the body).
+    public var retryAfterSeconds: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case type, title, status, detail, instance
+    }
 
     /// Creates a problem.
     /// - Parameters:
@@ -30,6 +36,7 @@ public struct Problem: Error, Sendable, Equatable, Encodable {
         self.status = status.code
         self.detail = detail
         self.instance = nil
+        self.retryAfterSeconds = nil
     }
 
     /// 401: missing, unknown or revoked bearer token.
@@ -66,6 +73,25 @@ public struct Problem: Error, Sendable, Equatable, Encodable {
         Problem("bad-request", title: "Bad Request", status: .badRequest, detail: detail)
     }
 
+    /// 503: another feed is being loaded; nothing of this one was read or recorded.
+    public static let ingestBusy: Problem = {
+        var problem = Problem(
+            "ingest-busy", title: "Service Unavailable", status: .serviceUnavailable,
+            detail: "another feed is being loaded; send this one again later")
+        problem.retryAfterSeconds = 30
+        return problem
+    }()
+
+    /// 503: the batch was loaded, but the audit entry naming its batch could not be written (the attempt's
+    /// entry was, before anything was loaded).
+    /// - Parameter batch: the batch number.
+    /// - Returns: the problem.
+    public static func batchLoadedUnrecorded(batch: Int64) -> Problem {
+        Problem(
+            "audit-log-unavailable", title: "Service Unavailable", status: .serviceUnavailable,
+            detail: "batch \(batch) was loaded and its attempt recorded, but the audit log cannot record its outcome")
+    }
+
     /// 422: an ingest batch of which nothing was loaded.
     /// - Parameter detail: the rule that failed.
     /// - Returns: the problem.
@@ -79,6 +105,7 @@ public struct Problem: Error, Sendable, Equatable, Encodable {
         let body = json()
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if status == 401 { headers[.wwwAuthenticate] = #"Bearer realm="shanyrak""# }
+        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
         return Response(
             status: HTTPResponse.Status(code: status), headers: headers,
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))

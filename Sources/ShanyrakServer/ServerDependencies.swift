@@ -66,6 +66,8 @@ public struct IngestDependencies: Sendable {
     public var spoolDirectory: URL
     /// Largest accepted body in bytes.
     public var maximumBytes: Int
+    /// Runs one ingest at a time, off the request threads (shared by copies of these dependencies).
+    let runner = IngestRunner()
 
     /// Creates the ingest dependencies.
     /// - Parameters:

@@ -88,21 +88,38 @@ struct ShanyrakAPI: APIProtocol {
             }
         }
         guard case .csv(let body) = input.body else { throw Problem.badRequest("the body must be text/csv") }
+        // One feed at a time, refused before its body is read or anything is recorded.
+        guard let reservation = ingest.runner.reserve() else { throw Problem.ingestBusy }
+        // The attempt is durable before anything is loaded: a batch never lands without its entry.
+        try await record(
+            principal, action: .ingest, allowed: true, policyIDs: policyIDs, indicators: indicators,
+            subjects: ["attempt:\(source)"])
         let spool = ingest.spoolDirectory.appendingPathComponent(
             IngestDependencies.spoolPrefix + RequestScope.requestID + ".csv")
         defer { try? FileManager.default.removeItem(at: spool) }
-        try await Self.spool(body, to: spool, directory: ingest.spoolDirectory, maximumBytes: ingest.maximumBytes)
         let summary: IngestSummary
         do {
-            summary = try ingest.ingester.ingest(file: spool, mapping: mapping)
-        } catch let error as IngestError {
-            try await record(principal, action: .ingest, allowed: false, policyIDs: policyIDs)
-            throw Problem.nothingLoaded(error.message.replacingOccurrences(of: spool.path, with: "body"))
+            try await Self.spool(body, to: spool, directory: ingest.spoolDirectory, maximumBytes: ingest.maximumBytes)
+            // A token revoked while the body arrived loads nothing.
+            guard try dependencies.access.isActive(principal) else { throw AccessDenied() }
+            let ingester = ingest.ingester
+            summary = try await reservation.run { try ingester.ingest(file: spool, mapping: mapping) }
+        } catch {
+            // The outcome of a refused or failed attempt is recorded too (the attempt already is).
+            try? await record(principal, action: .ingest, allowed: false, policyIDs: policyIDs)
+            if let error = error as? IngestError {
+                throw Problem.nothingLoaded(error.message.replacingOccurrences(of: spool.path, with: "body"))
+            }
+            throw error
         }
-        // The batch is committed; record it (an unrecordable batch is reported, as the command line does).
-        try await record(
-            principal, action: .ingest, allowed: true, policyIDs: policyIDs, indicators: indicators,
-            subjects: ["batch:\(summary.batch ?? 0)"])
+        // The batch is committed and its attempt recorded; record which batch it became.
+        do {
+            try await record(
+                principal, action: .ingest, allowed: true, policyIDs: policyIDs, indicators: indicators,
+                subjects: ["batch:\(summary.batch ?? 0)"])
+        } catch {
+            throw Problem.batchLoadedUnrecorded(batch: summary.batch ?? 0)
+        }
         return .ok(.init(body: .json(Components.Schemas.IngestSummary(summary))))
     }
 

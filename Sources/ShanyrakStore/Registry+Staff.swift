@@ -276,6 +276,16 @@ extension Registry {
         }
     }
 
+    /// Whether `id` is an account that exists and is not revoked.
+    /// - Throws: a database error.
+    public func isActiveStaff(id: Int64) throws -> Bool {
+        try writer.read { db in
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM staff WHERE id = ? AND revoked_at IS NULL)", arguments: [id])
+                ?? false
+        }
+    }
+
     /// Whether `household` is in the caseload of `staffID`.
     /// - Throws: a database error.
     public func isAssigned(staffID: Int64, household: Pseudonym) throws -> Bool {

@@ -51,6 +51,7 @@ struct ServerFixture {
     }
 
     let directory: URL
+    let registry: Registry
     let dependencies: ServerDependencies
     let log: SwitchableAuditLog
     let auditLog: AuditLog
@@ -126,7 +127,7 @@ struct ServerFixture {
             benchFixedRoute: true)
 
         var fixture = ServerFixture(
-            directory: directory, dependencies: dependencies, log: log, auditLog: auditLog,
+            directory: directory, registry: registry, dependencies: dependencies, log: log, auditLog: auditLog,
             pseudonymiser: pseudonymiser,
             household: pseudonymiser.household(registerID: victimHome.household).hex,
             person: pseudonymiser.person(try IIN(validating: victimIIN)).hex,

@@ -1,11 +1,14 @@
 import Foundation
+import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import ShanyrakAccess
 import ShanyrakAudit
-import ShanyrakServer
 import Testing
+
+@testable import ShanyrakServer
+@testable import ShanyrakStore
 
 /// One request of the matrix.
 struct Endpoint: CustomStringConvertible {
@@ -300,6 +303,58 @@ struct ServerTests {
             #expect(bad.status == .unprocessableContent)
             #expect(!String(buffer: bad.body).contains(f.directory.path))
         }
+        await f.close()
+    }
+
+    @Test("ingest: the attempt is durable before anything loads, one feed at a time, standing read after the body")
+    func ingestIsRecordedFirstAndAlone() async throws {
+        let f = try await ServerFixture.make()
+        let csv = f.headers("agency", contentType: "text/csv")
+        // Batches in the registry: every ingest that got as far as loading makes one.
+        @Sendable func batches() throws -> Int {
+            try f.registry.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM batch") ?? 0 }
+        }
+        let before = try batches()
+        try await f.application().test(.router) { client in
+            // The log cannot record the attempt: nothing is read from the body, nothing is loaded.
+            await f.log.setFailing(true)
+            let unrecorded = try await client.execute(
+                uri: "/v1/ingest/police", method: .post, headers: csv, body: ByteBuffer(string: f.policeCSV))
+            #expect(unrecorded.status == .serviceUnavailable)
+            #expect(try batches() == before)
+            await f.log.setFailing(false)
+
+            // While a feed is being loaded, another is refused at once, with Retry-After.
+            let ingest = try #require(f.dependencies.ingest)
+            var reservation = ingest.runner.reserve()
+            #expect(reservation != nil && ingest.runner.reserve() == nil)
+            let busy = try await client.execute(
+                uri: "/v1/ingest/police", method: .post, headers: csv, body: ByteBuffer(string: f.policeCSV))
+            #expect(busy.status == .serviceUnavailable)
+            #expect(busy.headers[.retryAfter] == "30")
+            #expect(String(buffer: busy.body).contains("ingest-busy"))
+            #expect(try batches() == before)
+            reservation = nil
+
+            // Then it loads, with the attempt recorded before the batch and both under the request id.
+            let ok = try await client.execute(
+                uri: "/v1/ingest/police", method: .post, headers: csv, body: ByteBuffer(string: f.policeCSV))
+            #expect(ok.status == .ok)
+            #expect(try batches() == before + 1)
+            let requestID = try #require(ok.headers[HTTPField.Name("X-Request-ID")!])
+            let entries = try f.auditLog.reader.query(AuditQuery(limit: 100_000)).filter { $0.requestId == requestID }
+            #expect(entries.count == 2)
+            #expect(entries.first?.subjects == ["attempt:police"])
+            #expect(entries.last?.subjects.first?.hasPrefix("batch:") == true)
+            #expect(entries.count == 2 && entries[0].sequence < entries[1].sequence)
+            #expect(entries.allSatisfy { $0.decision == .allow })
+        }
+        // The agency's standing is read from the registry, not from the authentication cache: an account
+        // revoked while its feed arrived is refused before anything loads.
+        let agency = try #require(f.accounts["agency"]?.principal)
+        #expect(try f.dependencies.access.isActive(agency))
+        #expect(try f.registry.revokeStaff(id: agency.id))
+        #expect(try !f.dependencies.access.isActive(agency))
         await f.close()
     }
 
