@@ -170,6 +170,23 @@ public actor AuditLog {
         }
     }
 
+    /// The newest checkpoint, issuing a new one only when the log has grown since the last and the last
+    /// is at least `minimumAge` old: what the public checkpoint endpoint serves, so that anyone polling it
+    /// makes the log sign and store at most one checkpoint per `minimumAge`.
+    /// - Parameter minimumAge: how old the last checkpoint must be before a new one is issued for a request.
+    /// - Returns: the checkpoint (it may lag the log by up to `minimumAge`).
+    /// - Throws: as `checkpoint()`.
+    public func latestCheckpoint(issuingIfOlderThan minimumAge: Duration) async throws(AuditError) -> Checkpoint {
+        guard !closed else { throw .closed }
+        if let state, let last = state.lastCheckpoint, let signer,
+            last.size == state.range.size || now() - last.time < microseconds(minimumAge),
+            let stored = try? Checkpoint(verifying: last.note, verifiers: [signer.verifier])
+        {
+            return stored
+        }
+        return try await checkpoint()
+    }
+
     /// The number of durable entries.
     public var size: UInt64 { state?.range.size ?? 0 }
 

@@ -160,6 +160,24 @@ struct AuditLogTests {
         await reopened.close()
     }
 
+    @Test("the newest checkpoint is reissued for a reader only when the log grew and the last is old enough")
+    func latestCheckpointIsRateLimited() async throws {
+        let log = try await open(.init(checkpointEveryEntries: nil, checkpointInterval: nil))
+        for i in 0..<2 { _ = try await log.append(draft(i)) }
+        let first = try await log.latestCheckpoint(issuingIfOlderThan: .seconds(3600))
+        #expect(first.size == 2)
+        _ = try await log.append(draft(2))
+        // Young: the last one is served, though the log grew.
+        #expect(try await log.latestCheckpoint(issuingIfOlderThan: .seconds(3600)).note == first.note)
+        // Old enough: a new one of the current size.
+        let second = try await log.latestCheckpoint(issuingIfOlderThan: .zero)
+        #expect(second.size == 3)
+        // Not grown: the last one, however old.
+        #expect(try await log.latestCheckpoint(issuingIfOlderThan: .zero).note == second.note)
+        await log.close()
+        #expect(try verify().isValid)
+    }
+
     @Test func reopenContinuesTheLog() async throws {
         _ = try await filledLog(7)
         let log = try await open()
