@@ -153,7 +153,7 @@ let package = Package(
             name: "ShanyrakAccessTests",
             dependencies: [
                 "ShanyrakAccess", "ShanyrakIngest", "ShanyrakStore", "ShanyrakCrypto", "ShanyrakCore", "ShanyrakPolicy",
-                "ShanyrakAudit", "ShanyrakTestSupport",
+                "ShanyrakAudit", "ShanyrakTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

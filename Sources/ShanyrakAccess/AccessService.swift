@@ -174,11 +174,14 @@ public struct AccessService: Sendable {
         return principal
     }
 
-    /// Records a failed authentication (wrong, revoked or missing token) without the token.
+    /// Records a failed authentication (wrong, revoked or missing token) without the token, with what the
+    /// request tried to do (`action`, `view`).
     /// - Throws: `AuditLogUnavailable` when it could not be recorded.
-    public func recordFailedAuthentication(requestID: String, view: ViewKind = .household) async throws {
+    public func recordFailedAuthentication(
+        requestID: String, action: AccessAction = .read, view: ViewKind = .household
+    ) async throws {
         let entry = AccessAuditEntry(
-            time: now(), actor: nil, role: nil, action: .read, view: view, subjects: [], indicators: [],
+            time: now(), actor: nil, role: nil, action: action, view: view, subjects: [], indicators: [],
             decision: .deny, policyIDs: [], requestID: requestID)
         try await audited(entry) { () }
     }
@@ -206,41 +209,51 @@ public struct AccessService: Sendable {
         var sex: [String?] = []
         var birthDate: [String?] = []
         guard let household = Pseudonym(hex: householdID),
-            let snapshot = try registry.householdSnapshot(
-                household, staffID: principal.id,
-                select: { record, assigned -> (AccessDecision, [String]) in
-                    let context = AccessContext(
-                        view: .household, assigned: assigned, sameDistrict: principal.district == record.district)
-                    let decision = try decide(principal, .read, context, candidates)
-                    granted = [Bool](repeating: false, count: candidates.count)
-                    requested.reserveCapacity(candidates.count + shapeSlots.count)
-                    if !decision.allowed.isEmpty {
-                        for (i, id) in candidates.enumerated() where decision.allowed.contains(id) {
-                            granted[i] = true
-                            requested.append(householdCandidateSlots[i])
-                        }
-                    }
-                    guard !requested.isEmpty else { return (decision, []) }
-                    requested += shapeSlots
-                    members = record.members
-                    values = [[String?]](
-                        repeating: [String?](repeating: nil, count: permitted.order.ids.count), count: members.count)
-                    sex = [String?](repeating: nil, count: members.count)
-                    birthDate = [String?](repeating: nil, count: members.count)
-                    return (decision, requested.map { slots[$0].id })
-                },
-                observe: { observation in
-                    guard let m = members.firstIndex(where: { $0.pseudonym == observation.subject }) else { return }
-                    let slot = requested[observation.requested]
-                    let value = try unseal(observation, slot: slot)
-                    switch slots[slot].shape {
-                    case .sex: sex[m] = value
-                    case .birthDate: birthDate[m] = value
-                    case nil: break
-                    }
-                    if let c = slots[slot].householdCandidate, granted[c], let position = slots[slot].cardPosition {
-                        values[m][position] = value
-                    }
+            let snapshot = try await readRecordingFailure(
+                principal, .household, subject: householdID, requestID: requestID,
+                {
+                    try registry.householdSnapshot(
+                        household, staffID: principal.id,
+                        select: { record, assigned -> (AccessDecision, [String]) in
+                            let context = AccessContext(
+                                view: .household, assigned: assigned,
+                                sameDistrict: principal.district == record.district)
+                            let decision = try decide(principal, .read, context, candidates)
+                            granted = [Bool](repeating: false, count: candidates.count)
+                            requested.reserveCapacity(candidates.count + shapeSlots.count)
+                            if !decision.allowed.isEmpty {
+                                for (i, id) in candidates.enumerated() where decision.allowed.contains(id) {
+                                    granted[i] = true
+                                    requested.append(householdCandidateSlots[i])
+                                }
+                            }
+                            guard !requested.isEmpty else { return (decision, []) }
+                            requested += shapeSlots
+                            members = record.members
+                            values = [[String?]](
+                                repeating: [String?](repeating: nil, count: permitted.order.ids.count),
+                                count: members.count)
+                            sex = [String?](repeating: nil, count: members.count)
+                            birthDate = [String?](repeating: nil, count: members.count)
+                            return (decision, requested.map { slots[$0].id })
+                        },
+                        observe: { observation in
+                            guard let m = members.firstIndex(where: { $0.pseudonym == observation.subject }) else {
+                                return
+                            }
+                            let slot = requested[observation.requested]
+                            let value = try unseal(observation, slot: slot)
+                            switch slots[slot].shape {
+                            case .sex: sex[m] = value
+                            case .birthDate: birthDate[m] = value
+                            case nil: break
+                            }
+                            if let c = slots[slot].householdCandidate, granted[c],
+                                let position = slots[slot].cardPosition
+                            {
+                                values[m][position] = value
+                            }
+                        })
                 })
         else {
             try await deny(principal, .household, subjects: [householdID], policyIDs: [], requestID: requestID)
@@ -319,34 +332,38 @@ public struct AccessService: Sendable {
         var sex: String?
         var birthDate: String?
         guard let person = Pseudonym(hex: personID),
-            let snapshot = try registry.personSnapshot(
-                person, staffID: principal.id,
-                select: { record, assigned -> ((decision: AccessDecision, granted: [String]), [String]) in
-                    let context = AccessContext(
-                        view: .person, assigned: assigned, sameDistrict: principal.district == record.district,
-                        breakGlass: isBreakGlass)
-                    let decision = try decide(principal, .read, context, candidates)
-                    // Person candidates are the catalog in order, so a candidate's position is its slot.
-                    var granted: [String] = []
-                    for (slot, id) in candidates.enumerated() where decision.allowed.contains(id) {
-                        granted.append(id)
-                        requested.append(slot)
-                    }
-                    guard !granted.isEmpty else { return ((decision, granted), []) }
-                    grantedCount = requested.count
-                    requested += shapeSlots
-                    return ((decision, granted), requested.map { slots[$0].id })
-                },
-                observe: { observation in
-                    let slot = requested[observation.requested]
-                    let value = try unseal(observation, slot: slot)
-                    switch slots[slot].shape {
-                    case .sex: sex = value
-                    case .birthDate: birthDate = value
-                    case nil: break
-                    }
-                    // An id asked twice comes back at its first position: a granted shape indicator is shown too.
-                    if observation.requested < grantedCount { values[slots[slot].personPosition] = value }
+            let snapshot = try await readRecordingFailure(
+                principal, .person, subject: personID, requestID: requestID, breakGlass: isBreakGlass,
+                {
+                    try registry.personSnapshot(
+                        person, staffID: principal.id,
+                        select: { record, assigned -> ((decision: AccessDecision, granted: [String]), [String]) in
+                            let context = AccessContext(
+                                view: .person, assigned: assigned, sameDistrict: principal.district == record.district,
+                                breakGlass: isBreakGlass)
+                            let decision = try decide(principal, .read, context, candidates)
+                            // Person candidates are the catalog in order, so a candidate's position is its slot.
+                            var granted: [String] = []
+                            for (slot, id) in candidates.enumerated() where decision.allowed.contains(id) {
+                                granted.append(id)
+                                requested.append(slot)
+                            }
+                            guard !granted.isEmpty else { return ((decision, granted), []) }
+                            grantedCount = requested.count
+                            requested += shapeSlots
+                            return ((decision, granted), requested.map { slots[$0].id })
+                        },
+                        observe: { observation in
+                            let slot = requested[observation.requested]
+                            let value = try unseal(observation, slot: slot)
+                            switch slots[slot].shape {
+                            case .sex: sex = value
+                            case .birthDate: birthDate = value
+                            case nil: break
+                            }
+                            // An id asked twice comes back at its first position: a granted shape indicator is shown too.
+                            if observation.requested < grantedCount { values[slots[slot].personPosition] = value }
+                        })
                 })
         else {
             try await deny(
@@ -574,6 +591,22 @@ public struct AccessService: Sendable {
             principal, view, action: action, subjects: subjects, policyIDs: policyIDs, requestID: requestID,
             breakGlass: breakGlass, justification: justification)
         throw AccessDenied()
+    }
+
+    /// Runs a view's registry read. When it fails (a database error, a value that does not open), the
+    /// attempt is recorded as a denial before the error goes on: nothing was released, and every access
+    /// attempt is in the log.
+    private func readRecordingFailure<T>(
+        _ principal: Principal, _ view: ViewKind, subject: String, requestID: String, breakGlass: Bool = false,
+        _ read: () throws -> T
+    ) async throws -> T {
+        do {
+            return try read()
+        } catch {
+            try? await recordDenial(
+                principal, view, subjects: [subject], policyIDs: [], requestID: requestID, breakGlass: breakGlass)
+            throw error
+        }
     }
 
     /// Appends a denial and awaits its durability.

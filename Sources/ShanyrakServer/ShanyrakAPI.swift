@@ -153,8 +153,10 @@ struct ShanyrakAPI: APIProtocol {
     func listAuditEntries(_ input: Operations.ListAuditEntries.Input) async throws
         -> Operations.ListAuditEntries.Output
     {
-        let log = try await auditorLog()
         let q = input.query
+        // Whose access history was looked up is part of the record (a pseudonym only; anything else
+        // typed there is not recorded verbatim).
+        let log = try await auditorLog(subjects: q.subject.map { [Pseudonym(hex: $0) == nil ? "invalid" : $0] } ?? [])
         let limit = q.limit ?? 100
         guard (1...1000).contains(limit) else { throw Problem.badRequest("limit must be between 1 and 1000") }
         var since: Int64?
@@ -223,10 +225,11 @@ struct ShanyrakAPI: APIProtocol {
     // MARK: Helpers
 
     /// The Merkle log, for an auditor; the read (or its refusal) is recorded first.
-    private func auditorLog() async throws -> AuditLog {
+    /// - Parameter subjects: the subjects the read is about, when it names any.
+    private func auditorLog(subjects: [String] = []) async throws -> AuditLog {
         let principal = try RequestScope.authenticatedPrincipal()
         let allowed = principal.role == .auditor
-        try await record(principal, action: .export, allowed: allowed, policyIDs: [])
+        try await record(principal, action: .export, allowed: allowed, policyIDs: [], subjects: subjects)
         guard allowed else { throw AccessDenied() }
         guard let log = dependencies.auditLog else { throw Problem.auditUnavailable }
         return log

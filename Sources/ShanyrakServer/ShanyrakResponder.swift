@@ -69,7 +69,9 @@ struct ShanyrakResponder<Inner: HTTPResponder<ShanyrakRequestContext>>: HTTPResp
             problem = error
         case is Unauthenticated:
             do {
-                try await dependencies.access.recordFailedAuthentication(requestID: requestID)
+                let (action, view) = Self.attempted(route: context.endpointPath)
+                try await dependencies.access.recordFailedAuthentication(
+                    requestID: requestID, action: action, view: view)
                 problem = .unauthenticated
             } catch {
                 problem = .auditUnavailable
@@ -96,6 +98,17 @@ struct ShanyrakResponder<Inner: HTTPResponder<ShanyrakRequestContext>>: HTTPResp
         }
         problem.instance = "urn:uuid:" + requestID
         return problem
+    }
+
+    /// What an unauthenticated request tried to do, by its route, for its audit entry.
+    static func attempted(route: String?) -> (AccessAction, ViewKind) {
+        guard let route else { return (.read, .administration) }
+        if route.hasPrefix("/v1/households") { return (.read, .household) }
+        if route.hasPrefix("/v1/persons") { return (.read, .person) }
+        if route.hasPrefix("/v1/caseload") { return (.read, .caseload) }
+        if route.hasPrefix("/v1/ingest") { return (.ingest, .administration) }
+        if route.hasPrefix("/v1/audit") { return (.export, .administration) }
+        return (.read, .administration)
     }
 
     /// Whether `error` is one the server throws itself (and maps above).

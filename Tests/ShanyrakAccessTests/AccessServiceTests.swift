@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import ShanyrakAccess
 import ShanyrakCore
 import ShanyrakStore
@@ -258,6 +259,30 @@ struct AccessServiceTests {
             _ = try await world.fixture.service.breakGlassPersonView(
                 principal: other, personID: world.victim, justification: justification, requestID: "b3")
         }
+    }
+
+    @Test("a view whose stored value does not open is an error, and the attempt is in the log as a denial")
+    func failedReadsAreRecorded() async throws {
+        let world = try World()
+        let (sw, _) = try await world.fixture.staff(.socialWorker)
+        try await world.fixture.service.setAssignment(
+            staffID: sw.id, household: .id(world.first), assigned: true, actor: nil, requestID: "s")
+        _ = try await world.fixture.service.householdView(principal: sw, householdID: world.first, requestID: "ok")
+        // Flip the last byte of every stored record: its last sealed value no longer authenticates.
+        try await world.fixture.registry.writer.write { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT id, payload FROM record")
+            for row in rows {
+                var payload: [UInt8] = Array(row["payload"] as Data)
+                payload[payload.count - 1] ^= 0x01
+                try db.execute(
+                    sql: "UPDATE record SET payload = ? WHERE id = ?", arguments: [Data(payload), row["id"] as Int64])
+            }
+        }
+        await #expect(throws: (any Error).self) {
+            _ = try await world.fixture.service.householdView(principal: sw, householdID: world.first, requestID: "bad")
+        }
+        let entry = try #require(await world.fixture.log.entries.first { $0.requestID == "bad" })
+        #expect(entry.decision == .deny && entry.indicators.isEmpty)
     }
 
     @Test("the same household seen twice by the same user is the same bytes")

@@ -358,6 +358,38 @@ struct ServerTests {
         await f.close()
     }
 
+    @Test("a failed authentication is recorded with what it tried; an auditor's lookup with whom it was about")
+    func auditTrailSaysWhatWasTried() async throws {
+        let f = try await ServerFixture.make()
+        let requestIDs = try await f.application().test(.router) { client -> [String: String] in
+            var requestIDs: [String: String] = [:]
+            for (name, path, method) in [
+                ("person", "/v1/persons/\(f.person)", HTTPRequest.Method.get),
+                ("ingest", "/v1/ingest/police", .post),
+                ("audit", "/v1/audit/entries", .get),
+            ] {
+                let response = try await client.execute(
+                    uri: path, method: method, headers: f.headers("wrong token"), body: ByteBuffer(string: "x"))
+                #expect(response.status == .unauthorized)
+                requestIDs[name] = response.headers[HTTPField.Name("X-Request-ID")!]
+            }
+            let lookup = try await client.execute(
+                uri: "/v1/audit/entries?subject=\(f.person)", method: .get, headers: f.headers("auditor"))
+            #expect(lookup.status == .ok)
+            requestIDs["lookup"] = lookup.headers[HTTPField.Name("X-Request-ID")!]
+            return requestIDs
+        }
+        let entries = try f.auditLog.reader.query(AuditQuery(limit: 100_000))
+        func entry(_ name: String) throws -> AuditEntry {
+            try #require(entries.first { $0.requestId == requestIDs[name] })
+        }
+        #expect(try entry("person").action == "read" && entry("person").view == "person")
+        #expect(try entry("ingest").action == "ingest")
+        #expect(try entry("audit").action == "export")
+        #expect(try entry("lookup").subjects == [f.person] && entry("lookup").actorId != "anonymous")
+        await f.close()
+    }
+
     @Test("a live server on an ephemeral port")
     func live() async throws {
         let f = try await ServerFixture.make()
