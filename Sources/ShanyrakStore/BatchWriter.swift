@@ -171,8 +171,11 @@ public final class BatchWriter {
         }
         let rc = write(insertPerson)
         if rc == SQLITE_DONE { registeredPersons?.insert(person) }
-        if certainlyNew && rc == SQLITE_CONSTRAINT {
-            // Registered by some other way after all: compare and update as for any delivery.
+        // GRDB turns on extended result codes, so a primary-key violation comes back as
+        // SQLITE_CONSTRAINT_PRIMARYKEY (1555), not SQLITE_CONSTRAINT: compare the primary code.
+        if certainlyNew && rc & 0xff == SQLITE_CONSTRAINT {
+            // Registered by another source after all (this source's first delivery cannot know the
+            // persons other registering sources delivered): compare and update as for any delivery.
             return try upsertMembership(person: person, household: household, district: district, relation: relation)
         }
         try check(rc)
