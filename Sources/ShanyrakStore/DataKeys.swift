@@ -284,60 +284,88 @@ extension Registry {
         for row in rows {
             let id: Int64 = row[0]
             pass.lastID = id
-            let subjectData: Data = row[1]
-            let payload: Data = row[2]
-            var changed = false
-            let subject = Pseudonym(bytes: subjectData)
-            let bytes = Array(payload)
-            // A record keeps its layout: format 3 values keep their synthetic iv (still their MAC)
-            // under the new key; older records stay in format 2 with random nonces.
-            let synthetic = bytes.first == RecordPayload.formatVersion
-            var rebuilt = RecordPayload(
-                format: synthetic ? RecordPayload.formatVersion : RecordPayload.separateMACFormat)
-            try RecordPayload.forEachEntry(in: bytes) { entry in
-                guard let target = targets[entry.indicator], entry.keyVersion < target.writeVersion else {
-                    try rebuilt.append(entry)
-                    return
-                }
-                guard let subject else { throw StoreError(message: "record \(id) has a malformed subject pseudonym") }
-                guard let oldKey = keys.key(for: target.keyClass, version: entry.keyVersion) else {
-                    throw StoreError(
-                        message:
-                            "record \(id) holds a value sealed under retired \(target.keyClass) version \(entry.keyVersion)"
-                    )
-                }
-                let plain: String
-                do {
-                    plain = try SealedValueFormat.open(
-                        Array(entry.sealed), subject: subject, indicator: target.indicatorID,
-                        keyVersion: entry.keyVersion,
-                        key: oldKey)
-                } catch {
-                    throw StoreError(message: "a value in record \(id) does not open (\(error)); nothing was changed")
-                }
-                var resealed: [UInt8] = []
-                if let iv = entry.syntheticIV {
-                    try sealer.sealSynthetic(
-                        plain, subject: subject, indicator: target.indicatorID, keyVersion: target.writeVersion,
-                        key: target.writeKey, iv: iv, appendingTo: &resealed)
-                } else {
-                    try sealer.seal(
-                        plain, subject: subject, indicator: target.indicatorID, keyVersion: target.writeVersion,
-                        key: target.writeKey, appendingTo: &resealed)
-                }
-                try rebuilt.append(
-                    indicator: entry.indicator, keyVersion: target.writeVersion, mac: entry.mac, sealed: resealed)
-                moved.add(indicator: entry.indicator, keyVersion: entry.keyVersion, -1)
-                moved.add(indicator: entry.indicator, keyVersion: target.writeVersion)
-                changed = true
-                pass.resealed += 1
+            let resealed: (bytes: [UInt8], count: Int)?
+            do {
+                resealed = try rewrapRecord(
+                    subject: row[1], payload: row[2], keys: keys, targets: targets, sealer: &sealer, moved: &moved)
+            } catch {
+                throw rewrapStopped(at: "record \(id)", table: "record", cause: error)
             }
-            if changed {
-                try db.execute(sql: "UPDATE record SET payload = ? WHERE id = ?", arguments: [Data(rebuilt.bytes), id])
+            if let resealed {
+                try db.execute(
+                    sql: "UPDATE record SET payload = ? WHERE id = ?", arguments: [Data(resealed.bytes), id])
+                pass.resealed += resealed.count
             }
         }
         try moved.save(db)
         return pass
+    }
+
+    /// Re-seals the values of one record that `targets` asks for.
+    /// - Returns: the rebuilt payload and how many of its values were re-sealed, or `nil` when none was.
+    /// - Throws: `StoreError` or `CryptoError` saying what is wrong with the record (never a value).
+    private static func rewrapRecord(
+        subject subjectData: Data, payload: Data, keys: DataKeys, targets: [Int64: RewrapTarget],
+        sealer: inout ValueSealer, moved: inout ValueCounts
+    ) throws -> (bytes: [UInt8], count: Int)? {
+        let subject = Pseudonym(bytes: subjectData)
+        let bytes = Array(payload)
+        // A record keeps its layout: format 3 values keep their synthetic iv (still their MAC)
+        // under the new key; older records stay in format 2 with random nonces.
+        let synthetic = bytes.first == RecordPayload.formatVersion
+        var rebuilt = RecordPayload(format: synthetic ? RecordPayload.formatVersion : RecordPayload.separateMACFormat)
+        var count = 0
+        var recordMoves = ValueCounts()
+        try RecordPayload.forEachEntry(in: bytes) { entry in
+            guard let target = targets[entry.indicator], entry.keyVersion < target.writeVersion else {
+                try rebuilt.append(entry)
+                return
+            }
+            guard let subject else { throw StoreError(message: "its subject pseudonym is malformed") }
+            guard let oldKey = keys.key(for: target.keyClass, version: entry.keyVersion) else {
+                throw StoreError(
+                    message:
+                        "its value of \(target.indicatorID) is sealed under retired \(target.keyClass) version \(entry.keyVersion)"
+                )
+            }
+            let plain: String
+            do {
+                plain = try SealedValueFormat.open(
+                    Array(entry.sealed), subject: subject, indicator: target.indicatorID, keyVersion: entry.keyVersion,
+                    key: oldKey)
+            } catch {
+                throw StoreError(message: "its value of \(target.indicatorID) does not open (\(error))")
+            }
+            var resealed: [UInt8] = []
+            if let iv = entry.syntheticIV {
+                try sealer.sealSynthetic(
+                    plain, subject: subject, indicator: target.indicatorID, keyVersion: target.writeVersion,
+                    key: target.writeKey, iv: iv, appendingTo: &resealed)
+            } else {
+                try sealer.seal(
+                    plain, subject: subject, indicator: target.indicatorID, keyVersion: target.writeVersion,
+                    key: target.writeKey, appendingTo: &resealed)
+            }
+            try rebuilt.append(
+                indicator: entry.indicator, keyVersion: target.writeVersion, mac: entry.mac, sealed: resealed)
+            recordMoves.add(indicator: entry.indicator, keyVersion: entry.keyVersion, -1)
+            recordMoves.add(indicator: entry.indicator, keyVersion: target.writeVersion)
+            count += 1
+        }
+        guard count > 0 else { return nil }
+        moved.add(recordMoves)
+        return (rebuilt.bytes, count)
+    }
+
+    /// The error that stops a rewrap at one stored row. It names the row (never a value), so that
+    /// the operator can look at it; the rewrap does not skip it, because a value it cannot re-seal
+    /// would keep its old key version from being retired, and a skipped row would be forgotten.
+    private static func rewrapStopped(at row: String, table: String, cause: any Error) -> StoreError {
+        let reason = (cause as? StoreError)?.message ?? String(describing: cause)
+        return StoreError(
+            message: "keys rewrap stopped at \(row) (table \(table)): \(reason). Nothing in its transaction was "
+                + "changed; the transactions before it are committed. Repair or remove \(row), then run "
+                + "`keys rewrap` again: it continues where it stopped")
     }
 
     /// The associated data of a sealed quarantined line.
@@ -359,15 +387,28 @@ extension Registry {
         for row in rows {
             let id: Int64 = row["id"]
             last.lastID = id
-            let oldVersion = UInt32(row["key_version"] as Int64)
-            guard let oldKey = keys.key(for: DataKeys.quarantineClass, version: oldVersion) else {
-                throw StoreError(message: "quarantined row \(id) is sealed under retired version \(oldVersion)")
+            let batch: Int64 = row["batch"]
+            let line: Int = row["line"]
+            let resealed: [UInt8]
+            do {
+                let oldVersion = UInt32(row["key_version"] as Int64)
+                guard let oldKey = keys.key(for: DataKeys.quarantineClass, version: oldVersion) else {
+                    throw StoreError(message: "it is sealed under retired version \(oldVersion)")
+                }
+                let ad = quarantineAssociatedData(batch: batch, line: line)
+                let sealed: Data = row["sealed_line"]
+                var plain: [UInt8]
+                do {
+                    plain = try XChaCha20Poly1305.open(Array(sealed), associatedData: ad, key: oldKey)
+                } catch {
+                    throw StoreError(message: "it does not open (\(error))")
+                }
+                defer { wipe(&plain) }
+                resealed = try XChaCha20Poly1305.seal(plain, associatedData: ad, key: writeKey)
+            } catch {
+                throw rewrapStopped(
+                    at: "quarantined line \(id) (batch \(batch), line \(line))", table: "quarantine", cause: error)
             }
-            let ad = quarantineAssociatedData(batch: row["batch"], line: row["line"])
-            let sealed: Data = row["sealed_line"]
-            var plain = try XChaCha20Poly1305.open(Array(sealed), associatedData: ad, key: oldKey)
-            defer { wipe(&plain) }
-            let resealed = try XChaCha20Poly1305.seal(plain, associatedData: ad, key: writeKey)
             try db.execute(
                 sql: "UPDATE quarantine SET sealed_line = ?, key_version = ? WHERE id = ?",
                 arguments: [Data(resealed), Int64(writeVersion), id])
