@@ -175,28 +175,31 @@ extension Registry {
 
     /// Versions of every data key and how many values each still seals.
     public func keyStatus() throws -> [KeyVersionStatus] {
-        try writer.read { db in
-            var counts: [String: Int] = [:]
-            for entry in try valueCountsByClassAndVersion(db) {
-                counts["\(entry.keyClass)/\(entry.version)"] = entry.count
-            }
-            for row in try Row.fetchAll(
-                db, sql: "SELECT key_version AS version, count(*) AS n FROM quarantine GROUP BY key_version")
-            {
-                counts["\(DataKeys.quarantineClass)/\(row["version"] as Int64)"] = row["n"]
-            }
-            let keys = try Row.fetchAll(db, sql: "SELECT class, version, state FROM data_key ORDER BY class, version")
-            var newest: [String: Int64] = [:]
-            for row in keys where (row["state"] as String) == "active" {
-                newest[row["class"]] = max(newest[row["class"]] ?? 0, row["version"])
-            }
-            return keys.map { row in
-                let cls: String = row["class"]
-                let version: Int64 = row["version"]
-                return KeyVersionStatus(
-                    keyClass: cls, version: UInt32(version), state: row["state"], current: newest[cls] == version,
-                    sealedCount: counts["\(cls)/\(version)"] ?? 0)
-            }
+        try writer.read { db in try keyStatus(db) }
+    }
+
+    /// `keyStatus()` inside the caller's transaction.
+    private func keyStatus(_ db: Database) throws -> [KeyVersionStatus] {
+        var counts: [String: Int] = [:]
+        for entry in try valueCountsByClassAndVersion(db) {
+            counts["\(entry.keyClass)/\(entry.version)"] = entry.count
+        }
+        for row in try Row.fetchAll(
+            db, sql: "SELECT key_version AS version, count(*) AS n FROM quarantine GROUP BY key_version")
+        {
+            counts["\(DataKeys.quarantineClass)/\(row["version"] as Int64)"] = row["n"]
+        }
+        let keys = try Row.fetchAll(db, sql: "SELECT class, version, state FROM data_key ORDER BY class, version")
+        var newest: [String: Int64] = [:]
+        for row in keys where (row["state"] as String) == "active" {
+            newest[row["class"]] = max(newest[row["class"]] ?? 0, row["version"])
+        }
+        return keys.map { row in
+            let cls: String = row["class"]
+            let version: Int64 = row["version"]
+            return KeyVersionStatus(
+                keyClass: cls, version: UInt32(version), state: row["state"], current: newest[cls] == version,
+                sealedCount: counts["\(cls)/\(version)"] ?? 0)
         }
     }
 
@@ -229,11 +232,17 @@ extension Registry {
             }
             return out
         }
+        // The versions this rewrap seals under; each transaction checks they are still the current ones.
+        var sealingVersions: [String: UInt32] = [:]
+        for cls in classes { sealingVersions[cls] = keys.writeKey(for: cls)?.version }
         var total = 0
         func passes(_ body: (Database, Int64) throws -> RewrapPass) throws {
             var cursor: Int64 = 0
             while true {
-                let pass = try writer.write { db in try body(db, cursor) }
+                let pass = try writer.write { db in
+                    try Self.requireCurrentKeyVersions(db, sealingVersions)
+                    return try body(db, cursor)
+                }
                 total += pass.resealed
                 progress(total)
                 if pass.scanned < batchSize { break }
@@ -252,6 +261,27 @@ extension Registry {
             }
         }
         return total
+    }
+
+    /// The newest active version of every data-key class: what new values of the class are sealed under.
+    static func currentKeyVersions(_ db: Database) throws -> [String: UInt32] {
+        var current: [String: UInt32] = [:]
+        for row in try Row.fetchAll(
+            db, sql: "SELECT class, max(version) FROM data_key WHERE state = 'active' GROUP BY class")
+        {
+            current[row[0]] = UInt32(row[1] as Int64)
+        }
+        return current
+    }
+
+    /// Checks, inside a write transaction, that `sealingVersions` (class to version) are still the
+    /// current versions of their classes.
+    /// - Throws: `StoreError.dataKeysRotated` for the first class that was rotated since.
+    static func requireCurrentKeyVersions(_ db: Database, _ sealingVersions: [String: UInt32]) throws {
+        let current = try currentKeyVersions(db)
+        for (cls, version) in sealingVersions.sorted(by: { $0.key < $1.key }) where current[cls] != version {
+            throw StoreError.dataKeysRotated(className: cls, sealingVersion: version, currentVersion: current[cls])
+        }
     }
 
     /// What one rewrap transaction did: rows scanned (records or quarantined lines), values re-sealed, last id.
@@ -417,28 +447,51 @@ extension Registry {
     }
 
     /// Retires a data-key version that no value is sealed under any more.
+    ///
+    /// One write transaction: the counts are read under the registry's write lock, so no batch or
+    /// rewrap can seal a value under the version between the check and the erasure.
     /// - Throws: `StoreError` when it is the current version or still in use.
     public func retireDataKey(className: String, version: UInt32) throws {
-        let status = try keyStatus()
-        guard let entry = status.first(where: { $0.keyClass == className && $0.version == version }) else {
-            throw StoreError(message: "no data key \(className) v\(version)")
-        }
-        guard !entry.current else {
-            throw StoreError(message: "\(className) v\(version) is the current version; rotate first")
-        }
-        guard className != DataKeys.justificationClass else {
-            throw StoreError(
-                message: "justification keys are never retired: audit entries sealed under them must stay readable")
-        }
-        guard entry.sealedCount == 0 else {
-            throw StoreError(
-                message: "\(className) v\(version) still seals \(entry.sealedCount) values; run `keys rewrap` first")
-        }
         try writer.write { db in
+            guard let entry = try keyStatus(db).first(where: { $0.keyClass == className && $0.version == version })
+            else {
+                throw StoreError(message: "no data key \(className) v\(version)")
+            }
+            guard !entry.current else {
+                throw StoreError(message: "\(className) v\(version) is the current version; rotate first")
+            }
+            guard className != DataKeys.justificationClass else {
+                throw StoreError(
+                    message: "justification keys are never retired: audit entries sealed under them must stay readable")
+            }
+            guard entry.sealedCount == 0 else {
+                throw StoreError(
+                    message: "\(className) v\(version) still seals \(entry.sealedCount) values; run `keys rewrap` first"
+                )
+            }
             try db.execute(
                 sql:
                     "UPDATE data_key SET state = 'retired', wrapped = zeroblob(length(wrapped)) WHERE class = ? AND version = ?",
                 arguments: [className, Int64(version)])
         }
+    }
+}
+
+extension StoreError {
+    /// A process was about to seal values under a data-key version that is no longer the current
+    /// one of its class: the keys were rotated (and the old version perhaps retired, its key erased)
+    /// since the process loaded them. Nothing of the transaction is written.
+    /// - Parameters:
+    ///   - className: the key class.
+    ///   - sealingVersion: the version the process would have sealed under.
+    ///   - currentVersion: the class's current version in the registry, if it has one.
+    public static func dataKeysRotated(className: String, sealingVersion: UInt32, currentVersion: UInt32?)
+        -> StoreError
+    {
+        let now = currentVersion.map { "the registry's current \(className) version is \($0)" } ?? "it is not active"
+        return StoreError(
+            message: "the data keys were rotated since this process loaded them: it would seal \(className) values "
+                + "under version \(sealingVersion), but \(now); nothing of this transaction was written. Run the "
+                + "command again (a running `shanyrak serve` must be restarted to load the new keys)")
     }
 }
