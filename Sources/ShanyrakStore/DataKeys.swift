@@ -153,8 +153,13 @@ extension Registry {
     }
 
     /// Makes a new data-key version for `className`; new values are sealed under it.
+    ///
+    /// Inside its write transaction it checks that `keyring`'s master key opens the class's current
+    /// key: a master-key rotation that committed since the keyring was loaded would otherwise leave
+    /// the new key wrapped under the retired master key, which the key folder no longer holds.
+    /// (The command also holds the key folder's `MasterKeyLock` around this call.)
     /// - Returns: the new version.
-    /// - Throws: `StoreError` for an unknown class.
+    /// - Throws: `StoreError` for an unknown class or a master key that no longer wraps the registry's keys.
     public func rotateDataKey(className: String, keyring: Keyring) throws -> UInt32 {
         guard DataKeys.allClasses.contains(className) else {
             throw StoreError(
@@ -164,6 +169,21 @@ extension Registry {
             throw StoreError(message: "the valuemac key cannot be rotated: re-delivery detection depends on it")
         }
         return try writer.write { db in
+            if let current = try Row.fetchOne(
+                db,
+                sql:
+                    "SELECT class, version, wrapped FROM data_key WHERE class = ? AND state = 'active' ORDER BY version DESC LIMIT 1",
+                arguments: [className])
+            {
+                do {
+                    _ = try DataKeys.unwrap(current, keyring: keyring)
+                } catch {
+                    throw StoreError(
+                        message: "\(error) (a master-key rotation finished since this command loaded the key, "
+                            + "or it is the wrong key): a new \(className) key wrapped under it would open with "
+                            + "no key the registry uses. Nothing was changed: run the command again")
+                }
+            }
             let latest =
                 try Int64.fetchOne(db, sql: "SELECT max(version) FROM data_key WHERE class = ?", arguments: [className])
                 ?? 0
