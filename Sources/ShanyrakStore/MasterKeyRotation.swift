@@ -8,7 +8,8 @@ public import ShanyrakCrypto
 ///
 /// The key file and the registry cannot change in one atomic step, so the rotation is ordered to
 /// be recoverable:
-/// 1. the new key is written to `master.key.next` (mode 0600, synced);
+/// 1. the new key is written to `master.key.next` (mode 0600, synced), and the folder is synced
+///    so that the file's name is durable before anything depends on it;
 /// 2. every active data key is rewrapped in one registry transaction, which checks, just before it
 ///    commits, that `master.key.next` still holds the new key;
 /// 3. `master.key.next` replaces `master.key` (one `rename`, then the folder is synced).
@@ -42,7 +43,7 @@ public enum MasterKeyRotation {
     enum Step: Equatable {
         /// Step 1: the new key's file is written and synced.
         case pendingWritten
-        /// The folder at this path was synced (inside step 3).
+        /// The folder at this path was synced (after step 1 and inside step 3).
         case folderSynced(String)
         /// Step 2: the registry's transaction committed.
         case rewrapped
@@ -118,6 +119,8 @@ public enum MasterKeyRotation {
         }
         do {
             try observe(.pendingWritten)
+            try syncFolder(of: pending)  // the new file's name is durable before the registry depends on it
+            try observe(.folderSynced(keysDirectory.path))
         } catch {
             try? removeAndSync(pending)
             throw error

@@ -257,6 +257,20 @@ struct MasterKeyRotationTests {
         #expect(FileManager.default.fileExists(atPath: pending.path) == replaced)
     }
 
+    /// The new key's file is written, then the key folder is synced, before the registry commits to
+    /// the new key; the rename of step 3 is synced too.
+    @Test func theKeyFolderIsSyncedBeforeTheRegistryUsesTheNewKey() throws {
+        let f = try populated()
+        var steps: [MasterKeyRotation.Step] = []
+        _ = try MasterKeyRotation.rotate(
+            registry: f.registry, keysDirectory: f.keysDir, keyring: f.keyring, environment: [:], lockTimeout: 10,
+            observe: { steps.append($0) })
+        #expect(
+            steps == [
+                .pendingWritten, .folderSynced(f.keysDir.path), .rewrapped, .folderSynced(f.keysDir.path), .renamed,
+            ])
+    }
+
     /// `keys rotate` in a process that loaded the master key before a master-key rotation finished:
     /// the new data key would be wrapped under the retired master key, so it is refused, and the
     /// registry still opens with the folder's key.
