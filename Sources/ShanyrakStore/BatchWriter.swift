@@ -63,6 +63,21 @@ public final class BatchWriter {
     private var sequence: Int64 = 0
     /// Values written in this batch per (indicator number << 32 | key version), flushed to `value_count` at the end.
     private var valueCounts = ValueCounts()
+    /// The key version every stored value must carry, by indicator number: the newest active
+    /// version of the indicator's class, read when the batch's transaction began (0: none). Ingest
+    /// seals with the keys its process loaded; if they were rotated since, its values would be
+    /// sealed under an older version that may be retired, its key erased, at any time, so the
+    /// batch is refused instead (see `StoreError.dataKeysRotated`). Values are checked through
+    /// their counts (what `value_count`, and so `keys retire`, knows of them): when counts
+    /// arrive, and for every count before the batch commits.
+    private let currentVersions: [UInt32]
+    /// The class of each indicator number, for the error message.
+    private let indicatorClasses: [Int64: String]
+    /// The current version of the quarantine key (0: none).
+    private let currentQuarantineVersion: UInt32
+    /// The refusal of values counted under a version that is not current, thrown by the next
+    /// write and before the batch commits.
+    private var staleKeys: StoreError?
     private let insertRecord: OpaquePointer
     private let latest: OpaquePointer
     private let exists: OpaquePointer
@@ -84,6 +99,14 @@ public final class BatchWriter {
             throw StoreError(message: "cannot register source \(source)")
         }
         sourceNumber = number
+        let current = try Registry.currentKeyVersions(db)
+        var classes: [Int64: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT number, class FROM indicator") { classes[row[0]] = row[1] }
+        var versions = [UInt32](repeating: 0, count: Int(classes.keys.max() ?? 0) + 1)
+        for (indicator, cls) in classes where indicator >= 0 { versions[Int(indicator)] = current[cls] ?? 0 }
+        currentVersions = versions
+        indicatorClasses = classes
+        currentQuarantineVersion = current[DataKeys.quarantineClass] ?? 0
         var prepared: [OpaquePointer] = []
         func prepare(_ sql: String) throws -> OpaquePointer {
             var stmt: OpaquePointer?
@@ -171,8 +194,11 @@ public final class BatchWriter {
         }
         let rc = write(insertPerson)
         if rc == SQLITE_DONE { registeredPersons?.insert(person) }
-        if certainlyNew && rc == SQLITE_CONSTRAINT {
-            // Registered by some other way after all: compare and update as for any delivery.
+        // GRDB turns on extended result codes, so a primary-key violation comes back as
+        // SQLITE_CONSTRAINT_PRIMARYKEY (1555), not SQLITE_CONSTRAINT: compare the primary code.
+        if certainlyNew && rc & 0xff == SQLITE_CONSTRAINT {
+            // Registered by another source after all (this source's first delivery cannot know the
+            // persons other registering sources delivered): compare and update as for any delivery.
             return try upsertMembership(person: person, household: household, district: district, relation: relation)
         }
         try check(rc)
@@ -286,10 +312,21 @@ public final class BatchWriter {
     /// Binds the buffers without copying (`SQLITE_STATIC`): they stay alive and
     /// unmoved until `sqlite3_step` returns, inside the nested closures.
     /// - Parameter counted: the caller has added the payload's values to `addValueCounts` already.
+    /// - Throws: `StoreError.dataKeysRotated` when values of this batch were counted under another
+    ///   key version than their class's current one (the caller's keys are stale), or a database error.
     public func insertRecord(subject: Pseudonym, observedAt: String, payload: RecordPayload, counted: Bool = false)
         throws
     {
         guard !payload.isEmpty else { return }
+        if !counted {
+            try RecordPayload.forEachEntry(in: payload.bytes) { entry in
+                if staleKeys == nil {
+                    staleKeys = staleVersion(indicator: entry.indicator, keyVersion: entry.keyVersion)
+                }
+                valueCounts.add(indicator: entry.indicator, keyVersion: entry.keyVersion)
+            }
+        }
+        if let staleKeys { throw staleKeys }
         let stmt = insertRecord
         sequence += 1
         let id = batchID << 32 | sequence
@@ -306,23 +343,56 @@ public final class BatchWriter {
             }
         }
         try check(rc)
-        if !counted { try valueCounts.add(payload) }
+    }
+
+    /// The refusal of a value of `indicator` sealed under `keyVersion`, or `nil` when that is the
+    /// current version of the indicator's class.
+    private func staleVersion(indicator: Int64, keyVersion: UInt32) -> StoreError? {
+        let current = indicator >= 0 && indicator < currentVersions.count ? currentVersions[Int(indicator)] : 0
+        if current != 0 && current == keyVersion { return nil }
+        guard let cls = indicatorClasses[indicator] else {
+            return StoreError(message: "indicator number \(indicator) is not in the registry")
+        }
+        return StoreError.dataKeysRotated(
+            className: cls, sealingVersion: keyVersion, currentVersion: current == 0 ? nil : current)
+    }
+
+    /// The refusal of the first value `counts` adds under a version that is not current, if any.
+    private func staleVersion(in counts: ValueCounts) -> StoreError? {
+        for (key, n) in counts.counts where n > 0 {
+            if let error = staleVersion(indicator: key >> 32, keyVersion: UInt32(truncatingIfNeeded: key)) {
+                return error
+            }
+        }
+        return nil
     }
 
     /// Adds counts of values stored (or, negative, not stored) in this batch; they reach
-    /// `value_count` when the batch commits.
+    /// `value_count` when the batch commits. Values counted under a key version that is not the
+    /// current one of their class make the batch fail (`StoreError.dataKeysRotated`) at the next
+    /// write, and in any case before it commits.
     public func addValueCounts(_ counts: ValueCounts) {
+        if staleKeys == nil { staleKeys = staleVersion(in: counts) }
         valueCounts.add(counts)
     }
 
     /// Adds this batch's value counts to `value_count` (called once, before commit).
+    /// - Throws: `StoreError.dataKeysRotated` when a value was counted under a key version that is
+    ///   not the current one of its class.
     func flushValueCounts() throws {
+        if let error = staleKeys ?? staleVersion(in: valueCounts) { throw error }
         try valueCounts.save(db)
         valueCounts = ValueCounts()
     }
 
     /// Keeps a rejected line, sealed, with its line number, column and rule.
+    /// - Throws: `StoreError.dataKeysRotated` when `keyVersion` is not the quarantine key's current version.
     public func quarantine(line: Int, column: String, rule: String, keyVersion: UInt32, sealedLine: [UInt8]) throws {
+        guard keyVersion == currentQuarantineVersion else {
+            throw StoreError.dataKeysRotated(
+                className: DataKeys.quarantineClass, sealingVersion: keyVersion,
+                currentVersion: currentQuarantineVersion == 0 ? nil : currentQuarantineVersion)
+        }
         sqlite3_bind_int64(insertQuarantine, 1, batchID)
         sqlite3_bind_int64(insertQuarantine, 2, Int64(line))
         bind(insertQuarantine, 3, column)
@@ -336,6 +406,11 @@ public final class BatchWriter {
 extension Registry {
     /// Runs one ingest batch in one write transaction: either everything `body` wrote
     /// is committed together with the batch record, or (if `body` throws) nothing is.
+    ///
+    /// The writer refuses values and quarantined lines sealed under a data-key version that is
+    /// not, inside this transaction, the current one of its class (`StoreError.dataKeysRotated`):
+    /// a process that loaded its keys before a `keys rotate` cannot store what a later
+    /// `keys retire` would make unreadable.
     /// - Parameters:
     ///   - source: the feed's source name.
     ///   - body: writes the batch; returns the counts to record.

@@ -153,8 +153,13 @@ extension Registry {
     }
 
     /// Makes a new data-key version for `className`; new values are sealed under it.
+    ///
+    /// Inside its write transaction it checks that `keyring`'s master key opens the class's current
+    /// key: a master-key rotation that committed since the keyring was loaded would otherwise leave
+    /// the new key wrapped under the retired master key, which the key folder no longer holds.
+    /// (The command also holds the key folder's `MasterKeyLock` around this call.)
     /// - Returns: the new version.
-    /// - Throws: `StoreError` for an unknown class.
+    /// - Throws: `StoreError` for an unknown class or a master key that no longer wraps the registry's keys.
     public func rotateDataKey(className: String, keyring: Keyring) throws -> UInt32 {
         guard DataKeys.allClasses.contains(className) else {
             throw StoreError(
@@ -164,6 +169,21 @@ extension Registry {
             throw StoreError(message: "the valuemac key cannot be rotated: re-delivery detection depends on it")
         }
         return try writer.write { db in
+            if let current = try Row.fetchOne(
+                db,
+                sql:
+                    "SELECT class, version, wrapped FROM data_key WHERE class = ? AND state = 'active' ORDER BY version DESC LIMIT 1",
+                arguments: [className])
+            {
+                do {
+                    _ = try DataKeys.unwrap(current, keyring: keyring)
+                } catch {
+                    throw StoreError(
+                        message: "\(error) (a master-key rotation finished since this command loaded the key, "
+                            + "or it is the wrong key): a new \(className) key wrapped under it would open with "
+                            + "no key the registry uses. Nothing was changed: run the command again")
+                }
+            }
             let latest =
                 try Int64.fetchOne(db, sql: "SELECT max(version) FROM data_key WHERE class = ?", arguments: [className])
                 ?? 0
@@ -175,28 +195,31 @@ extension Registry {
 
     /// Versions of every data key and how many values each still seals.
     public func keyStatus() throws -> [KeyVersionStatus] {
-        try writer.read { db in
-            var counts: [String: Int] = [:]
-            for entry in try valueCountsByClassAndVersion(db) {
-                counts["\(entry.keyClass)/\(entry.version)"] = entry.count
-            }
-            for row in try Row.fetchAll(
-                db, sql: "SELECT key_version AS version, count(*) AS n FROM quarantine GROUP BY key_version")
-            {
-                counts["\(DataKeys.quarantineClass)/\(row["version"] as Int64)"] = row["n"]
-            }
-            let keys = try Row.fetchAll(db, sql: "SELECT class, version, state FROM data_key ORDER BY class, version")
-            var newest: [String: Int64] = [:]
-            for row in keys where (row["state"] as String) == "active" {
-                newest[row["class"]] = max(newest[row["class"]] ?? 0, row["version"])
-            }
-            return keys.map { row in
-                let cls: String = row["class"]
-                let version: Int64 = row["version"]
-                return KeyVersionStatus(
-                    keyClass: cls, version: UInt32(version), state: row["state"], current: newest[cls] == version,
-                    sealedCount: counts["\(cls)/\(version)"] ?? 0)
-            }
+        try writer.read { db in try keyStatus(db) }
+    }
+
+    /// `keyStatus()` inside the caller's transaction.
+    private func keyStatus(_ db: Database) throws -> [KeyVersionStatus] {
+        var counts: [String: Int] = [:]
+        for entry in try valueCountsByClassAndVersion(db) {
+            counts["\(entry.keyClass)/\(entry.version)"] = entry.count
+        }
+        for row in try Row.fetchAll(
+            db, sql: "SELECT key_version AS version, count(*) AS n FROM quarantine GROUP BY key_version")
+        {
+            counts["\(DataKeys.quarantineClass)/\(row["version"] as Int64)"] = row["n"]
+        }
+        let keys = try Row.fetchAll(db, sql: "SELECT class, version, state FROM data_key ORDER BY class, version")
+        var newest: [String: Int64] = [:]
+        for row in keys where (row["state"] as String) == "active" {
+            newest[row["class"]] = max(newest[row["class"]] ?? 0, row["version"])
+        }
+        return keys.map { row in
+            let cls: String = row["class"]
+            let version: Int64 = row["version"]
+            return KeyVersionStatus(
+                keyClass: cls, version: UInt32(version), state: row["state"], current: newest[cls] == version,
+                sealedCount: counts["\(cls)/\(version)"] ?? 0)
         }
     }
 
@@ -229,11 +252,17 @@ extension Registry {
             }
             return out
         }
+        // The versions this rewrap seals under; each transaction checks they are still the current ones.
+        var sealingVersions: [String: UInt32] = [:]
+        for cls in classes { sealingVersions[cls] = keys.writeKey(for: cls)?.version }
         var total = 0
         func passes(_ body: (Database, Int64) throws -> RewrapPass) throws {
             var cursor: Int64 = 0
             while true {
-                let pass = try writer.write { db in try body(db, cursor) }
+                let pass = try writer.write { db in
+                    try Self.requireCurrentKeyVersions(db, sealingVersions)
+                    return try body(db, cursor)
+                }
                 total += pass.resealed
                 progress(total)
                 if pass.scanned < batchSize { break }
@@ -252,6 +281,27 @@ extension Registry {
             }
         }
         return total
+    }
+
+    /// The newest active version of every data-key class: what new values of the class are sealed under.
+    static func currentKeyVersions(_ db: Database) throws -> [String: UInt32] {
+        var current: [String: UInt32] = [:]
+        for row in try Row.fetchAll(
+            db, sql: "SELECT class, max(version) FROM data_key WHERE state = 'active' GROUP BY class")
+        {
+            current[row[0]] = UInt32(row[1] as Int64)
+        }
+        return current
+    }
+
+    /// Checks, inside a write transaction, that `sealingVersions` (class to version) are still the
+    /// current versions of their classes.
+    /// - Throws: `StoreError.dataKeysRotated` for the first class that was rotated since.
+    static func requireCurrentKeyVersions(_ db: Database, _ sealingVersions: [String: UInt32]) throws {
+        let current = try currentKeyVersions(db)
+        for (cls, version) in sealingVersions.sorted(by: { $0.key < $1.key }) where current[cls] != version {
+            throw StoreError.dataKeysRotated(className: cls, sealingVersion: version, currentVersion: current[cls])
+        }
     }
 
     /// What one rewrap transaction did: rows scanned (records or quarantined lines), values re-sealed, last id.
@@ -284,60 +334,88 @@ extension Registry {
         for row in rows {
             let id: Int64 = row[0]
             pass.lastID = id
-            let subjectData: Data = row[1]
-            let payload: Data = row[2]
-            var changed = false
-            let subject = Pseudonym(bytes: subjectData)
-            let bytes = Array(payload)
-            // A record keeps its layout: format 3 values keep their synthetic iv (still their MAC)
-            // under the new key; older records stay in format 2 with random nonces.
-            let synthetic = bytes.first == RecordPayload.formatVersion
-            var rebuilt = RecordPayload(
-                format: synthetic ? RecordPayload.formatVersion : RecordPayload.separateMACFormat)
-            try RecordPayload.forEachEntry(in: bytes) { entry in
-                guard let target = targets[entry.indicator], entry.keyVersion < target.writeVersion else {
-                    try rebuilt.append(entry)
-                    return
-                }
-                guard let subject else { throw StoreError(message: "record \(id) has a malformed subject pseudonym") }
-                guard let oldKey = keys.key(for: target.keyClass, version: entry.keyVersion) else {
-                    throw StoreError(
-                        message:
-                            "record \(id) holds a value sealed under retired \(target.keyClass) version \(entry.keyVersion)"
-                    )
-                }
-                let plain: String
-                do {
-                    plain = try SealedValueFormat.open(
-                        Array(entry.sealed), subject: subject, indicator: target.indicatorID,
-                        keyVersion: entry.keyVersion,
-                        key: oldKey)
-                } catch {
-                    throw StoreError(message: "a value in record \(id) does not open (\(error)); nothing was changed")
-                }
-                var resealed: [UInt8] = []
-                if let iv = entry.syntheticIV {
-                    try sealer.sealSynthetic(
-                        plain, subject: subject, indicator: target.indicatorID, keyVersion: target.writeVersion,
-                        key: target.writeKey, iv: iv, appendingTo: &resealed)
-                } else {
-                    try sealer.seal(
-                        plain, subject: subject, indicator: target.indicatorID, keyVersion: target.writeVersion,
-                        key: target.writeKey, appendingTo: &resealed)
-                }
-                try rebuilt.append(
-                    indicator: entry.indicator, keyVersion: target.writeVersion, mac: entry.mac, sealed: resealed)
-                moved.add(indicator: entry.indicator, keyVersion: entry.keyVersion, -1)
-                moved.add(indicator: entry.indicator, keyVersion: target.writeVersion)
-                changed = true
-                pass.resealed += 1
+            let resealed: (bytes: [UInt8], count: Int)?
+            do {
+                resealed = try rewrapRecord(
+                    subject: row[1], payload: row[2], keys: keys, targets: targets, sealer: &sealer, moved: &moved)
+            } catch {
+                throw rewrapStopped(at: "record \(id)", table: "record", cause: error)
             }
-            if changed {
-                try db.execute(sql: "UPDATE record SET payload = ? WHERE id = ?", arguments: [Data(rebuilt.bytes), id])
+            if let resealed {
+                try db.execute(
+                    sql: "UPDATE record SET payload = ? WHERE id = ?", arguments: [Data(resealed.bytes), id])
+                pass.resealed += resealed.count
             }
         }
         try moved.save(db)
         return pass
+    }
+
+    /// Re-seals the values of one record that `targets` asks for.
+    /// - Returns: the rebuilt payload and how many of its values were re-sealed, or `nil` when none was.
+    /// - Throws: `StoreError` or `CryptoError` saying what is wrong with the record (never a value).
+    private static func rewrapRecord(
+        subject subjectData: Data, payload: Data, keys: DataKeys, targets: [Int64: RewrapTarget],
+        sealer: inout ValueSealer, moved: inout ValueCounts
+    ) throws -> (bytes: [UInt8], count: Int)? {
+        let subject = Pseudonym(bytes: subjectData)
+        let bytes = Array(payload)
+        // A record keeps its layout: format 3 values keep their synthetic iv (still their MAC)
+        // under the new key; older records stay in format 2 with random nonces.
+        let synthetic = bytes.first == RecordPayload.formatVersion
+        var rebuilt = RecordPayload(format: synthetic ? RecordPayload.formatVersion : RecordPayload.separateMACFormat)
+        var count = 0
+        var recordMoves = ValueCounts()
+        try RecordPayload.forEachEntry(in: bytes) { entry in
+            guard let target = targets[entry.indicator], entry.keyVersion < target.writeVersion else {
+                try rebuilt.append(entry)
+                return
+            }
+            guard let subject else { throw StoreError(message: "its subject pseudonym is malformed") }
+            guard let oldKey = keys.key(for: target.keyClass, version: entry.keyVersion) else {
+                throw StoreError(
+                    message:
+                        "its value of \(target.indicatorID) is sealed under retired \(target.keyClass) version \(entry.keyVersion)"
+                )
+            }
+            let plain: String
+            do {
+                plain = try SealedValueFormat.open(
+                    Array(entry.sealed), subject: subject, indicator: target.indicatorID, keyVersion: entry.keyVersion,
+                    key: oldKey)
+            } catch {
+                throw StoreError(message: "its value of \(target.indicatorID) does not open (\(error))")
+            }
+            var resealed: [UInt8] = []
+            if let iv = entry.syntheticIV {
+                try sealer.sealSynthetic(
+                    plain, subject: subject, indicator: target.indicatorID, keyVersion: target.writeVersion,
+                    key: target.writeKey, iv: iv, appendingTo: &resealed)
+            } else {
+                try sealer.seal(
+                    plain, subject: subject, indicator: target.indicatorID, keyVersion: target.writeVersion,
+                    key: target.writeKey, appendingTo: &resealed)
+            }
+            try rebuilt.append(
+                indicator: entry.indicator, keyVersion: target.writeVersion, mac: entry.mac, sealed: resealed)
+            recordMoves.add(indicator: entry.indicator, keyVersion: entry.keyVersion, -1)
+            recordMoves.add(indicator: entry.indicator, keyVersion: target.writeVersion)
+            count += 1
+        }
+        guard count > 0 else { return nil }
+        moved.add(recordMoves)
+        return (rebuilt.bytes, count)
+    }
+
+    /// The error that stops a rewrap at one stored row. It names the row (never a value), so that
+    /// the operator can look at it; the rewrap does not skip it, because a value it cannot re-seal
+    /// would keep its old key version from being retired, and a skipped row would be forgotten.
+    private static func rewrapStopped(at row: String, table: String, cause: any Error) -> StoreError {
+        let reason = (cause as? StoreError)?.message ?? String(describing: cause)
+        return StoreError(
+            message: "keys rewrap stopped at \(row) (table \(table)): \(reason). Nothing in its transaction was "
+                + "changed; the transactions before it are committed. Repair or remove \(row), then run "
+                + "`keys rewrap` again: it continues where it stopped")
     }
 
     /// The associated data of a sealed quarantined line.
@@ -359,15 +437,28 @@ extension Registry {
         for row in rows {
             let id: Int64 = row["id"]
             last.lastID = id
-            let oldVersion = UInt32(row["key_version"] as Int64)
-            guard let oldKey = keys.key(for: DataKeys.quarantineClass, version: oldVersion) else {
-                throw StoreError(message: "quarantined row \(id) is sealed under retired version \(oldVersion)")
+            let batch: Int64 = row["batch"]
+            let line: Int = row["line"]
+            let resealed: [UInt8]
+            do {
+                let oldVersion = UInt32(row["key_version"] as Int64)
+                guard let oldKey = keys.key(for: DataKeys.quarantineClass, version: oldVersion) else {
+                    throw StoreError(message: "it is sealed under retired version \(oldVersion)")
+                }
+                let ad = quarantineAssociatedData(batch: batch, line: line)
+                let sealed: Data = row["sealed_line"]
+                var plain: [UInt8]
+                do {
+                    plain = try XChaCha20Poly1305.open(Array(sealed), associatedData: ad, key: oldKey)
+                } catch {
+                    throw StoreError(message: "it does not open (\(error))")
+                }
+                defer { wipe(&plain) }
+                resealed = try XChaCha20Poly1305.seal(plain, associatedData: ad, key: writeKey)
+            } catch {
+                throw rewrapStopped(
+                    at: "quarantined line \(id) (batch \(batch), line \(line))", table: "quarantine", cause: error)
             }
-            let ad = quarantineAssociatedData(batch: row["batch"], line: row["line"])
-            let sealed: Data = row["sealed_line"]
-            var plain = try XChaCha20Poly1305.open(Array(sealed), associatedData: ad, key: oldKey)
-            defer { wipe(&plain) }
-            let resealed = try XChaCha20Poly1305.seal(plain, associatedData: ad, key: writeKey)
             try db.execute(
                 sql: "UPDATE quarantine SET sealed_line = ?, key_version = ? WHERE id = ?",
                 arguments: [Data(resealed), Int64(writeVersion), id])
@@ -376,28 +467,51 @@ extension Registry {
     }
 
     /// Retires a data-key version that no value is sealed under any more.
+    ///
+    /// One write transaction: the counts are read under the registry's write lock, so no batch or
+    /// rewrap can seal a value under the version between the check and the erasure.
     /// - Throws: `StoreError` when it is the current version or still in use.
     public func retireDataKey(className: String, version: UInt32) throws {
-        let status = try keyStatus()
-        guard let entry = status.first(where: { $0.keyClass == className && $0.version == version }) else {
-            throw StoreError(message: "no data key \(className) v\(version)")
-        }
-        guard !entry.current else {
-            throw StoreError(message: "\(className) v\(version) is the current version; rotate first")
-        }
-        guard className != DataKeys.justificationClass else {
-            throw StoreError(
-                message: "justification keys are never retired: audit entries sealed under them must stay readable")
-        }
-        guard entry.sealedCount == 0 else {
-            throw StoreError(
-                message: "\(className) v\(version) still seals \(entry.sealedCount) values; run `keys rewrap` first")
-        }
         try writer.write { db in
+            guard let entry = try keyStatus(db).first(where: { $0.keyClass == className && $0.version == version })
+            else {
+                throw StoreError(message: "no data key \(className) v\(version)")
+            }
+            guard !entry.current else {
+                throw StoreError(message: "\(className) v\(version) is the current version; rotate first")
+            }
+            guard className != DataKeys.justificationClass else {
+                throw StoreError(
+                    message: "justification keys are never retired: audit entries sealed under them must stay readable")
+            }
+            guard entry.sealedCount == 0 else {
+                throw StoreError(
+                    message: "\(className) v\(version) still seals \(entry.sealedCount) values; run `keys rewrap` first"
+                )
+            }
             try db.execute(
                 sql:
                     "UPDATE data_key SET state = 'retired', wrapped = zeroblob(length(wrapped)) WHERE class = ? AND version = ?",
                 arguments: [className, Int64(version)])
         }
+    }
+}
+
+extension StoreError {
+    /// A process was about to seal values under a data-key version that is no longer the current
+    /// one of its class: the keys were rotated (and the old version perhaps retired, its key erased)
+    /// since the process loaded them. Nothing of the transaction is written.
+    /// - Parameters:
+    ///   - className: the key class.
+    ///   - sealingVersion: the version the process would have sealed under.
+    ///   - currentVersion: the class's current version in the registry, if it has one.
+    public static func dataKeysRotated(className: String, sealingVersion: UInt32, currentVersion: UInt32?)
+        -> StoreError
+    {
+        let now = currentVersion.map { "the registry's current \(className) version is \($0)" } ?? "it is not active"
+        return StoreError(
+            message: "the data keys were rotated since this process loaded them: it would seal \(className) values "
+                + "under version \(sealingVersion), but \(now); nothing of this transaction was written. Run the "
+                + "command again (a running `shanyrak serve` must be restarted to load the new keys)")
     }
 }

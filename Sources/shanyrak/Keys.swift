@@ -26,7 +26,8 @@ extension Shanyrak {
             try await runReportingErrors {
                 let context = try ServiceContext.open(data: data.data)
                 let (_, rewrapped) = try MasterKeyRotation.rotate(
-                    registry: context.registry, keysDirectory: context.keysDirectory, keyring: context.keyring)
+                    registry: context.registry, keysDirectory: context.keysDirectory, keyring: context.keyring,
+                    lockTimeout: try keyLockTimeout())
                 try await OperatorAudit.record(
                     context, action: "keys.rotate-master", requestId: "\(rewrapped)-rewrapped")
                 print("master key rotated: \(rewrapped) data keys rewrapped under the new \(Keyring.FileName.master)")
@@ -62,7 +63,13 @@ extension Shanyrak {
         func run() async throws {
             try await runReportingErrors {
                 let context = try ServiceContext.open(data: data.data)
-                let version = try context.registry.rotateDataKey(className: `class`, keyring: context.keyring)
+                // Under the key folder's lock: a master-key rotation cannot run while the new key is wrapped.
+                let version = try MasterKeyLock.withLock(
+                    keysDirectory: context.keysDirectory, purpose: "data-key rotation (\(`class`))",
+                    timeout: try keyLockTimeout()
+                ) {
+                    try context.registry.rotateDataKey(className: `class`, keyring: context.keyring)
+                }
                 try await OperatorAudit.record(context, action: "keys.rotate", requestId: "\(`class`)-v\(version)")
                 print(
                     "\(`class`): new values are now sealed under version \(version); run `shanyrak keys rewrap` to re-seal older values"

@@ -58,25 +58,38 @@ struct ServiceContext {
         let dir = URL(fileURLWithPath: data)
         let config = try ServiceConfig.load(dataDirectory: dir)
         let keysDirectory = URL(fileURLWithPath: config.keys)
-        let loaded = try Keyring.load(from: keysDirectory)
         let catalog = try IndicatorCatalog.load(
             contentsOf: URL(fileURLWithPath: config.policies).appendingPathComponent("indicators.yaml"))
         let registry = try Registry.open(dataDirectory: dir)
-        // A master-key rotation that was interrupted is settled before anything uses the keys.
-        let (keyring, outcome) = try MasterKeyRotation.recover(
-            registry: registry, keysDirectory: keysDirectory, keyring: loaded)
+        // The keys are loaded, and a master-key rotation that was interrupted is settled, under the key
+        // folder's lock: a command started during a rotation waits for it, then uses the key it left.
+        let (keyring, outcome) = try MasterKeyRotation.loadKeyring(
+            registry: registry, keysDirectory: keysDirectory, lockTimeout: try keyLockTimeout())
         switch outcome {
         case .nothingPending: break
         case .finished:
             FileHandle.standardError.write(Data("shanyrak: finished an interrupted master-key rotation\n".utf8))
-        case .abandoned:
+        case .abandoned(let movedTo):
             FileHandle.standardError.write(
-                Data("shanyrak: an interrupted master-key rotation had changed nothing; its new key was removed\n".utf8)
-            )
+                Data(
+                    ("shanyrak: an interrupted master-key rotation had changed nothing; its unused new key was moved "
+                        + "to \(movedTo.path) (the registry does not use it; delete it once you have checked that "
+                        + "no other data folder uses this key folder)\n").utf8))
         }
         return ServiceContext(
             dataDirectory: dir, config: config, keyring: keyring, catalog: catalog, registry: registry)
     }
+}
+
+/// Seconds a command waits for the key folder's lock (`MasterKeyLock`): `SHANYRAK_KEY_LOCK_TIMEOUT`
+/// when set, otherwise `MasterKeyLock.defaultTimeout`.
+/// - Throws: `CLIError` when the variable is not a number of seconds.
+func keyLockTimeout(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> TimeInterval {
+    guard let text = environment["SHANYRAK_KEY_LOCK_TIMEOUT"] else { return MasterKeyLock.defaultTimeout }
+    guard let seconds = TimeInterval(text), seconds >= 0, seconds.isFinite else {
+        throw CLIError("SHANYRAK_KEY_LOCK_TIMEOUT must be a number of seconds, not '\(text)'")
+    }
+    return seconds
 }
 
 /// A command-line failure: the message is printed as `error: ...` and the process exits with `code`.

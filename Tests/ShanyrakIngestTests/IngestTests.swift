@@ -102,6 +102,21 @@ final class Fixture {
 
     deinit { try? FileManager.default.removeItem(at: root) }
 
+    /// The newest value of `indicator` for each of `persons`, opened with the data keys that
+    /// `keyring` (by default the fixture's) unwraps now.
+    func newestValues(of indicator: String, for persons: [TestPerson], keyring: Keyring? = nil) throws -> [String] {
+        let keyring = keyring ?? self.keyring
+        let keys = try DataKeys.load(from: registry, keyring: keyring)
+        let pseudonymiser = try Pseudonymiser(key: keyring.pseudonymKey)
+        let subjects = try persons.map { pseudonymiser.person(try IIN(validating: $0.iin)) }
+        let cls = try #require(shippedCatalog.indicators.first { $0.id == indicator }).indicatorClass.rawValue
+        return try registry.newestObservations(subjects: subjects, indicators: [indicator]).map {
+            let key = try #require(keys.key(for: cls, version: $0.keyVersion))
+            return try SealedValueFormat.open(
+                $0.sealed, subject: $0.subject, indicator: $0.indicator, keyVersion: $0.keyVersion, key: key)
+        }
+    }
+
     func ingester() throws -> Ingester {
         Ingester(
             registry: registry, keys: try DataKeys.load(from: registry, keyring: keyring),
@@ -114,10 +129,13 @@ final class Fixture {
         return url
     }
 
+    /// Ingests `text` as a feed of `source`, with `ingester` (by default one that loads the keys now).
     @discardableResult
-    func ingest(_ source: String, _ text: String, allOrNothing: Bool = false) throws -> IngestSummary {
+    func ingest(_ source: String, _ text: String, allOrNothing: Bool = false, using ingester: Ingester? = nil) throws
+        -> IngestSummary
+    {
         let mapping = try SourceMapping.load(source: source, directory: sourcesDirectory, catalog: shippedCatalog)
-        return try ingester().ingest(
+        return try (ingester ?? self.ingester()).ingest(
             file: try file("\(source)-\(UUID().uuidString).csv", text), mapping: mapping,
             options: IngestOptions(allOrNothing: allOrNothing))
     }

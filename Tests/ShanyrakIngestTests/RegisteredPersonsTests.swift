@@ -1,3 +1,5 @@
+import Foundation
+import GRDB
 import ShanyrakCore
 import ShanyrakCrypto
 import Testing
@@ -26,6 +28,36 @@ struct RegisteredPersonsTests {
             #expect(try writer.personExists(strangers[0]))
             #expect(try !writer.personExists(strangers[1]))
             return BatchCounts()
+        }
+    }
+
+    /// A second source that registers persons delivers, on its first delivery, persons that the
+    /// population register already registered: the writer skips the lookup for them ("certainly
+    /// new" to this source), the insert hits the primary key, and the person's membership is then
+    /// compared and updated instead of the whole batch failing.
+    @Test func aSecondRegisteringSourceUpdatesPersonsAlreadyRegistered() throws {
+        let f = try Fixture()
+        let persons = makePersons(4)
+        try f.ingest("population", populationCSV(persons))
+        let pseudonymiser = try Pseudonymiser(key: f.keyring.pseudonymKey)
+        let subjects = try persons.map { pseudonymiser.person(try IIN(validating: $0.iin)) }
+        let household = pseudonymiser.household(registerID: "H-civil-7")
+        _ = try f.registry.writeBatch(source: "civil-registry") { writer in
+            #expect(writer.isFirstDeliveryOfSource)
+            for subject in subjects {
+                try writer.upsertMembership(
+                    person: subject, household: household, district: "01-05", relation: "other_relative",
+                    certainlyNew: true)
+            }
+            return BatchCounts()
+        }
+        let stored = try f.registry.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT pseudonym, household, relation FROM person ORDER BY pseudonym")
+        }
+        #expect(stored.count == persons.count)
+        for row in stored {
+            #expect(Array(row["household"] as Data) == household.bytes)
+            #expect(row["relation"] as String == "other_relative")
         }
     }
 }

@@ -3,24 +3,8 @@
 # Run by scripts/test-cli.sh in an empty folder with SHANYRAK_BIN and SHANYRAK_ROOT set.
 set -eu
 
-: "${SHANYRAK_BIN:?SHANYRAK_BIN must name the shanyrak binary}"
-: "${SHANYRAK_ROOT:?SHANYRAK_ROOT must name the repository}"
-py=${SHANYRAK_PYTHON:-python3}
-[ -x "$py" ] || command -v "$py" >/dev/null 2>&1 || py=python3
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok: $*"; }
-bin() { "$SHANYRAK_BIN" "$@"; }
-# run EXPECTED_STATUS OUTFILE CMD...: runs CMD, stdout+stderr to OUTFILE, checks the status.
-run() {
-    want=$1 out=$2
-    shift 2
-    set +e
-    "$@" >"$out" 2>&1
-    got=$?
-    set -e
-    [ "$got" -eq "$want" ] || { cat "$out" >&2; fail "$* exited $got, expected $want"; }
-}
+# $py, fail, ok, bin, run
+. "${SHANYRAK_ROOT:?SHANYRAK_ROOT must name the repository}/scripts/cli-tests/lib/helpers.sh"
 json_ok() { "$py" -c 'import json,sys; json.load(sys.stdin)' <"$1" || { cat "$1" >&2; fail "$2: not JSON"; }; }
 mode_of() { stat -c %a "$1" 2>/dev/null || stat -f %Lp "$1"; }
 

@@ -3,22 +3,8 @@
 # explain, diff and sign. Run by scripts/test-cli.sh in an empty folder.
 set -eu
 
-: "${SHANYRAK_BIN:?SHANYRAK_BIN must name the shanyrak binary}"
-: "${SHANYRAK_ROOT:?SHANYRAK_ROOT must name the repository}"
-py=${SHANYRAK_PYTHON:-python3}
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok: $*"; }
-bin() { "$SHANYRAK_BIN" "$@"; }
-run() {
-    want=$1 out=$2
-    shift 2
-    set +e
-    "$@" >"$out" 2>&1
-    got=$?
-    set -e
-    [ "$got" -eq "$want" ] || { cat "$out" >&2; fail "$* exited $got, expected $want"; }
-}
+# $py, fail, ok, bin, run
+. "${SHANYRAK_ROOT:?SHANYRAK_ROOT must name the repository}/scripts/cli-tests/lib/helpers.sh"
 
 cp -R "$SHANYRAK_ROOT/policies" policies
 rm -f policies/policies.sig
