@@ -15,6 +15,7 @@ public struct AuditError: Error, Sendable, Equatable, CustomStringConvertible {
         case notDurable
         case closed
         case argument
+        case grownElsewhere
     }
 
     private let kind: Kind
@@ -67,6 +68,8 @@ public struct AuditError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func notDurable(_ rule: String) -> AuditError { AuditError(.notDurable, rule) }
     /// The log has been closed.
     public static let closed = AuditError(.closed, "the audit log is closed")
+    /// Another process appended to the log since this one read its state (internal: the group is built again).
+    static let grownElsewhere = AuditError(.grownElsewhere, "another process appended to the log since it was read")
     /// A caller passed an argument outside what the log holds (an index past the end, for example).
     public static func argument(_ rule: String) -> AuditError { AuditError(.argument, rule) }
 
@@ -84,6 +87,7 @@ public struct AuditError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notDurable: return "audit append not durable: \(rule)"
         case .closed: return rule
         case .argument: return "audit: \(rule)"
+        case .grownElsewhere: return "audit storage: \(rule)"
         }
     }
 }

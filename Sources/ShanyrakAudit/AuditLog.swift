@@ -259,25 +259,85 @@ public actor AuditLog {
     }
 
     private func commit(_ requests: [Request]) async {
-        var current: AuditStore.State
-        do {
-            if let state {
-                current = state
-            } else {
-                current = try await store.loadState()
-                state = current
+        // Other processes on the same data folder (the command line: `users add`, `assign`, `keys rotate`)
+        // append to the log too. The write checks, in its transaction, that the log is still as this
+        // process last saw it; if not, the state is read again and the group built anew on top of it.
+        var pending = requests
+        for _ in 0..<Self.commitAttempts {
+            var current: AuditStore.State
+            do {
+                if let state {
+                    current = state
+                } else {
+                    current = try await store.loadState()
+                    state = current
+                }
+            } catch {
+                statistics.recordFailure()
+                fail(pending, error)
+                return
             }
-        } catch {
-            statistics.recordFailure()
-            fail(requests, error)
+            let expectedSize = current.range.size
+            let group = build(&pending, on: &current)
+            if !group.batch.entries.isEmpty || group.batch.checkpoint != nil || group.batch.signerVKey != nil {
+                do {
+                    let started = ContinuousClock.now
+                    try await store.write(group.batch, expectedSize: expectedSize)
+                    let took = (ContinuousClock.now - started).components
+                    statistics.recordCommit(
+                        entries: group.batch.entries.count,
+                        seconds: Double(took.seconds) + Double(took.attoseconds) / 1e18)
+                } catch  where error == .grownElsewhere {
+                    state = nil  // another process appended: build the group again on the log as it is
+                    continue
+                } catch {
+                    statistics.recordFailure()
+                    state = nil  // reload from disk before the next group
+                    fail(pending, error)
+                    return
+                }
+            }
+            if group.batch.signerVKey != nil { signerRecorded = true }
+            if let c = group.batch.checkpoint { current.lastCheckpoint = c }
+            state = current
+            let size = current.range.size
+            for (continuation, sequence, t, leaf) in group.receipts {
+                continuation.resume(
+                    returning: AuditReceipt(sequence: sequence, timeMicroseconds: t, leafHash: leaf, treeSize: size))
+            }
+            for waiter in group.checkpointWaiters {
+                if let issued = group.issued {
+                    waiter.resume(returning: issued)
+                } else {
+                    waiter.resume(throwing: AuditError.key("this log was opened without a signing key"))
+                }
+            }
             return
         }
+        statistics.recordFailure()
+        fail(pending, AuditError.notDurable("other processes kept appending to the log; nothing was released"))
+    }
+
+    /// How often a group is built again because another process appended first.
+    static let commitAttempts = 5
+
+    /// One group commit, built on `current` (which it advances): the batch to write, and who to answer.
+    private struct Group {
         var batch = AuditStore.Batch()
-        batch.firstNodePosition = NodeAddress.count(forSize: current.range.size)
         var receipts: [(CheckedContinuation<AuditReceipt, any Error>, UInt64, Int64, [UInt8])] = []
         var checkpointWaiters: [CheckedContinuation<Checkpoint, any Error>] = []
+        var issued: Checkpoint?
+    }
+
+    /// Builds the group of `requests` on `current`. An entry the reader would refuse is answered here with
+    /// an error and removed from `requests`, so that a group built again does not answer it twice.
+    private func build(_ requests: inout [Request], on current: inout AuditStore.State) -> Group {
+        var group = Group()
+        group.batch.firstNodePosition = NodeAddress.count(forSize: current.range.size)
         var checkpointRequested = false
         let time = max(now(), current.lastTime)
+        var kept: [Request] = []
+        kept.reserveCapacity(requests.count)
         for request in requests {
             switch request {
             case .append(let draft, let continuation):
@@ -293,16 +353,17 @@ public actor AuditLog {
                     continue
                 }
                 let leaf = Merkle.leafHash(bytes)
-                batch.entries.append((Int64(sequence), bytes))
-                batch.nodes.append(contentsOf: current.range.append(leaf))
-                receipts.append((continuation, sequence, time, leaf))
+                group.batch.entries.append((Int64(sequence), bytes))
+                group.batch.nodes.append(contentsOf: current.range.append(leaf))
+                group.receipts.append((continuation, sequence, time, leaf))
             case .checkpoint(let continuation):
                 checkpointRequested = true
-                if let continuation { checkpointWaiters.append(continuation) }
+                if let continuation { group.checkpointWaiters.append(continuation) }
             }
+            kept.append(request)
         }
-        if !batch.entries.isEmpty { current.lastTime = time }
-        var issued: Checkpoint?
+        requests = kept
+        if !group.batch.entries.isEmpty { current.lastTime = time }
         if let signer, let origin {
             let size = current.range.size
             let last = current.lastCheckpoint
@@ -313,45 +374,17 @@ public actor AuditLog {
                     let existing = try? Checkpoint(verifying: last.note, verifiers: [signer.verifier]),
                     existing.origin == origin
                 {
-                    issued = existing
+                    group.issued = existing
                 } else {
                     let checkpoint = Checkpoint(
                         origin: origin, size: size, rootHash: current.range.rootHash, signer: signer)
-                    batch.checkpoint = (size, time, checkpoint.note)
-                    issued = checkpoint
+                    group.batch.checkpoint = (size, time, checkpoint.note)
+                    group.issued = checkpoint
                 }
             }
-            if !signerRecorded { batch.signerVKey = signer.verifier.vkey }
+            if !signerRecorded { group.batch.signerVKey = signer.verifier.vkey }
         }
-        if !batch.entries.isEmpty || batch.checkpoint != nil || batch.signerVKey != nil {
-            do {
-                let started = ContinuousClock.now
-                try await store.write(batch)
-                let took = (ContinuousClock.now - started).components
-                statistics.recordCommit(
-                    entries: batch.entries.count, seconds: Double(took.seconds) + Double(took.attoseconds) / 1e18)
-            } catch {
-                statistics.recordFailure()
-                state = nil  // reload from disk before the next group
-                fail(requests, error)
-                return
-            }
-        }
-        if batch.signerVKey != nil { signerRecorded = true }
-        if let c = batch.checkpoint { current.lastCheckpoint = c }
-        state = current
-        let size = current.range.size
-        for (continuation, sequence, t, leaf) in receipts {
-            continuation.resume(
-                returning: AuditReceipt(sequence: sequence, timeMicroseconds: t, leafHash: leaf, treeSize: size))
-        }
-        for waiter in checkpointWaiters {
-            if let issued {
-                waiter.resume(returning: issued)
-            } else {
-                waiter.resume(throwing: AuditError.key("this log was opened without a signing key"))
-            }
-        }
+        return group
     }
 
     private func fail(_ requests: [Request], _ error: any Error) {

@@ -223,9 +223,12 @@ final class AuditStore: Sendable {
         var signerVKey: String?
     }
 
-    func write(_ batch: Batch) async throws(AuditError) {
+    /// - Parameter expectedSize: the log's size the batch was built on; when the log holds more (another
+    ///   process appended), nothing is written and `AuditError.grownElsewhere` is thrown.
+    func write(_ batch: Batch, expectedSize: UInt64) async throws(AuditError) {
         do {
             try await pool.write { db in
+                guard try AuditStore.size(db) == expectedSize else { throw AuditError.grownElsewhere }
                 if !batch.entries.isEmpty {
                     // Arguments are set unchecked: both statements have exactly two parameters, given here.
                     let insertEntry = try db.cachedStatement(sql: "INSERT INTO entries (seq, entry) VALUES (?, ?)")
@@ -250,6 +253,8 @@ final class AuditStore: Sendable {
                         arguments: [Int64(c.size), c.time, c.note])
                 }
             }
+        } catch let error as AuditError {
+            throw error
         } catch {
             throw .notDurable("the group commit failed (\(AuditStore.describe(error))); nothing was released")
         }

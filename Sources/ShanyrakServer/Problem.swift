@@ -92,6 +92,13 @@ public struct Problem: Error, Sendable, Equatable, Encodable {
             detail: "batch \(batch) was loaded and its attempt recorded, but the audit log cannot record its outcome")
     }
 
+    /// 503: the data keys were rotated since this server loaded them, so it refuses to seal under the old
+    /// ones; nothing was loaded. The operator restarts the server.
+    public static let dataKeysRotated = Problem(
+        "data-keys-rotated", title: "Service Unavailable", status: .serviceUnavailable,
+        detail: "the data keys were rotated since this server started; nothing was loaded; the server must be restarted"
+    )
+
     /// 422: an ingest batch of which nothing was loaded.
     /// - Parameter detail: the rule that failed.
     /// - Returns: the problem.

@@ -5,6 +5,7 @@ import ShanyrakAccess
 import ShanyrakAudit
 import ShanyrakCore
 import ShanyrakIngest
+import ShanyrakStore
 
 /// The handlers of the API: the generated `APIProtocol` of `openapi.yaml`, one method per operation.
 ///
@@ -110,6 +111,7 @@ struct ShanyrakAPI: APIProtocol {
             if let error = error as? IngestError {
                 throw Problem.nothingLoaded(error.message.replacingOccurrences(of: spool.path, with: "body"))
             }
+            if let error = error as? StoreError, error.isDataKeysRotated { throw Problem.dataKeysRotated }
             throw error
         }
         // The batch is committed and its attempt recorded; record which batch it became.

@@ -498,6 +498,12 @@ extension Registry {
 }
 
 extension StoreError {
+    /// How `dataKeysRotated` errors begin.
+    static let dataKeysRotatedPrefix = "the data keys were rotated since this process loaded them"
+
+    /// Whether this is a `dataKeysRotated` refusal: the process must load the keys again (a server, restart).
+    public var isDataKeysRotated: Bool { message.hasPrefix(Self.dataKeysRotatedPrefix) }
+
     /// A process was about to seal values under a data-key version that is no longer the current
     /// one of its class: the keys were rotated (and the old version perhaps retired, its key erased)
     /// since the process loaded them. Nothing of the transaction is written.
@@ -510,7 +516,7 @@ extension StoreError {
     {
         let now = currentVersion.map { "the registry's current \(className) version is \($0)" } ?? "it is not active"
         return StoreError(
-            message: "the data keys were rotated since this process loaded them: it would seal \(className) values "
+            message: dataKeysRotatedPrefix + ": it would seal \(className) values "
                 + "under version \(sealingVersion), but \(now); nothing of this transaction was written. Run the "
                 + "command again (a running `shanyrak serve` must be restarted to load the new keys)")
     }

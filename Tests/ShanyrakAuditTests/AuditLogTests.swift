@@ -178,6 +178,33 @@ struct AuditLogTests {
         #expect(try verify().isValid)
     }
 
+    @Test("two writers on one log (a server and a command): every append lands, in one verified tree")
+    func twoWritersShareTheLog() async throws {
+        let server = try await open()
+        let command = try await open()
+        // Interleaved one by one: each writer's state is stale at every append after the other's.
+        var sequences: [UInt64] = []
+        for i in 0..<6 {
+            sequences.append(try await (i % 2 == 0 ? server : command).append(draft(i)).sequence)
+        }
+        #expect(sequences == Array(0..<6))
+        // And at once, from both.
+        try await withThrowingTaskGroup(of: UInt64.self) { group in
+            for i in 6..<46 {
+                let log = i % 2 == 0 ? server : command
+                group.addTask { try await log.append(draft(i)).sequence }
+            }
+            for try await sequence in group { sequences.append(sequence) }
+        }
+        #expect(sequences.sorted() == Array(0..<46))
+        _ = try await command.checkpoint()
+        await server.close()
+        await command.close()
+        let report = try verify()
+        #expect(report.isValid, "\(report.failures)")
+        #expect(report.entriesVerified == 46)
+    }
+
     @Test func reopenContinuesTheLog() async throws {
         _ = try await filledLog(7)
         let log = try await open()

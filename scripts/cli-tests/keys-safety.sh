@@ -123,9 +123,9 @@ run 0 out.txt bin keys rotate --data data --class economic
 run 0 out.txt bin keys rewrap --data data
 run 0 out.txt bin keys retire --data data --class economic --version 1
 run 0 before.json bin stats --data data --json
-# (The server answers 500 and logs the error's type, not its message: ShanyrakServer maps only
-# IngestError to a problem document.)
-[ "$(post labour-2.csv)" != 200 ] || { cat body >&2; fail "a server with stale keys ingested"; }
+# The server refuses with 503 and says it must be restarted.
+[ "$(post labour-2.csv)" = 503 ] || { cat body >&2; fail "a server with stale keys did not answer 503"; }
+grep -q "data-keys-rotated" body || { cat body >&2; fail "the refusal does not say the keys were rotated"; }
 run 0 after.json bin stats --data data --json
 cmp -s before.json after.json || fail "a refused ingest changed the registry"
 kill "$server"; wait "$server" 2>/dev/null || true
