@@ -56,10 +56,21 @@ struct RowLayout {
     let indicatorColumn: Int?
     let valueColumn: Int?
     let width: Int
+    /// The latest observation date accepted, `YYYY-MM-DD`: the ingest day plus the tolerance.
+    /// The newest observation wins, so a row dated in the future would hide every later
+    /// correction until that day came.
+    let latestObservation: String
+
+    /// Days after the ingest day (UTC) that an observation date may name: a feed produced in a
+    /// time zone ahead of UTC may carry the next day's date.
+    static let observationToleranceDays = 1
 
     /// Checks the header against the mapping: every expected column present, no
     /// unknown or repeated column.
-    init(header: [String], mapping: SourceMapping, catalog: IndicatorCatalog, file: String) throws {
+    /// - Parameter latestObservation: the latest observation date a row may carry, `YYYY-MM-DD`.
+    init(
+        header: [String], mapping: SourceMapping, catalog: IndicatorCatalog, file: String, latestObservation: String
+    ) throws {
         var index: [String: Int] = [:]
         for (i, name) in header.enumerated() {
             guard index[name] == nil else {
@@ -86,6 +97,7 @@ struct RowLayout {
         indicatorColumn = mapping.indicatorColumn.map(at)
         valueColumn = mapping.valueColumn.map(at)
         width = header.count
+        self.latestObservation = latestObservation
     }
 
     /// Validates one row; the first failing rule is returned, naming the column.
@@ -102,6 +114,11 @@ struct RowLayout {
         do {
             date = try Self.dateIndicator.canonicalValue(Substring(f[observedAt]))
         } catch { return problem(mapping.observedAtColumn, "observation date: \(error.rule)") }
+        // Both are `YYYY-MM-DD`, so the order of the strings is the order of the days.
+        guard date <= latestObservation else {
+            return problem(
+                mapping.observedAtColumn, "observation date: in the future (after the ingest day plus one day, UTC)")
+        }
         let subjectPseudonym = pseudonymiser.person(iin)
         var householdInfo: (Pseudonym, String, String)?
         if let h = household, let names = mapping.household {

@@ -115,11 +115,13 @@ final class Fixture {
     }
 
     @discardableResult
-    func ingest(_ source: String, _ text: String, allOrNothing: Bool = false) throws -> IngestSummary {
+    func ingest(_ source: String, _ text: String, allOrNothing: Bool = false, now: Date? = nil) throws
+        -> IngestSummary
+    {
         let mapping = try SourceMapping.load(source: source, directory: sourcesDirectory, catalog: shippedCatalog)
         return try ingester().ingest(
             file: try file("\(source)-\(UUID().uuidString).csv", text), mapping: mapping,
-            options: IngestOptions(allOrNothing: allOrNothing))
+            options: IngestOptions(allOrNothing: allOrNothing, now: now))
     }
 }
 
