@@ -164,7 +164,9 @@ public struct Ingester: Sendable {
                         case .rejected(let line, let column, let rule, let sealed):
                             try reject(line, column, rule, sealed)
                         case .accepted(let accepted):
-                            if let h = accepted.household {
+                            // Only the population register moves people between households (the
+                            // mapping loader refuses household columns anywhere else).
+                            if mapping.registersPersons, let h = accepted.household {
                                 try writer.upsertMembership(
                                     person: accepted.subject, household: h.pseudonym, district: h.district,
                                     relation: h.relation,
