@@ -11,9 +11,13 @@ public import ShanyrakCrypto
 ///
 /// Feeds are RFC 4180 CSV with one record per line: quoted fields may hold commas
 /// and doubled quotes but not line breaks, so that a malformed line can be
-/// quarantined by its line number and the rest of the file still reads.
+/// quarantined by its line number and the rest of the file still reads. Lines end
+/// with LF or CRLF (a CR at the very end of the file counts as a line ending too);
+/// a UTF-8 byte-order mark at the start of the file is skipped.
 public struct CSVLineReader: ~Copyable {
     private let fd: Int32
+    /// The file's path, for errors.
+    private let path: String
     private var buffer: [UInt8]
     private var start = 0
     private var end = 0
@@ -32,6 +36,7 @@ public struct CSVLineReader: ~Copyable {
         let fd = open(url.path, O_RDONLY)
         guard fd >= 0 else { throw IngestError.input("cannot read \(url.path): \(String(cString: strerror(errno)))") }
         self.fd = fd
+        self.path = url.path
         self.buffer = [UInt8](repeating: 0, count: bufferSize)
         self.digest = digest
     }
@@ -39,20 +44,19 @@ public struct CSVLineReader: ~Copyable {
     deinit { close(fd) }
 
     /// The next line without its line ending, or nil at the end of the file.
-    /// - Throws: `IngestError.input` on a read error or a line longer than the buffer.
+    /// - Throws: `IngestError.input` on a read error, or when a line with its line ending does
+    ///   not fit in the buffer (4 MiB by default); the message names the line and the rule.
     public mutating func nextLine() throws -> ArraySlice<UInt8>? {
         while true {
             if let nl = buffer[start..<end].firstIndex(of: 0x0a) {
-                var lineEnd = nl
-                if lineEnd > start && buffer[lineEnd - 1] == 0x0d { lineEnd -= 1 }
-                let line = buffer[start..<lineEnd]
+                let line = content(from: start, to: nl)
                 start = nl + 1
                 lineNumber += 1
                 return line
             }
             if eof {
                 guard start < end else { return nil }
-                let line = buffer[start..<end]
+                let line = content(from: start, to: end)
                 start = end
                 lineNumber += 1
                 return line
@@ -67,12 +71,14 @@ public struct CSVLineReader: ~Copyable {
                 end = n
             }
             guard end < buffer.count else {
-                throw IngestError.input("line \(lineNumber + 1) is longer than \(buffer.count) bytes")
+                throw IngestError.input(
+                    "\(path):\(lineNumber + 1): line \(lineNumber + 1) is longer than the line length limit "
+                        + "(\(buffer.count) bytes with its line ending)")
             }
             let capacity = buffer.count - end
             let offset = end
             let n = buffer.withUnsafeMutableBytes { p in read(fd, p.baseAddress.map { $0 + offset }, capacity) }
-            if n < 0 { throw IngestError.input("read error at line \(lineNumber + 1)") }
+            if n < 0 { throw IngestError.input("\(path):\(lineNumber + 1): read error at line \(lineNumber + 1)") }
             if n == 0 {
                 eof = true
             } else {
@@ -85,6 +91,20 @@ public struct CSVLineReader: ~Copyable {
                 bytesRead += n
             }
         }
+    }
+
+    /// `buffer[from..<to]` without a CR at its end and, on the first line, without a UTF-8
+    /// byte-order mark at its start.
+    private func content(from: Int, to: Int) -> ArraySlice<UInt8> {
+        var from = from
+        var to = to
+        if to > from && buffer[to - 1] == 0x0d { to -= 1 }
+        if lineNumber == 0 && to - from >= 3 && buffer[from] == 0xef && buffer[from + 1] == 0xbb
+            && buffer[from + 2] == 0xbf
+        {
+            from += 3
+        }
+        return buffer[from..<to]
     }
 
     /// Splits one line into fields.

@@ -56,11 +56,19 @@ public struct IngestOptions: Sendable {
     public var problemLimit = 1000
     /// Called now and then with (rows read, bytes read).
     public var progress: (@Sendable (Int, Int) -> Void)?
+    /// The instant whose UTC date is the ingest day; nil (the default) takes the clock when
+    /// the run starts. A row observed after the ingest day plus one day is quarantined.
+    public var now: Date?
 
     /// Default options.
-    public init(allOrNothing: Bool = false, progress: (@Sendable (Int, Int) -> Void)? = nil) {
+    /// - Parameters:
+    ///   - allOrNothing: refuse the whole batch when any row is bad.
+    ///   - progress: called now and then with (rows read, bytes read).
+    ///   - now: the instant that fixes the ingest day (tests); nil for the clock.
+    public init(allOrNothing: Bool = false, progress: (@Sendable (Int, Int) -> Void)? = nil, now: Date? = nil) {
         self.allOrNothing = allOrNothing
         self.progress = progress
+        self.now = now
     }
 }
 
@@ -111,7 +119,10 @@ public struct Ingester: Sendable {
             guard case .success(let header) = CSVLineReader.fields(of: headerLine) else {
                 throw IngestError.input("\(file.path):1: header is not valid CSV")
             }
-            layout = try RowLayout(header: header, mapping: mapping, catalog: catalog, file: file.path)
+            let ingestDay = CivilDate.day(secondsSince1970: (options.now ?? started).timeIntervalSince1970)
+            layout = try RowLayout(
+                header: header, mapping: mapping, catalog: catalog, file: file.path,
+                latestObservation: CivilDate.string(ingestDay + RowLayout.observationToleranceDays))
         }
         let numbers = try registry.indicatorNumbers()
         for indicator in catalog.indicators
@@ -153,7 +164,9 @@ public struct Ingester: Sendable {
                         case .rejected(let line, let column, let rule, let sealed):
                             try reject(line, column, rule, sealed)
                         case .accepted(let accepted):
-                            if let h = accepted.household {
+                            // Only the population register moves people between households (the
+                            // mapping loader refuses household columns anywhere else).
+                            if mapping.registersPersons, let h = accepted.household {
                                 try writer.upsertMembership(
                                     person: accepted.subject, household: h.pseudonym, district: h.district,
                                     relation: h.relation,

@@ -56,14 +56,26 @@ struct RowLayout {
     let indicatorColumn: Int?
     let valueColumn: Int?
     let width: Int
+    /// The latest observation date accepted, `YYYY-MM-DD`: the ingest day plus the tolerance.
+    /// The newest observation wins, so a row dated in the future would hide every later
+    /// correction until that day came.
+    let latestObservation: String
+
+    /// Days after the ingest day (UTC) that an observation date may name: a feed produced in a
+    /// time zone ahead of UTC may carry the next day's date.
+    static let observationToleranceDays = 1
 
     /// Checks the header against the mapping: every expected column present, no
     /// unknown or repeated column.
-    init(header: [String], mapping: SourceMapping, catalog: IndicatorCatalog, file: String) throws {
+    /// - Parameter latestObservation: the latest observation date a row may carry, `YYYY-MM-DD`.
+    init(
+        header: [String], mapping: SourceMapping, catalog: IndicatorCatalog, file: String, latestObservation: String
+    ) throws {
         var index: [String: Int] = [:]
         for (i, name) in header.enumerated() {
-            guard index[name] == nil else {
-                throw IngestError.input("\(file):1: column '\(name)' appears twice in the header")
+            if let first = index[name] {
+                throw IngestError.input(
+                    "\(file):1: \(Self.describe(header, i)) has the same name as column \(first + 1)")
             }
             index[name] = i
         }
@@ -72,9 +84,9 @@ struct RowLayout {
             throw IngestError.input(
                 "\(file):1: header lacks column '\(name)' required by the \(mapping.source) mapping")
         }
-        for name in header where !expected.contains(name) {
+        for (i, name) in header.enumerated() where !expected.contains(name) {
             throw IngestError.input(
-                "\(file):1: header has column '\(name)' that the \(mapping.source) mapping does not know")
+                "\(file):1: \(Self.describe(header, i)) is not in the \(mapping.source) mapping")
         }
         func at(_ name: String) -> Int { index[name] ?? 0 }
         subject = at(mapping.subjectColumn)
@@ -86,6 +98,7 @@ struct RowLayout {
         indicatorColumn = mapping.indicatorColumn.map(at)
         valueColumn = mapping.valueColumn.map(at)
         width = header.count
+        self.latestObservation = latestObservation
     }
 
     /// Validates one row; the first failing rule is returned, naming the column.
@@ -102,6 +115,11 @@ struct RowLayout {
         do {
             date = try Self.dateIndicator.canonicalValue(Substring(f[observedAt]))
         } catch { return problem(mapping.observedAtColumn, "observation date: \(error.rule)") }
+        // Both are `YYYY-MM-DD`, so the order of the strings is the order of the days.
+        guard date <= latestObservation else {
+            return problem(
+                mapping.observedAtColumn, "observation date: in the future (after the ingest day plus one day, UTC)")
+        }
         let subjectPseudonym = pseudonymiser.person(iin)
         var householdInfo: (Pseudonym, String, String)?
         if let h = household, let names = mapping.household {
@@ -161,6 +179,23 @@ struct RowLayout {
                 subject: subjectPseudonym, observedAt: date,
                 household: householdInfo.map { (pseudonym: $0.0, district: $0.1, relation: $0.2) }, values: values))
     }
+
+    /// How an error names header cell `i`: quoted when it looks like a column name, else by its
+    /// position. A file without a header line has a data row there, whose IINs and names must
+    /// not travel back to the agency or into logs.
+    static func describe(_ header: [String], _ i: Int) -> String {
+        looksLikeColumnName(header[i]) ? "column '\(header[i])'" : "column \(i + 1) of the header"
+    }
+
+    /// 1-64 ASCII letters, digits, '_' and '.', starting with a letter or '_' (so never an IIN,
+    /// a number or a date).
+    static func looksLikeColumnName(_ name: String) -> Bool {
+        let u = name.utf8
+        guard let first = u.first, u.count <= 64, first == 0x5f || isLetter(first) else { return false }
+        return u.allSatisfy { isLetter($0) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5f || $0 == 0x2e }
+    }
+
+    private static func isLetter(_ b: UInt8) -> Bool { (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) }
 
     private static func isIDByte(_ b: UInt8) -> Bool {
         (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x2d || b == 0x5f

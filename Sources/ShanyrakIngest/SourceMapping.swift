@@ -40,7 +40,7 @@ public struct SourceMapping: Sendable {
         public let district: String
     }
 
-    /// Loads `directory/NAME.yaml` and checks it against the catalog.
+    /// Loads `directory/NAME.yaml` and checks it against the catalog; its `source:` must be NAME.
     /// - Throws: `IngestError.configuration` naming the file and the rule.
     public static func load(source: String, directory: URL, catalog: IndicatorCatalog) throws -> SourceMapping {
         guard source.range(of: "^[a-z][a-z0-9_]{0,31}$", options: .regularExpression) != nil else {
@@ -51,12 +51,22 @@ public struct SourceMapping: Sendable {
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
             throw IngestError.configuration("unknown source '\(source)': no mapping at \(url.path)")
         }
-        return try parse(yaml: text, file: url.path, catalog: catalog)
+        return try parse(yaml: text, file: url.path, catalog: catalog, expectedSource: source)
     }
 
     /// Parses a mapping from YAML text.
+    ///
+    /// Only a source with `registers_persons: true` may have `household:` columns: household
+    /// membership and districts decide who may see a family, so no other agency may change them.
+    /// - Parameters:
+    ///   - yaml: the mapping.
+    ///   - file: the file's name, for errors.
+    ///   - catalog: the indicator catalog the columns must map onto.
+    ///   - expectedSource: the name the mapping's `source:` must have (the file name), if known.
     /// - Throws: `IngestError.configuration` naming `file` and the rule.
-    public static func parse(yaml: String, file: String, catalog: IndicatorCatalog) throws -> SourceMapping {
+    public static func parse(
+        yaml: String, file: String, catalog: IndicatorCatalog, expectedSource: String? = nil
+    ) throws -> SourceMapping {
         let node: Node?
         do { node = try Yams.compose(yaml: yaml) } catch {
             throw IngestError.configuration("\(file): not valid YAML: \(error)")
@@ -73,6 +83,11 @@ public struct SourceMapping: Sendable {
             return s
         }
         let source = try string("source") ?? ""
+        if let expectedSource, source != expectedSource {
+            throw IngestError.configuration(
+                "\(file):\(map["source"]?.mark?.line ?? 0): 'source' is '\(source)', "
+                    + "but must be the file's name, '\(expectedSource)'")
+        }
         guard let format = Format(rawValue: try string("format") ?? "") else {
             throw IngestError.configuration("\(file): 'format' must be wide or long")
         }
@@ -88,6 +103,11 @@ public struct SourceMapping: Sendable {
         }
         if registers && household == nil {
             throw IngestError.configuration("\(file): a source that registers persons needs 'household' columns")
+        }
+        if map["household"] != nil && !registers {
+            throw IngestError.configuration(
+                "\(file):\(map["household"]?.mark?.line ?? 0): 'household' columns need 'registers_persons: true' "
+                    + "(only the population register may change household membership)")
         }
         var columns: [(String, String)] = []
         if let cols = map["columns"]?.mapping {

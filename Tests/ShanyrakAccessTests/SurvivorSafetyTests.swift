@@ -224,8 +224,8 @@ struct GeneratedPopulationSurvivorSafetyTests {
         #expect(violenceRows > 0)
         var marks = "iin,indicator,value,observed_on\n"
         for person in register {
-            marks += "\(person.iin),violence.protected_survivor,true,2026-12-01\n"
-            marks += "\(person.iin),violence.protection_order,true,2026-12-01\n"
+            marks += "\(person.iin),violence.protected_survivor,true,2026-10-10\n"
+            marks += "\(person.iin),violence.protection_order,true,2026-10-10\n"
         }
         try fixture.ingest("police", marks)
         #expect(
@@ -234,9 +234,9 @@ struct GeneratedPopulationSurvivorSafetyTests {
         // Newer observations lift them again.
         var lifts = "iin,indicator,value,observed_on\n"
         for person in register {
-            lifts += "\(person.iin),violence.protected_survivor,false,2026-12-02\n"
-            lifts += "\(person.iin),violence.protection_order,false,2026-12-02\n"
-            lifts += "\(person.iin),violence.dv_report_count,0,2026-12-02\n"
+            lifts += "\(person.iin),violence.protected_survivor,false,2026-10-11\n"
+            lifts += "\(person.iin),violence.protection_order,false,2026-10-11\n"
+            lifts += "\(person.iin),violence.dv_report_count,0,2026-10-11\n"
         }
         try fixture.ingest("police", lifts)
         #expect(

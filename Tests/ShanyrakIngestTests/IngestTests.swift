@@ -131,13 +131,15 @@ final class Fixture {
 
     /// Ingests `text` as a feed of `source`, with `ingester` (by default one that loads the keys now).
     @discardableResult
-    func ingest(_ source: String, _ text: String, allOrNothing: Bool = false, using ingester: Ingester? = nil) throws
+    func ingest(
+        _ source: String, _ text: String, allOrNothing: Bool = false, now: Date? = nil, using ingester: Ingester? = nil
+    ) throws
         -> IngestSummary
     {
         let mapping = try SourceMapping.load(source: source, directory: sourcesDirectory, catalog: shippedCatalog)
         return try (ingester ?? self.ingester()).ingest(
             file: try file("\(source)-\(UUID().uuidString).csv", text), mapping: mapping,
-            options: IngestOptions(allOrNothing: allOrNothing))
+            options: IngestOptions(allOrNothing: allOrNothing, now: now))
     }
 }
 

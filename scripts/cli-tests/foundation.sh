@@ -1,10 +1,18 @@
 #!/bin/sh
-# End-to-end checks of the foundation commands: keys, init, ingest, stats.
+# End-to-end checks of the foundation commands: keys, init, ingest (with its feed rules), stats.
 # Run by scripts/test-cli.sh in an empty folder with SHANYRAK_BIN and SHANYRAK_ROOT set.
 set -eu
 
 # $py, fail, ok, bin, run
 . "${SHANYRAK_ROOT:?SHANYRAK_ROOT must name the repository}/scripts/cli-tests/lib/helpers.sh"
+# never OUTFILE WORD...: none of the words appears in OUTFILE.
+never() {
+    out=$1
+    shift
+    for secret in "$@"; do
+        if grep -q -- "$secret" "$out"; then cat "$out" >&2; fail "the output shows '$secret'"; fi
+    done
+}
 json_ok() { "$py" -c 'import json,sys; json.load(sys.stdin)' <"$1" || { cat "$1" >&2; fail "$2: not JSON"; }; }
 mode_of() { stat -c %a "$1" 2>/dev/null || stat -f %Lp "$1"; }
 
@@ -150,5 +158,73 @@ grep -q "chmod 600" out.txt || fail "ingest with a loose master.key not refused 
 chmod 600 keys/master.key
 run 0 out.txt bin stats --data data
 ok "chmod 644 master.key refused with chmod 600"
+
+# Feed rules from the ingest security review, in a second registry whose policies are a
+# copy, so that a mapping can be edited after `init`.
+cp -r "$SHANYRAK_ROOT/policies" policies
+run 0 out.txt bin init --data feeds --keys keys --policies "$PWD/policies"
+
+# A byte-order mark, CRLF, and a last line ending in a lone CR: every row loads.
+bom=$(printf '\357\273\277')
+{
+    printf '%s' "$bom"
+    printf '%s\r\n' "iin,observed_on,household_id,relation_to_head,district_code,last_name,first_name,patronymic,birth_date,sex,marital_status,citizenship,address,phone"
+    printf '%s\r\n' "$A,2024-01-01,H1,head,01-02,Zhaksylykov,Serik,Ergaliuly,1990-01-01,male,married,kz,\"Abay 10, flat 4\",+77015550001"
+    printf '%s\r\n' "$B,2024-01-01,H1,sibling,01-02,Zhaksylykov,Nurlan,Ergaliuly,1990-01-01,male,single,kz,\"Abay 10, flat 4\",+77015550002"
+    printf '%s\r\n' "$C,2024-01-01,H2,head,01-03,Omarov,Bolat,,1990-01-01,male,married,kz,\"Tole bi 5\",+77015550003"
+    printf '%s\r' "$D,2024-01-01,H2,child,01-03,Omarova,Aigerim,Bolatkyzy,2004-05-12,female,single,kz,\"Tole bi 5\",+77015550004"
+} >bom-population.csv
+run 0 out.txt bin ingest --data feeds --source population bom-population.csv
+grep -q "4 accepted, 0 quarantined" out.txt || { cat out.txt >&2; fail "population with a BOM and CRs: expected 4 accepted"; }
+ok "byte-order mark, CRLF and a final lone CR: every row accepted"
+
+# An observation date in the future is quarantined, naming line, column and rule, not the date.
+today=$(date -u +%Y-%m-%d)
+printf '%s\n%s\n%s\n' "iin,indicator,value,observed_on" "$A,violence.protected_survivor,true,9999-12-31" \
+    "$D,violence.protected_survivor,true,$today" >future-police.csv
+run 3 out.txt bin ingest --data feeds --source police future-police.csv
+grep -q "1 accepted, 1 quarantined" out.txt || { cat out.txt >&2; fail "police: expected 1 accepted, 1 quarantined"; }
+grep -q "line 2, column observed_on: observation date: in the future" out.txt \
+    || { cat out.txt >&2; fail "no line/column/rule for the future date"; }
+never out.txt 9999 "$A" "$D"
+ok "observation date in the future: quarantined by line, column and rule"
+
+# A file without its header line: the error names cells by position, never an IIN.
+printf '%s\n' "$A,$A,2024-02-01,employed,false,trade,250000,false,,,,rented,false" >headerless.csv
+run 2 out.txt bin ingest --data feeds --source labour headerless.csv
+grep -q "column 2 of the header" out.txt || { cat out.txt >&2; fail "headerless file: cell not named by position"; }
+never out.txt "$A" 250000
+ok "headerless file: exit 2, no IIN in the error"
+
+# A line over 4 MiB refuses the feed, naming the line and the rule.
+{
+    printf '%s\n' "iin,indicator,value,observed_on"
+    printf '%s' "$B,violence.dv_report_count,"
+    head -c 4194304 /dev/zero | tr '\0' 7
+    printf ',2024-03-01\n'
+} >long.csv
+run 2 out.txt bin ingest --data feeds --source police long.csv
+grep -q "line 2 is longer than the line length limit" out.txt || { cat out.txt >&2; fail "long line: no line or rule"; }
+never out.txt "$B" 7777777
+ok "line over 4 MiB: exit 2, line and rule named"
+
+# Mappings: household columns without registers_persons, and a source: naming another file.
+run 0 before.txt bin stats --data feeds --json
+printf 'household:\n  id: household_id\n  relation: relation_to_head\n  district: district_code\n' \
+    >>policies/sources/police.yaml
+printf '%s\n%s\n' "iin,indicator,value,observed_on,household_id,relation_to_head,district_code" \
+    "$D,violence.dv_report_count,1,2024-03-01,H1,child,01-02" >police-household.csv
+run 2 out.txt bin ingest --data feeds --source police police-household.csv
+grep -q "police.yaml:.*'household' columns need 'registers_persons: true'" out.txt \
+    || { cat out.txt >&2; fail "police mapping with household columns not refused with file and rule"; }
+sed 's/^source: health$/source: education/' "$SHANYRAK_ROOT/policies/sources/health.yaml" >policies/sources/health.yaml
+printf '%s\n%s\n' "iin,observed_on,disability_group,chronic_illness,dispensary_registered,pregnancy_registered" \
+    "$D,2024-03-01,,false,false,false" >health.csv
+run 2 out.txt bin ingest --data feeds --source health health.csv
+grep -q "health.yaml:.*'source' is 'education', but must be the file's name, 'health'" out.txt \
+    || { cat out.txt >&2; fail "health.yaml naming education not refused"; }
+run 0 after.txt bin stats --data feeds --json
+cmp -s before.txt after.txt || fail "a refused mapping changed the registry"
+ok "mappings: household columns need registers_persons; source must be the file's name"
 
 echo "foundation CLI checks passed"
