@@ -83,9 +83,11 @@ public struct HouseholdViewError: Error, Sendable, Equatable, CustomStringConver
 /// The household's pseudonym and district, and for each member the pseudonym,
 /// relation, sex, age band and the indicators policy granted for a household view.
 /// The initialiser refuses any indicator that is not in the catalog, that is
-/// violence-class or survivor-sensitive (`Indicator.mayAppearInHouseholdView`), or
-/// that is a person-level address or phone, whatever the catalog file says; the
-/// stored properties are immutable, so no path can add one afterwards.
+/// violence-class or survivor-sensitive (`Indicator.mayAppearInHouseholdView`), that
+/// is a person-level address or phone, whatever the catalog file says, or that the card
+/// shows otherwise or not at all (the birth date, shown as the age band; the IIN, a
+/// national identifier kept for the person view); the stored properties are immutable,
+/// so no path can add one afterwards.
 ///
 /// The encoding is canonical (see `canonicalJSON()`): keys sorted, members sorted by
 /// pseudonym, indicators keyed by id; nothing per request. The same household seen
@@ -138,6 +140,11 @@ public struct HouseholdView: Sendable, Hashable, Encodable {
     /// Indicator ids refused in a household view even if a catalog marked them harmless:
     /// a person-level address or phone can lead an abuser to a survivor.
     public static let alwaysRefused: Set<String> = ["identity.address", "identity.phone"]
+
+    /// Identity fields the card never carries, whatever policy grants: the birth date (the card shows
+    /// the age band instead) and the IIN (a national identifier; the person view has it, and each read
+    /// of it there is audited for that one person).
+    public static let notOnTheCard: Set<String> = ["identity.birth_date", "identity.iin"]
 
     /// The household pseudonym.
     public let household: Pseudonym
@@ -243,6 +250,9 @@ public struct HouseholdView: Sendable, Hashable, Encodable {
         else { throw HouseholdViewError(indicator: id, rule: "violence-class or survivor-sensitive") }
         guard !alwaysRefused.contains(id) else {
             throw HouseholdViewError(indicator: id, rule: "person-level address or phone")
+        }
+        guard !notOnTheCard.contains(id) else {
+            throw HouseholdViewError(indicator: id, rule: "birth date or IIN: the card shows the age band only")
         }
     }
 
