@@ -27,6 +27,19 @@ extension Shanyrak {
                 let dir = URL(fileURLWithPath: data.data).standardizedFileURL
                 let keysDir = URL(fileURLWithPath: keys).standardizedFileURL
                 let policiesDir = URL(fileURLWithPath: policies).standardizedFileURL
+                // The key folder's lock, as every command that reads or changes the master key holds it: a
+                // master-key rotation under way in this folder (for another data folder) is waited for.
+                let lock = try MasterKeyLock.acquire(keysDirectory: keysDir, purpose: "init \(dir.path)")
+                defer { lock?.release() }
+                guard
+                    !FileManager.default.fileExists(
+                        atPath: keysDir.appendingPathComponent(MasterKeyRotation.pendingFileName).path)
+                else {
+                    throw CLIError(
+                        "\(keysDir.path) holds a master-key rotation that is not finished "
+                            + "(\(MasterKeyRotation.pendingFileName)); run any command on the data folder it was "
+                            + "started for, so that it finishes, before initialising another folder with these keys")
+                }
                 // Check everything before writing anything.
                 let keyring = try Keyring.load(from: keysDir)
                 let catalog = try IndicatorCatalog.load(

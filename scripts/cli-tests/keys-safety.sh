@@ -138,4 +138,14 @@ pids=""
 run 0 out.txt bin keys status --data data
 ok "a server with rotated data keys refuses to ingest; restarted, it ingests"
 
+# A key folder with an unfinished master-key rotation is not used to initialise another data folder.
+run 0 out.txt bin keys init --out pending-keys
+printf 'not a key\n' > pending-keys/master.key.next
+chmod 600 pending-keys/master.key.next
+run 1 out.txt bin init --data other --keys pending-keys --policies "$SHANYRAK_ROOT/policies"
+grep -q "master-key rotation that is not finished" out.txt || { cat out.txt >&2; fail "init does not say why"; }
+[ ! -e other/registry.sqlite ] || fail "init wrote a registry with a pending rotation in its key folder"
+[ -f pending-keys/master.key.next ] || fail "init removed the pending key"
+ok "init refuses a key folder with an unfinished master-key rotation, and touches nothing"
+
 echo "keys safety CLI checks passed"
