@@ -68,6 +68,9 @@ public struct IngestDependencies: Sendable {
     public var maximumBytes: Int
     /// Runs one ingest at a time, off the request threads (shared by copies of these dependencies).
     let runner = IngestRunner()
+    /// The source mappings, read once when the dependencies were made (from the policy files the server
+    /// verified at start), by source name: a mapping edited while the server runs is not used.
+    let mappings: [String: SourceMapping]
 
     /// Creates the ingest dependencies.
     /// - Parameters:
@@ -76,15 +79,23 @@ public struct IngestDependencies: Sendable {
     ///   - catalog: the catalog.
     ///   - spoolDirectory: where bodies are spooled.
     ///   - maximumBytes: largest body (default 1 GiB).
+    /// - Throws: `IngestError` naming the mapping file and rule when a mapping in `sourcesDirectory` is invalid.
     public init(
         ingester: Ingester, sourcesDirectory: URL, catalog: IndicatorCatalog, spoolDirectory: URL,
         maximumBytes: Int = 1 << 30
-    ) {
+    ) throws {
         self.ingester = ingester
         self.sourcesDirectory = sourcesDirectory
         self.catalog = catalog
         self.spoolDirectory = spoolDirectory
         self.maximumBytes = maximumBytes
+        var mappings: [String: SourceMapping] = [:]
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: sourcesDirectory.path)) ?? []
+        for name in names.sorted() where name.hasSuffix(".yaml") {
+            let source = String(name.dropLast(".yaml".count))
+            mappings[source] = try SourceMapping.load(source: source, directory: sourcesDirectory, catalog: catalog)
+        }
+        self.mappings = mappings
     }
 }
 

@@ -67,10 +67,7 @@ struct ShanyrakAPI: APIProtocol {
         let validName =
             !source.isEmpty && source.utf8.count <= 64
             && source.utf8.allSatisfy { (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x5f }
-        let mapping =
-            validName
-            ? try? SourceMapping.load(source: source, directory: ingest.sourcesDirectory, catalog: ingest.catalog)
-            : nil
+        let mapping = validName ? ingest.mappings[source] : nil
         guard principal.role == .agency, principal.source == source, let mapping else {
             try await record(principal, action: .ingest, allowed: false, policyIDs: [])
             throw AccessDenied()

@@ -35,7 +35,7 @@ extension ServiceContext {
         let service = AccessService(
             registry: registry, keys: keys, catalog: catalog, policy: policy, auditLog: accessLog,
             pseudonymiser: pseudonymiser)
-        let ingest = IngestDependencies(
+        let ingest = try IngestDependencies(
             ingester: Ingester(registry: registry, keys: keys, pseudonymiser: pseudonymiser, catalog: catalog),
             sourcesDirectory: policiesDirectory.appendingPathComponent("sources"), catalog: catalog,
             spoolDirectory: dataDirectory.appendingPathComponent("spool"))

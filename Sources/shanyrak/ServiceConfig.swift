@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ShanyrakCore
 import ShanyrakCrypto
+import ShanyrakPolicy
 import ShanyrakStore
 
 /// What `init` records in the data folder so that later commands need only `--data`.
@@ -58,6 +59,11 @@ struct ServiceContext {
         let dir = URL(fileURLWithPath: data)
         let config = try ServiceConfig.load(dataDirectory: dir)
         let keysDirectory = URL(fileURLWithPath: config.keys)
+        // A data folder that takes signed policy sets only takes the catalog and feed mappings of a signed
+        // set, for every command (ingest included), not only for the Cedar policies.
+        if let publicKey = try config.policyVerificationKey() {
+            try PolicyBundleSignature.verify(directory: URL(fileURLWithPath: config.policies), publicKey: publicKey)
+        }
         let catalog = try IndicatorCatalog.load(
             contentsOf: URL(fileURLWithPath: config.policies).appendingPathComponent("indicators.yaml"))
         let registry = try Registry.open(dataDirectory: dir)

@@ -168,6 +168,27 @@ struct GeneratedLayerTests {
         await f.close()
     }
 
+    @Test("feed mappings are read once, when the server starts: an invalid one stops it, a later edit is not used")
+    func mappingsAreReadOnce() async throws {
+        let f = try await ServerFixture.make()
+        let ingest = try #require(f.dependencies.ingest)
+        let sources = f.directory.appendingPathComponent("sources-copy")
+        try FileManager.default.copyItem(at: ingest.sourcesDirectory, to: sources)
+        let dependencies = try IngestDependencies(
+            ingester: ingest.ingester, sourcesDirectory: sources, catalog: ingest.catalog,
+            spoolDirectory: ingest.spoolDirectory)
+        #expect(
+            dependencies.mappings.keys.sorted() == ["education", "health", "justice", "labour", "police", "population"])
+        try Data("source: police\ncolumns: [".utf8).write(to: sources.appendingPathComponent("police.yaml"))
+        #expect(dependencies.mappings["police"] != nil)
+        #expect(throws: (any Error).self) {
+            _ = try IngestDependencies(
+                ingester: ingest.ingester, sourcesDirectory: sources, catalog: ingest.catalog,
+                spoolDirectory: ingest.spoolDirectory)
+        }
+        await f.close()
+    }
+
     @Test("an ingest body over the limit is a 413 problem and loads nothing")
     func ingestTooLarge() async throws {
         let f = try await ServerFixture.make()

@@ -121,7 +121,7 @@ struct ServerFixture {
             pseudonymiser: pseudonymiser)
         let dependencies = ServerDependencies(
             access: service, accessLog: log, auditLog: auditLog, policy: policy,
-            ingest: IngestDependencies(
+            ingest: try IngestDependencies(
                 ingester: ingester, sourcesDirectory: sources, catalog: catalog,
                 spoolDirectory: directory.appendingPathComponent("spool")),
             benchFixedRoute: true)

@@ -14,4 +14,13 @@ grep -q "not signed" err.txt || fail "refusal does not say the set is not signed
 printf '\n// an edit after signing\n' >> p/10-social-worker.cedar
 if "$B" users add --data d --name B --role auditor 2>err.txt; then fail "a modified policy set was loaded"; fi
 grep -q "10-social-worker.cedar" err.txt || fail "refusal does not name the changed file: $(cat err.txt)"
-echo "unsigned and modified policy sets refused; signed set loaded"
+# The catalog and the feed mappings are part of the signed set for every command, ingest included:
+# a mapping edited after signing (household columns added to the police feed) is refused.
+"$B" policy sign p --key k/policy-signing.key >/dev/null
+"$B" stats --data d >/dev/null || fail "a re-signed set was refused"
+printf 'iin,indicator,value,observed_on\n' > police.csv
+printf '\n# an edit after signing\n' >> p/sources/police.yaml
+if "$B" ingest --data d --source police police.csv 2>err.txt >/dev/null; then fail "a modified mapping was used"; fi
+grep -q "sources/police.yaml" err.txt || fail "refusal does not name the changed mapping: $(cat err.txt)"
+if "$B" stats --data d 2>err.txt >/dev/null; then fail "a command ran on a modified policy set"; fi
+echo "unsigned and modified policy sets refused; signed set loaded; mappings covered for every command"
