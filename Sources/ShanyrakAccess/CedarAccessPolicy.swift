@@ -42,8 +42,17 @@ public struct CedarAccessPolicy: AccessPolicy {
     public static func load(directory: URL, catalog: IndicatorCatalog, publicKey: Ed25519.PublicKey? = nil) throws
         -> CedarAccessPolicy
     {
-        if let publicKey { try PolicyBundleSignature.verify(directory: directory, publicKey: publicKey) }
-        return CedarAccessPolicy(engine: try PolicyEngine.load(directory: directory, catalog: catalog))
+        // One read of the folder: with a key, what is loaded is exactly what was verified.
+        let files =
+            try publicKey.map { try PolicyBundleSignature.verify(directory: directory, publicKey: $0) }
+            ?? PolicyBundleSignature.read(directory: directory)
+        let engine = try PolicyEngine.load(files: files, catalog: catalog)
+        // The service decides only with a set that passes `policy check` (schema, catalog and the
+        // survivor-safety invariant), signed or not.
+        if let problem = engine.check().first(where: { $0.severity == .error }) {
+            throw PolicyLoadError("the policy set fails `shanyrak policy check`: \(problem)")
+        }
+        return CedarAccessPolicy(engine: engine)
     }
 
     /// Decides through the engine's decision table (or returns the same decision remembered).

@@ -87,8 +87,15 @@ public enum PolicyBundleSignature {
 
     /// Verifies that the directory holds exactly the signed files, with the signed names and bytes,
     /// under a signature by `publicKey`.
+    ///
+    /// The files are read once: load what was verified from the returned bytes (`PolicyEngine.load(files:)`),
+    /// never by reading the directory again, or a file swapped in between would be used unverified.
+    /// - Returns: the verified files (names and bytes), in set order.
     /// - Throws: `PolicySignatureError` naming the added, missing or changed file, or the bad signature.
-    public static func verify(directory: URL, publicKey: Ed25519.PublicKey) throws(PolicySignatureError) {
+    @discardableResult
+    public static func verify(directory: URL, publicKey: Ed25519.PublicKey) throws(PolicySignatureError)
+        -> [PolicyFile]
+    {
         let sigURL = directory.appendingPathComponent(fileName)
         guard let data = try? Data(contentsOf: sigURL), let text = String(data: data, encoding: .utf8) else {
             throw PolicySignatureError("\(fileName): missing or unreadable: the policy set is not signed")
@@ -125,7 +132,22 @@ public enum PolicyBundleSignature {
         guard publicKey.isValidSignature(signature, for: message(files)) else {
             throw PolicySignatureError("\(fileName): the signature does not verify with the policy public key")
         }
+        return files.map { PolicyFile(name: $0.name, bytes: $0.bytes) }
     }
+
+    /// Every file of the set in `directory` except the signature, read once.
+    /// - Throws: `PolicySignatureError` when a file cannot be read.
+    public static func read(directory: URL) throws(PolicySignatureError) -> [PolicyFile] {
+        try files(in: directory).map { PolicyFile(name: $0.name, bytes: $0.bytes) }
+    }
+}
+
+/// One file of a policy set, as read: its path inside the set and its bytes.
+public struct PolicyFile: Sendable {
+    /// The path inside the policy folder (`10-social-worker.cedar`, `sources/police.yaml`).
+    public let name: String
+    /// The file's bytes.
+    public let bytes: [UInt8]
 }
 
 extension PolicyEngine {
@@ -134,7 +156,6 @@ extension PolicyEngine {
     /// The service keeps the set it had when this throws.
     /// - Throws: `PolicySignatureError` or `PolicyLoadError` (as `any Error`).
     public static func load(directory: URL, verifyingWith publicKey: Ed25519.PublicKey) throws -> PolicyEngine {
-        try PolicyBundleSignature.verify(directory: directory, publicKey: publicKey)
-        return try load(directory: directory)
+        try load(files: PolicyBundleSignature.verify(directory: directory, publicKey: publicKey))
     }
 }

@@ -1,5 +1,6 @@
 public import Foundation
 public import ShanyrakCore
+internal import ShanyrakCrypto
 
 /// A loaded policy set with its schema and indicator catalog: the one object the access path asks.
 ///
@@ -70,12 +71,42 @@ public struct PolicyEngine: Sendable {
     ///   - catalog: a catalog to use instead of `DIR/indicators.yaml`.
     /// - Throws: `PolicyLoadError` naming the file (and line and column) that failed.
     public static func load(directory: URL, catalog: IndicatorCatalog? = nil) throws(PolicyLoadError) -> PolicyEngine {
-        let set = try CedarPolicySet(directory: directory)
-        let schemaURL = directory.appendingPathComponent("schema.cedarschema.json")
+        let files: [PolicyFile]
+        do {
+            files = try PolicyBundleSignature.read(directory: directory)
+        } catch {
+            throw PolicyLoadError(error.message)
+        }
+        return try load(files: files, catalog: catalog)
+    }
+
+    /// Builds the engine from a policy set's files as read once (`PolicyBundleSignature.read` or `verify`):
+    /// the `.cedar` files in set order, `schema.cedarschema.json`, `indicators.yaml`, and the bundle digest
+    /// of exactly these bytes.
+    /// - Parameters:
+    ///   - files: the set's files.
+    ///   - catalog: a catalog to use instead of the set's `indicators.yaml`.
+    /// - Throws: `PolicyLoadError` naming the file (and line and column) that failed.
+    public static func load(files: [PolicyFile], catalog: IndicatorCatalog? = nil) throws(PolicyLoadError)
+        -> PolicyEngine
+    {
+        var cedar: [(name: String, text: String)] = []
+        for f in files where f.name.hasSuffix(".cedar") {
+            guard let text = String(validating: f.bytes, as: UTF8.self) else {
+                throw PolicyLoadError("\(f.name): cannot read the file as UTF-8")
+            }
+            cedar.append((f.name, text))
+        }
+        let set: CedarPolicySet
+        do {
+            set = try CedarPolicySet(files: cedar)
+        } catch {
+            throw PolicyLoadError(error.description)
+        }
         var schema: CedarSchema?
-        if FileManager.default.fileExists(atPath: schemaURL.path) {
+        if let file = files.first(where: { $0.name == "schema.cedarschema.json" }) {
             do {
-                schema = try CedarSchema.load(contentsOf: schemaURL)
+                schema = try CedarSchema.parse(Data(file.bytes))
             } catch {
                 throw PolicyLoadError(error.message)
             }
@@ -84,18 +115,17 @@ public struct PolicyEngine: Sendable {
         if let catalog {
             cat = catalog
         } else {
+            guard let file = files.first(where: { $0.name == "indicators.yaml" }),
+                let text = String(validating: file.bytes, as: UTF8.self)
+            else { throw PolicyLoadError("indicators.yaml: missing or not UTF-8") }
             do {
-                cat = try IndicatorCatalog.load(contentsOf: directory.appendingPathComponent("indicators.yaml"))
+                cat = try IndicatorCatalog.parse(yaml: text)
             } catch {
-                throw PolicyLoadError(error.message)
+                throw PolicyLoadError("indicators.yaml: \(error.message)")
             }
         }
         var engine = PolicyEngine(policySet: set, catalog: cat, schema: schema)
-        do {
-            engine.bundleDigest = try PolicyBundleSignature.bundleDigest(directory: directory)
-        } catch {
-            throw PolicyLoadError(error.message)
-        }
+        engine.bundleDigest = SHA256.hash(PolicyBundleSignature.message(files.map { ($0.name, $0.bytes) }))
         return engine
     }
 

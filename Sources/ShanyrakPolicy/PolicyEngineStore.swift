@@ -47,16 +47,20 @@ public final class PolicyEngineStore: @unchecked Sendable {
     }
 
     static func accept(directory: URL, publicKey: Ed25519.PublicKey?) throws(PolicyReloadError) -> PolicyEngine {
-        if let publicKey {
-            do {
-                try PolicyBundleSignature.verify(directory: directory, publicKey: publicKey)
-            } catch {
-                throw PolicyReloadError(error.message)
+        // One read of the folder: with a key, what is loaded is exactly what was verified.
+        let files: [PolicyFile]
+        do throws(PolicySignatureError) {
+            if let publicKey {
+                files = try PolicyBundleSignature.verify(directory: directory, publicKey: publicKey)
+            } else {
+                files = try PolicyBundleSignature.read(directory: directory)
             }
+        } catch {
+            throw PolicyReloadError(error.message)
         }
         let engine: PolicyEngine
         do {
-            engine = try PolicyEngine.load(directory: directory)
+            engine = try PolicyEngine.load(files: files)
         } catch {
             throw PolicyReloadError(error.message)
         }

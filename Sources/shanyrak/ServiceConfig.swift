@@ -60,12 +60,20 @@ struct ServiceContext {
         let config = try ServiceConfig.load(dataDirectory: dir)
         let keysDirectory = URL(fileURLWithPath: config.keys)
         // A data folder that takes signed policy sets only takes the catalog and feed mappings of a signed
-        // set, for every command (ingest included), not only for the Cedar policies.
+        // set, for every command (ingest included), not only for the Cedar policies. The catalog is parsed
+        // from the very bytes that were verified.
+        let catalog: IndicatorCatalog
         if let publicKey = try config.policyVerificationKey() {
-            try PolicyBundleSignature.verify(directory: URL(fileURLWithPath: config.policies), publicKey: publicKey)
+            let files = try PolicyBundleSignature.verify(
+                directory: URL(fileURLWithPath: config.policies), publicKey: publicKey)
+            guard let file = files.first(where: { $0.name == "indicators.yaml" }),
+                let text = String(validating: file.bytes, as: UTF8.self)
+            else { throw CLIError("the signed policy set has no readable indicators.yaml") }
+            catalog = try IndicatorCatalog.parse(yaml: text)
+        } else {
+            catalog = try IndicatorCatalog.load(
+                contentsOf: URL(fileURLWithPath: config.policies).appendingPathComponent("indicators.yaml"))
         }
-        let catalog = try IndicatorCatalog.load(
-            contentsOf: URL(fileURLWithPath: config.policies).appendingPathComponent("indicators.yaml"))
         let registry = try Registry.open(dataDirectory: dir)
         // The keys are loaded, and a master-key rotation that was interrupted is settled, under the key
         // folder's lock: a command started during a rotation waits for it, then uses the key it left.

@@ -84,6 +84,20 @@ struct CedarAccessPolicyTests {
         #expect(gbvView.indicators["identity.phone"] != nil && gbvView.indicators["identity.address"] != nil)
     }
 
+    @Test("the access path refuses a policy set that fails `policy check`, signed or not")
+    func uncheckedSetsAreRefused() throws {
+        let catalog = try IndicatorCatalog.load(
+            contentsOf: Fixture.root.appendingPathComponent("policies/indicators.yaml"))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("policies-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: Fixture.root.appendingPathComponent("policies"), to: dir)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try? FileManager.default.removeItem(at: dir.appendingPathComponent("policies.sig"))
+        _ = try CedarAccessPolicy.load(directory: dir, catalog: catalog)
+        // Without the survivor-safety forbids, the social worker's permit would put sensitive values on cards.
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("00-survivor-safety.cedar"))
+        #expect(throws: (any Error).self) { _ = try CedarAccessPolicy.load(directory: dir, catalog: catalog) }
+    }
+
     @Test("decision cache: every answer equals a fresh evaluation, whoever asked before")
     func decisionCacheIsExact() throws {
         let catalog = try IndicatorCatalog.load(

@@ -215,6 +215,25 @@ extension DefaultPolicyTests {
 }
 
 extension DefaultPolicyTests {
+    @Test("a verified set is loaded from the bytes that were verified, not read again")
+    func verifiedBytesAreWhatIsLoaded() throws {
+        let dir = try Self.copyPolicies()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let key = try Ed25519.SigningKey.generate()
+        try PolicyBundleSignature.sign(directory: dir, key: key)
+        let verified = try PolicyBundleSignature.verify(directory: dir, publicKey: key.publicKey)
+        let signedDigest = try PolicyBundleSignature.bundleDigest(directory: dir)
+        // A file swapped after the check (the survivor-safety forbids emptied) is not what gets loaded.
+        try Data().write(to: dir.appendingPathComponent("00-survivor-safety.cedar"))
+        let engine = try PolicyEngine.load(files: verified)
+        #expect(engine.bundleDigest == signedDigest)
+        #expect(engine.policySet.policy(id: "survivor-safety.no-sensitive-in-household-view") != nil)
+        #expect(engine.check().allSatisfy { $0.severity != .error })
+        // Read again from the folder, the swapped set fails the check.
+        let reread = try PolicyEngine.load(directory: dir)
+        #expect(reread.check().contains { $0.severity == .error })
+    }
+
     @Test("the engine store keeps the set in use when a new one is unsigned, tampered or unsafe")
     func storeKeepsSetInUse() throws {
         let dir = try Self.copyPolicies()
