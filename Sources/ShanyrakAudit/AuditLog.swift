@@ -180,7 +180,8 @@ public actor AuditLog {
         guard !closed else { throw .closed }
         if let state, let last = state.lastCheckpoint, let signer,
             last.size == state.range.size || now() - last.time < microseconds(minimumAge),
-            let stored = try? Checkpoint(verifying: last.note, verifiers: [signer.verifier])
+            let stored = try? Checkpoint(verifying: last.note, verifiers: [signer.verifier]),
+            stored.origin == origin
         {
             return stored
         }

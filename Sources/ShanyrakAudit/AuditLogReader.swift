@@ -112,9 +112,13 @@ public struct AuditLogReader: Sendable {
     /// - Throws: `AuditError.storage`.
     public func checkpoints() throws(AuditError) -> [StoredCheckpoint] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT id, size, time, note FROM checkpoints ORDER BY id").map {
-                StoredCheckpoint(
-                    number: Int($0[0] as Int64), size: UInt64($0[1] as Int64), timeMicroseconds: $0[2], note: $0[3])
+            try Row.fetchAll(db, sql: "SELECT id, size, time, note FROM checkpoints ORDER BY id").map { row in
+                let number = Int(row[0] as Int64)
+                // A negative size can only be written by hand: report it as that checkpoint's failure.
+                guard let size = UInt64(exactly: row[1] as Int64) else {
+                    throw AuditError.checkpoint(number, "stored size is negative")
+                }
+                return StoredCheckpoint(number: number, size: size, timeMicroseconds: row[2], note: row[3])
             }
         }
     }

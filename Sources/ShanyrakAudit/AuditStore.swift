@@ -129,7 +129,11 @@ final class AuditStore: Sendable {
                 if let row = try Row.fetchOne(
                     db, sql: "SELECT size, time, note FROM checkpoints ORDER BY id DESC LIMIT 1")
                 {
-                    checkpoint = (UInt64(row[0] as Int64), row[1], row[2])
+                    guard let size = UInt64(exactly: row[0] as Int64) else {
+                        throw AuditError.storage(
+                            "the newest stored checkpoint has a negative size; run `shanyrak audit verify`")
+                    }
+                    checkpoint = (size, row[1], row[2])
                 }
                 return State(
                     range: try CompactRange(size: size, peaks: peaks), lastTime: lastTime, lastCheckpoint: checkpoint)

@@ -288,7 +288,10 @@ struct CedarLexer {
                     hex.unicodeScalars.append(s[j])
                     j += 1
                 }
-                guard j < s.count, (1...6).contains(hex.count), let v = UInt32(hex, radix: 16),
+                // Hex digits only: `UInt32(_:radix:)` alone also takes a sign (`\u{+41}`), which Cedar refuses.
+                guard j < s.count, (1...6).contains(hex.count),
+                    hex.unicodeScalars.allSatisfy(\.properties.isASCIIHexDigit),
+                    let v = UInt32(hex, radix: 16),
                     let u = Unicode.Scalar(v)
                 else { throw EscapeError(message: "the input `\\u{\(hex)}` is not a valid escape") }
                 emit(u)

@@ -38,7 +38,14 @@ public struct PolicyEngine: Sendable {
         self.catalog = catalog
         var list = ShanyrakModel.catalogEntities(catalog)
         list += schema?.actionEntities ?? []
-        let base = (try? CedarEntities(list)) ?? CedarEntities()
+        // Catalog ids are unique and schema actions are in their own namespace, so this cannot fail; if it
+        // ever did, an empty store would make `forbid`s on indicators error and be skipped: fail closed.
+        let base: CedarEntities
+        do {
+            base = try CedarEntities(list)
+        } catch {
+            preconditionFailure("the catalog and schema entities do not form a store: \(error)")
+        }
         self.baseEntities = base
         var index: [String: Int] = [:]
         for (i, ind) in catalog.indicators.enumerated() { index[ind.id] = i }
@@ -131,7 +138,13 @@ public struct PolicyEngine: Sendable {
 
     /// The entity store for a request by this staff member: the catalog plus the staff entity and roles.
     public func entities(for staff: ShanyrakModel.Staff) -> CedarEntities {
-        (try? baseEntities.adding(staff.entities)) ?? baseEntities
+        // The staff entity and its roles are in their own types, apart from the catalog's: adding them cannot
+        // collide. Were it to, deciding without the principal would be wrong either way: fail closed.
+        do {
+            return try baseEntities.adding(staff.entities)
+        } catch {
+            preconditionFailure("a staff member's entities collide with the catalog's: \(error)")
+        }
     }
 
     /// Decides one request (Cedar semantics).

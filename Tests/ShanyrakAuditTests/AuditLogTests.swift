@@ -205,6 +205,20 @@ struct AuditLogTests {
         #expect(report.entriesVerified == 46)
     }
 
+    @Test("a stored checkpoint with a negative size is reported, not a crash")
+    func negativeCheckpointSizeIsReported() async throws {
+        _ = try await filledLog(7)
+        try await database().write { db in try db.execute(sql: "UPDATE checkpoints SET size = -1") }
+        var reported = false
+        do {
+            reported = try !verify().isValid
+        } catch {
+            reported = true
+        }
+        #expect(reported)
+        await #expect(throws: AuditError.self) { _ = try await open() }
+    }
+
     @Test func reopenContinuesTheLog() async throws {
         _ = try await filledLog(7)
         let log = try await open()

@@ -22,6 +22,8 @@ struct ParserTests {
         ("permit(principal, action, resource) when { 1 < 2 < 3 };", 1, 50, "multiple relational operators"),
         ("permit(principal, action, resource) when { 9223372036854775808 };", 1, 44, "too large"),
         ("permit(principal, action, resource) when { \"\\q\" };", 1, 44, "not a valid escape"),
+        ("permit(principal, action, resource) when { \"\\u{+41}\" };", 1, 44, "not a valid escape"),
+        ("permit(principal, action, resource) when { \"\\u{-0}\" };", 1, 44, "not a valid escape"),
         ("permit(principal, action, resource) when { {a: 1, a: 2} };", 1, 51, "duplicate key `a`"),
         ("permit(principal, action, resource) when { x };", 1, 44, "invalid variable: x"),
         ("permit(principal, action, resource) when { context.if };", 1, 52, "reserved"),
