@@ -22,6 +22,12 @@ extension AuditLogReader {
     }
 
     /// Writes the documented export (see docs/audit.md) into `directory`.
+    ///
+    /// The export ends at the newest stored checkpoint: the checkpoints are read first, and only the
+    /// entries that checkpoint covers are written, so a log being appended to meanwhile still gives an
+    /// export the offline verifier accepts (whose newest checkpoint covers every entry it holds). Entries
+    /// appended after that checkpoint are in the next export; issue a checkpoint first to include them.
+    /// A log without any checkpoint is exported whole.
     /// - Parameters:
     ///   - directory: the output folder (created if needed; existing export files are replaced).
     ///   - verifiers: the keys to write to `audit.vkey`; nil writes the keys the log recorded.
@@ -45,10 +51,13 @@ extension AuditLogReader {
         defer { try? handle.close() }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let stored = try checkpoints()
+        let end = stored.last?.size ?? UInt64.max
         var count: UInt64 = 0
         var buffer = Data()
         var writeFailed = false
         try forEachEntry { (index, bytes) throws(AuditError) in
+            guard index < end else { return false }
             let line = ExportLine(
                 index: index, entry: Data(bytes).base64EncodedString(), fields: try AuditEntryCodec.decode(bytes))
             do {
@@ -72,7 +81,6 @@ extension AuditLogReader {
         } catch {
             throw .storage("cannot write \(entriesURL.path)")
         }
-        let stored = try checkpoints()
         let notes = stored.map { $0.note + "\n" }.joined()
         let vkeys = keys.map(\.vkey)
         do {

@@ -152,6 +152,15 @@ struct AuditExport: AsyncParsableCommand {
 
     func run() async throws {
         let verifiers = try key.verifier().map { [$0] }
+        // With the signing key at hand, a checkpoint of the log as it is now first: the export ends at the
+        // newest checkpoint, so this one makes it hold every entry so far.
+        if key.keys != nil {
+            let log = try await AuditLog(
+                directory: data.url, signer: key.signer(),
+                configuration: .init(checkpointEveryEntries: nil, checkpointInterval: nil))
+            _ = try await log.checkpoint()
+            await log.close()
+        }
         let summary = try data.reader().export(to: URL(fileURLWithPath: out), verifiers: verifiers)
         print("exported \(summary.entries) entries and \(summary.checkpoints) checkpoints to \(out)")
     }

@@ -251,8 +251,22 @@ struct AuditLogTests {
         #expect(try reader.query(AuditQuery(subject: "nobody")).isEmpty)
     }
 
+    @Test("an export ends at the newest checkpoint, so it always verifies; a checkpoint first takes in the rest")
+    func exportEndsAtTheNewestCheckpoint() async throws {
+        _ = try await filledLog(6)  // checkpoints every 5 entries: the newest covers 5
+        let out = directory.appendingPathComponent("export-cut")
+        #expect(try AuditLogReader(directory: directory).export(to: out).entries == 5)
+        let log = try await open()
+        #expect(try await log.checkpoint().size == 6)
+        await log.close()
+        #expect(try AuditLogReader(directory: directory).export(to: out).entries == 6)
+    }
+
     @Test func exportWritesDocumentedFiles() async throws {
         _ = try await filledLog(6)
+        let log = try await open()
+        _ = try await log.checkpoint()
+        await log.close()
         let out = directory.appendingPathComponent("export")
         let summary = try AuditLogReader(directory: directory).export(to: out)
         #expect(summary.entries == 6)
