@@ -84,17 +84,34 @@ public struct IngestDependencies: Sendable {
         ingester: Ingester, sourcesDirectory: URL, catalog: IndicatorCatalog, spoolDirectory: URL,
         maximumBytes: Int = 1 << 30
     ) throws {
-        self.ingester = ingester
-        self.sourcesDirectory = sourcesDirectory
-        self.catalog = catalog
-        self.spoolDirectory = spoolDirectory
-        self.maximumBytes = maximumBytes
         var mappings: [String: SourceMapping] = [:]
         let names = (try? FileManager.default.contentsOfDirectory(atPath: sourcesDirectory.path)) ?? []
         for name in names.sorted() where name.hasSuffix(".yaml") {
             let source = String(name.dropLast(".yaml".count))
             mappings[source] = try SourceMapping.load(source: source, directory: sourcesDirectory, catalog: catalog)
         }
+        self.init(
+            ingester: ingester, mappings: mappings, sourcesDirectory: sourcesDirectory, catalog: catalog,
+            spoolDirectory: spoolDirectory, maximumBytes: maximumBytes)
+    }
+
+    /// Creates the ingest dependencies with mappings already read (from a verified policy set).
+    /// - Parameters:
+    ///   - ingester: the ingester.
+    ///   - mappings: the feed mappings by source name.
+    ///   - sourcesDirectory: the mappings folder (named in messages only).
+    ///   - catalog: the catalog.
+    ///   - spoolDirectory: where bodies are spooled.
+    ///   - maximumBytes: largest body (default 1 GiB).
+    public init(
+        ingester: Ingester, mappings: [String: SourceMapping], sourcesDirectory: URL, catalog: IndicatorCatalog,
+        spoolDirectory: URL, maximumBytes: Int = 1 << 30
+    ) {
+        self.ingester = ingester
+        self.sourcesDirectory = sourcesDirectory
+        self.catalog = catalog
+        self.spoolDirectory = spoolDirectory
+        self.maximumBytes = maximumBytes
         self.mappings = mappings
     }
 }

@@ -29,9 +29,7 @@ extension Shanyrak {
         func run() async throws {
             try await runReportingErrors {
                 let context = try ServiceContext.open(data: data.data)
-                let mapping = try SourceMapping.load(
-                    source: source, directory: context.policiesDirectory.appendingPathComponent("sources"),
-                    catalog: context.catalog)
+                let mapping = try context.sourceMapping(source)
                 let keys = try DataKeys.load(from: context.registry, keyring: context.keyring)
                 let ingester = Ingester(
                     registry: context.registry, keys: keys,

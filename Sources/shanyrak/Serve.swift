@@ -35,8 +35,9 @@ extension ServiceContext {
         let service = AccessService(
             registry: registry, keys: keys, catalog: catalog, policy: policy, auditLog: accessLog,
             pseudonymiser: pseudonymiser)
-        let ingest = try IngestDependencies(
+        let ingest = IngestDependencies(
             ingester: Ingester(registry: registry, keys: keys, pseudonymiser: pseudonymiser, catalog: catalog),
+            mappings: try sourceMappings(),
             sourcesDirectory: policiesDirectory.appendingPathComponent("sources"), catalog: catalog,
             spoolDirectory: dataDirectory.appendingPathComponent("spool"))
         let leftovers = ingest.removeLeftoverSpools()

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ShanyrakCore
 import ShanyrakCrypto
+import ShanyrakIngest
 import ShanyrakPolicy
 import ShanyrakStore
 
@@ -51,6 +52,9 @@ struct ServiceContext {
     let keyring: Keyring
     let catalog: IndicatorCatalog
     let registry: Registry
+    /// The policy set's files as verified, when the data folder takes signed sets only: the catalog and
+    /// the feed mappings are read from these bytes, never from the folder again.
+    let verifiedPolicyFiles: [PolicyFile]?
 
     var policiesDirectory: URL { URL(fileURLWithPath: config.policies) }
     var keysDirectory: URL { URL(fileURLWithPath: config.keys) }
@@ -63,9 +67,11 @@ struct ServiceContext {
         // set, for every command (ingest included), not only for the Cedar policies. The catalog is parsed
         // from the very bytes that were verified.
         let catalog: IndicatorCatalog
+        var verifiedFiles: [PolicyFile]?
         if let publicKey = try config.policyVerificationKey() {
             let files = try PolicyBundleSignature.verify(
                 directory: URL(fileURLWithPath: config.policies), publicKey: publicKey)
+            verifiedFiles = files
             guard let file = files.first(where: { $0.name == "indicators.yaml" }),
                 let text = String(validating: file.bytes, as: UTF8.self)
             else { throw CLIError("the signed policy set has no readable indicators.yaml") }
@@ -91,7 +97,41 @@ struct ServiceContext {
                         + "no other data folder uses this key folder)\n").utf8))
         }
         return ServiceContext(
-            dataDirectory: dir, config: config, keyring: keyring, catalog: catalog, registry: registry)
+            dataDirectory: dir, config: config, keyring: keyring, catalog: catalog, registry: registry,
+            verifiedPolicyFiles: verifiedFiles)
+    }
+
+    /// The feed mapping of `source`: from the verified bytes of a signed set, else from the policies folder.
+    /// - Throws: `IngestError` naming the file and rule, or an unknown source.
+    func sourceMapping(_ source: String) throws -> SourceMapping {
+        let sources = policiesDirectory.appendingPathComponent("sources")
+        guard let files = verifiedPolicyFiles else {
+            return try SourceMapping.load(source: source, directory: sources, catalog: catalog)
+        }
+        guard let file = files.first(where: { $0.name == "sources/\(source).yaml" }),
+            let text = String(validating: file.bytes, as: UTF8.self)
+        else { throw IngestError.configuration("unknown source '\(source)': the signed policy set has no mapping") }
+        return try SourceMapping.parse(
+            yaml: text, file: sources.appendingPathComponent("\(source).yaml").path, catalog: catalog,
+            expectedSource: source)
+    }
+
+    /// Every feed mapping of the policy set, by source name (from the verified bytes of a signed set).
+    /// - Throws: as `sourceMapping`.
+    func sourceMappings() throws -> [String: SourceMapping] {
+        let names: [String]
+        if let files = verifiedPolicyFiles {
+            names = files.map(\.name).filter { $0.hasPrefix("sources/") && $0.hasSuffix(".yaml") }
+                .map { String($0.dropFirst("sources/".count).dropLast(".yaml".count)) }
+        } else {
+            let listed =
+                (try? FileManager.default.contentsOfDirectory(
+                    atPath: policiesDirectory.appendingPathComponent("sources").path)) ?? []
+            names = listed.filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(".yaml".count)) }
+        }
+        var mappings: [String: SourceMapping] = [:]
+        for name in names.sorted() { mappings[name] = try sourceMapping(name) }
+        return mappings
     }
 }
 

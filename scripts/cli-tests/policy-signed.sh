@@ -18,6 +18,10 @@ grep -q "10-social-worker.cedar" err.txt || fail "refusal does not name the chan
 # a mapping edited after signing (household columns added to the police feed) is refused.
 "$B" policy sign p --key k/policy-signing.key >/dev/null
 "$B" stats --data d >/dev/null || fail "a re-signed set was refused"
+# An ingest in a signed folder reads its mapping from the verified set.
+printf 'iin,indicator,value,observed_on\n900101300017,violence.dv_report_count,1,2026-01-05\n' > police.csv
+set +e; "$B" ingest --data d --source police police.csv >out.txt 2>&1; status=$?; set -e
+[ "$status" = 0 ] || [ "$status" = 3 ] || fail "ingest in a signed folder failed ($status): $(cat out.txt)"
 printf 'iin,indicator,value,observed_on\n' > police.csv
 printf '\n# an edit after signing\n' >> p/sources/police.yaml
 if "$B" ingest --data d --source police police.csv 2>err.txt >/dev/null; then fail "a modified mapping was used"; fi
