@@ -46,6 +46,12 @@ public struct CedarAccessPolicy: AccessPolicy {
         let files =
             try publicKey.map { try PolicyBundleSignature.verify(directory: directory, publicKey: $0) }
             ?? PolicyBundleSignature.read(directory: directory)
+        return try load(files: files, catalog: catalog)
+    }
+
+    /// Loads the policies of a set's files as read (and, for a signed set, verified) once, over `catalog`.
+    /// - Throws: `PolicyLoadError` naming the file that failed, or the first error of `policy check`.
+    public static func load(files: [PolicyFile], catalog: IndicatorCatalog) throws -> CedarAccessPolicy {
         let engine = try PolicyEngine.load(files: files, catalog: catalog)
         // The service decides only with a set that passes `policy check` (schema, catalog and the
         // survivor-safety invariant), signed or not.

@@ -148,6 +148,14 @@ public struct PolicyFile: Sendable {
     public let name: String
     /// The file's bytes.
     public let bytes: [UInt8]
+    /// The bytes as UTF-8 text, or nil when they are not UTF-8.
+    public var text: String? { String(validating: bytes, as: UTF8.self) }
+}
+
+extension [PolicyFile] {
+    /// The text of the file at `name` (a path inside the set), or nil when the set has no such file or
+    /// it is not UTF-8.
+    public func text(of name: String) -> String? { first { $0.name == name }?.text }
 }
 
 extension PolicyEngine {

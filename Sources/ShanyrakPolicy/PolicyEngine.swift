@@ -99,7 +99,7 @@ public struct PolicyEngine: Sendable {
     {
         var cedar: [(name: String, text: String)] = []
         for f in files where f.name.hasSuffix(".cedar") {
-            guard let text = String(validating: f.bytes, as: UTF8.self) else {
+            guard let text = f.text else {
                 throw PolicyLoadError("\(f.name): cannot read the file as UTF-8")
             }
             cedar.append((f.name, text))
@@ -122,9 +122,9 @@ public struct PolicyEngine: Sendable {
         if let catalog {
             cat = catalog
         } else {
-            guard let file = files.first(where: { $0.name == "indicators.yaml" }),
-                let text = String(validating: file.bytes, as: UTF8.self)
-            else { throw PolicyLoadError("indicators.yaml: missing or not UTF-8") }
+            guard let text = files.text(of: "indicators.yaml") else {
+                throw PolicyLoadError("indicators.yaml: missing or not UTF-8")
+            }
             do {
                 cat = try IndicatorCatalog.parse(yaml: text)
             } catch {

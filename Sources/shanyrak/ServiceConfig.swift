@@ -72,9 +72,9 @@ struct ServiceContext {
             let files = try PolicyBundleSignature.verify(
                 directory: URL(fileURLWithPath: config.policies), publicKey: publicKey)
             verifiedFiles = files
-            guard let file = files.first(where: { $0.name == "indicators.yaml" }),
-                let text = String(validating: file.bytes, as: UTF8.self)
-            else { throw CLIError("the signed policy set has no readable indicators.yaml") }
+            guard let text = files.text(of: "indicators.yaml") else {
+                throw CLIError("the signed policy set has no readable indicators.yaml")
+            }
             catalog = try IndicatorCatalog.parse(yaml: text)
         } else {
             catalog = try IndicatorCatalog.load(
@@ -108,9 +108,9 @@ struct ServiceContext {
         guard let files = verifiedPolicyFiles else {
             return try SourceMapping.load(source: source, directory: sources, catalog: catalog)
         }
-        guard let file = files.first(where: { $0.name == "sources/\(source).yaml" }),
-            let text = String(validating: file.bytes, as: UTF8.self)
-        else { throw IngestError.configuration("unknown source '\(source)': the signed policy set has no mapping") }
+        guard let text = files.text(of: "sources/\(source).yaml") else {
+            throw IngestError.configuration("unknown source '\(source)': the signed policy set has no mapping")
+        }
         return try SourceMapping.parse(
             yaml: text, file: sources.appendingPathComponent("\(source).yaml").path, catalog: catalog,
             expectedSource: source)

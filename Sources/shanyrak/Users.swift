@@ -50,8 +50,9 @@ extension ServiceContext {
 
     /// The policy set of the policies folder, verified with the policy public key when one is configured.
     func loadAccessPolicy() throws -> CedarAccessPolicy {
-        try CedarAccessPolicy.load(
-            directory: policiesDirectory, catalog: catalog, publicKey: config.policyVerificationKey())
+        // A signed set was verified when the context opened: load those bytes, not the folder again.
+        if let verifiedPolicyFiles { return try CedarAccessPolicy.load(files: verifiedPolicyFiles, catalog: catalog) }
+        return try CedarAccessPolicy.load(directory: policiesDirectory, catalog: catalog)
     }
 }
 
