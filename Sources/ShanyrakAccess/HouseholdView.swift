@@ -137,14 +137,16 @@ public struct HouseholdView: Sendable, Hashable, Encodable {
         }
     }
 
-    /// Indicator ids refused in a household view even if a catalog marked them harmless:
-    /// a person-level address or phone can lead an abuser to a survivor.
-    public static let alwaysRefused: Set<String> = ["identity.address", "identity.phone"]
-
-    /// Identity fields the card never carries, whatever policy grants: the birth date (the card shows
-    /// the age band instead) and the IIN (a national identifier; the person view has it, and each read
-    /// of it there is audited for that one person).
-    public static let notOnTheCard: Set<String> = ["identity.birth_date", "identity.iin"]
+    /// Indicator ids the card refuses whatever the catalog file and the policies say, with the rule:
+    /// a person-level address or phone can lead an abuser to a survivor; the birth date is shown as
+    /// the age band; the IIN is a national identifier, kept for the person view, where each read of
+    /// it is audited for that one person.
+    public static let refusedWhateverPolicySays: [String: String] = [
+        "identity.address": "person-level address or phone",
+        "identity.phone": "person-level address or phone",
+        "identity.birth_date": "birth date or IIN: the card shows the age band only",
+        "identity.iin": "birth date or IIN: the card shows the age band only",
+    ]
 
     /// The household pseudonym.
     public let household: Pseudonym
@@ -248,12 +250,7 @@ public struct HouseholdView: Sendable, Hashable, Encodable {
         }
         guard indicator.mayAppearInHouseholdView, indicator.indicatorClass != .violence, !indicator.survivorSensitive
         else { throw HouseholdViewError(indicator: id, rule: "violence-class or survivor-sensitive") }
-        guard !alwaysRefused.contains(id) else {
-            throw HouseholdViewError(indicator: id, rule: "person-level address or phone")
-        }
-        guard !notOnTheCard.contains(id) else {
-            throw HouseholdViewError(indicator: id, rule: "birth date or IIN: the card shows the age band only")
-        }
+        if let rule = refusedWhateverPolicySays[id] { throw HouseholdViewError(indicator: id, rule: rule) }
     }
 
     enum CodingKeys: String, CodingKey {

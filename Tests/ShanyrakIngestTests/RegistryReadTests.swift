@@ -88,18 +88,13 @@ struct SnapshotStandingTests {
             tokenHash: [UInt8](repeating: 2, count: 32))
         func views(_ id: Int64) throws -> (household: Bool, person: Bool) {
             var asked = 0
+            func decide() -> (Int, [String]) {
+                asked += 1
+                return (0, ["demographic.sex"])
+            }
             let h = try f.registry.householdSnapshot(
-                household, staffID: id,
-                select: { _, _ -> (Int, [String]) in
-                    asked += 1
-                    return (0, ["demographic.sex"])
-                }, observe: { _ in })
-            let p = try f.registry.personSnapshot(
-                person, staffID: id,
-                select: { _, _ -> (Int, [String]) in
-                    asked += 1
-                    return (0, ["demographic.sex"])
-                }, observe: { _ in })
+                household, staffID: id, select: { _, _ in decide() }, observe: { _ in })
+            let p = try f.registry.personSnapshot(person, staffID: id, select: { _, _ in decide() }, observe: { _ in })
             // The decision is only asked for when the snapshot goes on.
             #expect(asked == (h == nil ? 0 : 1) + (p == nil ? 0 : 1))
             return (h != nil, p != nil)
