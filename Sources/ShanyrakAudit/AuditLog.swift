@@ -389,7 +389,14 @@ public actor AuditLog {
     }
 
     private func fail(_ requests: [Request], _ error: any Error) {
-        let failure = (error as? AuditError) ?? .notDurable("\(error)")
+        // Whatever stopped the group (a write that failed, a state that would not load), to its callers
+        // it means one thing: the entry is not durable and nothing may be released.
+        let failure: AuditError
+        if let error = error as? AuditError, error.isNotDurable || error == .closed {
+            failure = error
+        } else {
+            failure = .notDurable("\(error)")
+        }
         for request in requests {
             switch request {
             case .append(_, let c): c.resume(throwing: failure)

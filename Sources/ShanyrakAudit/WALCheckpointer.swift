@@ -13,7 +13,7 @@ internal import GRDBSQLite
 /// as a bound on the WAL should this thread fall behind. Checkpoints do not change what is durable: a
 /// commit is durable once its WAL frames are synced.
 final class WALCheckpointer: @unchecked Sendable {
-    // @unchecked: `handle` is used only by the checkpointer's thread (and by `deinit`, after it stopped);
+    // @unchecked: `handle` is used only by the checkpointer's thread, which closes it when it stops;
     // the counters are guarded by `lock`.
     private let handle: OpaquePointer
     private let interval: TimeInterval
@@ -42,10 +42,6 @@ final class WALCheckpointer: @unchecked Sendable {
         thread.start()
     }
 
-    deinit {
-        sqlite3_close_v2(handle)
-    }
-
     /// What the last successful pass found: frames in the WAL, and how many of them are in the database file.
     var lastPass: (logFrames: Int, checkpointed: Int) {
         lock.withLock { last }
@@ -67,8 +63,10 @@ final class WALCheckpointer: @unchecked Sendable {
         while stopSignal.wait(timeout: .now() + interval) == .timedOut {
             checkpoint()
         }
-        // One last pass, so that a log closed cleanly leaves little in its WAL.
+        // One last pass, so that a log closed cleanly leaves little in its WAL. The connection closes here,
+        // before `stop()` returns, so that a closed log's file is not touched by this thread afterwards.
         checkpoint()
+        sqlite3_close_v2(handle)
     }
 
     private func checkpoint() {

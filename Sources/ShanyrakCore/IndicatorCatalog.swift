@@ -186,6 +186,10 @@ public struct IndicatorCatalog: Sendable {
                 throw CatalogError("\(at): unknown type '\(entry.type)' (string, integer, boolean, date, enum)")
             }
             guard !entry.sources.isEmpty else { throw CatalogError("\(at): 'sources' must name at least one source") }
+            if let bad = entry.sources.firstIndex(where: { !SourceName.isValid($0) }) {
+                throw CatalogError(
+                    "\(at): source \(bad + 1) of 'sources' breaks the rule for names: \(SourceName.rule)")
+            }
             if cls == .violence && !entry.survivorSensitive {
                 throw CatalogError("\(at): every violence-class indicator must be survivor_sensitive")
             }

@@ -43,9 +43,8 @@ public struct SourceMapping: Sendable {
     /// Loads `directory/NAME.yaml` and checks it against the catalog; its `source:` must be NAME.
     /// - Throws: `IngestError.configuration` naming the file and the rule.
     public static func load(source: String, directory: URL, catalog: IndicatorCatalog) throws -> SourceMapping {
-        guard source.range(of: "^[a-z][a-z0-9_]{0,31}$", options: .regularExpression) != nil else {
-            throw IngestError.configuration(
-                "source name must be lower-case letters, digits and _ (got an invalid name)")
+        guard SourceName.isValid(source) else {
+            throw IngestError.configuration("source name must be \(SourceName.rule) (got an invalid name)")
         }
         let url = directory.appendingPathComponent("\(source).yaml")
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {

@@ -94,6 +94,9 @@ extension Shanyrak {
             }
             if role == .agency && source == nil { throw ValidationError("role agency needs --source") }
             if role != .agency && source != nil { throw ValidationError("--source is only for role agency") }
+            if let source, !SourceName.isValid(source) {
+                throw ValidationError("--source must be \(SourceName.rule)")
+            }
             if let district {
                 let d = Array(district.utf8)
                 guard d.count == 5, d[2] == 0x2d, [0, 1, 3, 4].allSatisfy({ d[$0] >= 0x30 && d[$0] <= 0x39 }) else {

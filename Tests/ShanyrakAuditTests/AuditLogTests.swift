@@ -26,8 +26,13 @@ struct AuditLogTests {
         try await AuditLog(directory: directory, signer: signer, configuration: configuration)
     }
 
+    /// A plain connection to the log's file, as an attacker with file access edits it. It waits for locks
+    /// as the log's own reader does: a log just closed may still be checkpointing its WAL.
     func database() throws -> DatabaseQueue {
-        try DatabaseQueue(path: directory.appendingPathComponent(AuditLog.fileName).path)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        return try DatabaseQueue(
+            path: directory.appendingPathComponent(AuditLog.fileName).path, configuration: configuration)
     }
 
     /// A closed log of `count` entries with a checkpoint every 5 entries.
@@ -120,7 +125,15 @@ struct AuditLogTests {
             (error as? AuditError)?.isNotDurable == true
         }
         #expect(await released.value == 0)
-        await #expect(throws: AuditError.self) { try await log.append(draft(2)) }
+        // The failed group made the log read its state again; a state that cannot be read is, to the
+        // caller, the same failure: not durable.
+        try await db.write { try $0.execute(sql: "ALTER TABLE entries RENAME TO entries_gone") }
+        await #expect {
+            try await log.append(draft(2))
+        } throws: { error in
+            (error as? AuditError)?.isNotDurable == true
+        }
+        try await db.write { try $0.execute(sql: "ALTER TABLE entries_gone RENAME TO entries") }
         try await db.write { try $0.execute(sql: "DROP TRIGGER fail") }
         let value = try await log.recordThenRelease(draft(3)) {
             await released.increment()

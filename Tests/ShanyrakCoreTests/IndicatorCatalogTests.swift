@@ -76,6 +76,15 @@ struct MalformedCatalogTests {
             "sphere"
         ),
         (
+            "  - {id: health.bad, type: boolean, class: health, sphere: health, sources: [health, Police], survivor_sensitive: false}",
+            "source 2 of 'sources'"
+        ),
+        (
+            // "caf\u{E9}" and "cafe\u{301}" are one String to Swift and two names to Cedar: non-ASCII is refused.
+            "  - {id: health.bad, type: boolean, class: health, sphere: health, sources: [caf\u{E9}], survivor_sensitive: false}",
+            "breaks the rule for names"
+        ),
+        (
             "  - {id: Bad-Id, type: boolean, class: health, sphere: health, sources: [health], survivor_sensitive: false}",
             "id must be"
         ),

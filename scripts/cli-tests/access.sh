@@ -30,6 +30,8 @@ if "$bin" users list --data d --json | grep -q "$sw_token"; then fail "users lis
 # Bad input is refused with the rule, never the value.
 if "$bin" users add --data d --name X --role wizard 2>err.txt; then fail "unknown role accepted"; fi
 grep -q "unknown role" err.txt || fail "unknown role: unclear message"
+if "$bin" users add --data d --name X --role agency --source Police 2>err.txt; then fail "bad source name accepted"; fi
+grep -q "source must be lower-case ASCII" err.txt || fail "bad source name: unclear message"
 if "$bin" households find --data d --iin 850315410003 2>err.txt; then fail "bad IIN accepted"; fi
 if grep -q "850315410003" err.txt; then fail "IIN echoed in an error"; fi
 
