@@ -65,6 +65,26 @@ public struct AccessDecision: Sendable, Hashable {
     }
 }
 
+/// An action on the service itself rather than on indicators, decided once per request.
+public enum ServiceAction: String, Sendable, Hashable, CaseIterable {
+    /// Read the audit log: entries, proofs, lookups by subject (an auditor's work).
+    case readAudit
+}
+
+/// The answer for a service action: whether it is permitted, and which policies decided.
+public struct ServiceDecision: Sendable, Hashable {
+    /// Whether the action is permitted.
+    public var isAllowed: Bool
+    /// Ids of the policies that determined the decision (for the audit log), sorted.
+    public var policyIDs: [String]
+
+    /// Creates a decision.
+    public init(isAllowed: Bool, policyIDs: [String]) {
+        self.isAllowed = isAllowed
+        self.policyIDs = policyIDs.sorted()
+    }
+}
+
 /// The policy engine as the access path sees it.
 ///
 /// Semantics expected of an implementation (Cedar's): default deny, forbid
@@ -82,6 +102,10 @@ public protocol AccessPolicy: Sendable {
     /// - Throws: when the policy cannot be evaluated (the access path then denies).
     func decide(principal: Principal, action: AccessAction, context: AccessContext, indicators: [String]) throws
         -> AccessDecision
+
+    /// Decides whether `principal` may perform an action on the service itself (no indicators involved).
+    /// - Throws: when the policy cannot be evaluated (the caller then denies).
+    func decide(principal: Principal, serviceAction: ServiceAction) throws -> ServiceDecision
 }
 
 /// The design's default policies, written in Swift: used by tests and until the
@@ -96,6 +120,7 @@ public protocol AccessPolicy: Sendable {
 /// - `gbv-break-glass`: the same in a person view of the caller's district with break-glass.
 /// - `sw-break-glass`: a social worker reads non-sensitive indicators in a person view of their
 ///   district with break-glass.
+/// - `auditor-read-audit`: an auditor reads the audit log.
 /// - every other role: nothing (default deny).
 public struct DefaultAccessPolicy: AccessPolicy {
     private let catalog: IndicatorCatalog
@@ -137,5 +162,13 @@ public struct DefaultAccessPolicy: AccessPolicy {
             }
         }
         return AccessDecision(allowed: allowed, policyIDs: Array(policies))
+    }
+
+    /// Decides per the rules in the type's documentation.
+    public func decide(principal: Principal, serviceAction: ServiceAction) throws -> ServiceDecision {
+        switch (serviceAction, principal.role) {
+        case (.readAudit, .auditor): return ServiceDecision(isAllowed: true, policyIDs: ["auditor-read-audit"])
+        default: return ServiceDecision(isAllowed: false, policyIDs: [])
+        }
     }
 }

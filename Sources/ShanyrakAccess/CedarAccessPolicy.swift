@@ -95,9 +95,7 @@ public struct CedarAccessPolicy: AccessPolicy {
         case .person: view = .person
         case .caseload, .administration: view = .none
         }
-        let staff = ShanyrakModel.Staff(
-            id: String(principal.id), roles: [principal.role.rawValue], district: principal.district ?? "",
-            organisation: principal.organisation ?? "", source: principal.source ?? "")
+        let staff = Self.staff(principal)
         let facts = ShanyrakModel.context(
             view: view, assigned: context.assigned, sameDistrict: context.sameDistrict, purpose: context.purpose ?? "",
             breakGlass: context.breakGlass)
@@ -122,5 +120,26 @@ public struct CedarAccessPolicy: AccessPolicy {
             }
         }
         return AccessDecision(allowed: allowed, policyIDs: Array(allowed.isEmpty ? forbidding : allowing))
+    }
+
+    /// Decides a service action through the engine: `readAudit` on `Shanyrak::System::"audit"`, with a
+    /// context that names no view. Rare (auditor reads), so not cached.
+    public func decide(principal: Principal, serviceAction: ServiceAction) throws -> ServiceDecision {
+        let action: ShanyrakModel.Action
+        let resource: CedarEntityUID
+        switch serviceAction {
+        case .readAudit: (action, resource) = (.readAudit, ShanyrakModel.auditLog)
+        }
+        let response = engine.authorize(
+            staff: Self.staff(principal), action: action, resource: resource,
+            context: ShanyrakModel.context(view: .none, assigned: false, sameDistrict: false))
+        return ServiceDecision(isAllowed: response.decision == .allow, policyIDs: response.determiningPolicies)
+    }
+
+    /// The principal as the engine's staff entity, in its one role.
+    private static func staff(_ principal: Principal) -> ShanyrakModel.Staff {
+        ShanyrakModel.Staff(
+            id: String(principal.id), roles: [principal.role.rawValue], district: principal.district ?? "",
+            organisation: principal.organisation ?? "", source: principal.source ?? "")
     }
 }

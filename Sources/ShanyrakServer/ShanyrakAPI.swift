@@ -64,10 +64,7 @@ struct ShanyrakAPI: APIProtocol {
                 detail: "this server does not accept feeds")
         }
         // Only an agency account bound to this very source; the source name is checked before it is recorded.
-        let validName =
-            !source.isEmpty && source.utf8.count <= 64
-            && source.utf8.allSatisfy { (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x5f }
-        let mapping = validName ? ingest.mappings[source] : nil
+        let mapping = SourceName.isValid(source) ? ingest.mappings[source] : nil
         guard principal.role == .agency, principal.source == source, let mapping else {
             try await record(principal, action: .ingest, allowed: false, policyIDs: [])
             throw AccessDenied()
@@ -227,9 +224,16 @@ struct ShanyrakAPI: APIProtocol {
     /// - Parameter subjects: the subjects the read is about, when it names any.
     private func auditorLog(subjects: [String] = []) async throws -> AuditLog {
         let principal = try RequestScope.authenticatedPrincipal()
-        let allowed = principal.role == .auditor
-        try await record(principal, action: .export, allowed: allowed, policyIDs: [], subjects: subjects)
-        guard allowed else { throw AccessDenied() }
+        // The policy set decides (`auditor.read-audit-log`); without one, the role alone. An engine that
+        // cannot decide denies.
+        let decision =
+            dependencies.policy.map { policy in
+                (try? policy.decide(principal: principal, serviceAction: .readAudit))
+                    ?? ServiceDecision(isAllowed: false, policyIDs: [])
+            } ?? ServiceDecision(isAllowed: principal.role == .auditor, policyIDs: [])
+        try await record(
+            principal, action: .export, allowed: decision.isAllowed, policyIDs: decision.policyIDs, subjects: subjects)
+        guard decision.isAllowed else { throw AccessDenied() }
         guard let log = dependencies.auditLog else { throw Problem.auditUnavailable }
         return log
     }

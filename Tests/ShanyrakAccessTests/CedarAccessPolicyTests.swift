@@ -154,4 +154,19 @@ struct CedarAccessPolicyTests {
         // The table must exercise grants as well as denials.
         #expect(granting > 40)
     }
+
+    @Test("reading the audit log is the policy set's decision: auditors only, as the Swift default policy says")
+    func readAuditByRole() throws {
+        let catalog = try IndicatorCatalog.load(
+            contentsOf: Fixture.root.appendingPathComponent("policies/indicators.yaml"))
+        let cedar = Self.cedar(catalog)
+        let swift = DefaultAccessPolicy(catalog: catalog)
+        for role in Role.allCases {
+            let principal = Principal(id: 7, role: role, district: "01-01", source: role == .agency ? "police" : nil)
+            let decision = try cedar.decide(principal: principal, serviceAction: .readAudit)
+            #expect(decision.isAllowed == (role == .auditor), "\(role)")
+            #expect(decision.isAllowed == (try swift.decide(principal: principal, serviceAction: .readAudit)).isAllowed)
+            #expect(decision.policyIDs == (role == .auditor ? ["auditor.read-audit-log"] : []), "\(role)")
+        }
+    }
 }

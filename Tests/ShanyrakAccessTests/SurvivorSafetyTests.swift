@@ -36,6 +36,10 @@ struct SurvivorSafetyTests {
         func decide(principal: Principal, action: AccessAction, context: AccessContext, indicators: [String]) throws
             -> AccessDecision
         { AccessDecision(allowed: Set(indicators), policyIDs: ["grant-everything"]) }
+
+        func decide(principal: Principal, serviceAction: ServiceAction) throws -> ServiceDecision {
+            ServiceDecision(isAllowed: true, policyIDs: ["grant-everything"])
+        }
     }
 
     @Test(

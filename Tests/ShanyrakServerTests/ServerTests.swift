@@ -5,6 +5,8 @@ import Hummingbird
 import HummingbirdTesting
 import ShanyrakAccess
 import ShanyrakAudit
+import ShanyrakCore
+import ShanyrakServer
 import Testing
 
 @testable import ShanyrakServer
@@ -387,6 +389,44 @@ struct ServerTests {
         #expect(try entry("ingest").action == "ingest")
         #expect(try entry("audit").action == "export")
         #expect(try entry("lookup").subjects == [f.person] && entry("lookup").actorId != "anonymous")
+        await f.close()
+    }
+
+    @Test("an auditor reads the log because the policy set permits it, not because of the role alone")
+    func auditorReadsAreDecidedByPolicy() async throws {
+        let f = try await ServerFixture.make()
+        // The repository's set, without the permit that lets auditors read the log.
+        let policies = f.directory.appendingPathComponent("policies-without-audit")
+        try FileManager.default.copyItem(
+            at: ServerFixture.root.appendingPathComponent("policies"), to: policies)
+        let administration = policies.appendingPathComponent("40-administration.cedar")
+        let text = try String(contentsOf: administration, encoding: .utf8)
+        let permit = try #require(text.range(of: #"@id("auditor.read-audit-log")"#))
+        let end = try #require(text.range(of: ";", range: permit.upperBound..<text.endIndex))
+        try text.replacingCharacters(in: permit.lowerBound..<end.upperBound, with: "")
+            .write(to: administration, atomically: true, encoding: .utf8)
+        let catalog = try IndicatorCatalog.load(contentsOf: policies.appendingPathComponent("indicators.yaml"))
+        var withoutAudit = f.dependencies
+        withoutAudit.policy = try CedarAccessPolicy.load(directory: policies, catalog: catalog)
+
+        let granted = try await f.application().test(.router) { client in
+            let response = try await client.execute(
+                uri: "/v1/audit/entries", method: .get, headers: f.headers("auditor"))
+            #expect(response.status == .ok)
+            return response.headers[HTTPField.Name("X-Request-ID")!]
+        }
+        let refused = try await ShanyrakServer.application(withoutAudit, host: "127.0.0.1", port: 0).test(.router) {
+            client in
+            let response = try await client.execute(
+                uri: "/v1/audit/entries", method: .get, headers: f.headers("auditor"))
+            #expect(response.status == .forbidden)
+            return response.headers[HTTPField.Name("X-Request-ID")!]
+        }
+        let entries = try f.auditLog.reader.query(AuditQuery(limit: 100_000))
+        let grant = try #require(entries.first { $0.requestId == granted })
+        #expect(grant.decision == .allow && grant.policyIds == ["auditor.read-audit-log"])
+        let refusal = try #require(entries.first { $0.requestId == refused })
+        #expect(refusal.decision == .deny && refusal.action == "export")
         await f.close()
     }
 
