@@ -20,8 +20,10 @@ public struct EnvironmentSecrets: Sendable, ExpressibleByDictionaryLiteral {
     public static let pseudonymKey = "SHANYRAK_PSEUDONYM_KEY"
     /// The audit signing seed, base64 (`Keyring`).
     public static let auditSigningKey = "SHANYRAK_AUDIT_SIGNING_KEY"
+    /// The token that opens the server's `GET /metrics` (`shanyrak serve`).
+    public static let metricsToken = "SHANYRAK_METRICS_TOKEN"
     /// Every variable the service reads a secret from.
-    public static let names = [masterKey, pseudonymKey, auditSigningKey]
+    public static let names = [masterKey, pseudonymKey, auditSigningKey, metricsToken]
 
     /// The secrets of this process's environment, taken out of it (see the type's description) the first
     /// time this property is used: Swift initialises a static property once, under a lock.
