@@ -35,6 +35,8 @@ public struct EnvironmentSecrets: Sendable, ExpressibleByDictionaryLiteral {
     /// Takes the variables `names` out of the process environment: copies each value into locked memory,
     /// overwrites its entry with zeros and removes it. A variable that is not set is left alone; one set
     /// twice (which `execve` allows) is removed twice, and the first value is kept, as `getenv` reads it.
+    /// Changes the environment without libc's lock: call it while no other thread may read or change the
+    /// environment (the command line uses `process` first thing in `main`).
     /// - Parameter names: the variables to take.
     public init(takingFromProcessEnvironment names: [String]) {
         var values: [String: Result<SecureBytes, CryptoError>] = [:]
