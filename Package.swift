@@ -41,7 +41,8 @@ let package = Package(
         ),
         // One C call Swift cannot make (sqlite3_config is variadic), for SQLite's process-wide settings.
         .target(name: "CSQLiteTuning", linkerSettings: [.linkedLibrary("sqlite3")]),
-        // One C function: no core dumps (prctl is variadic, so Swift cannot call it).
+        // Process settings Swift cannot make itself: no core dumps (prctl is variadic), and the removal of
+        // secrets from the environment block (a walk over `environ`, a C global Swift 6 may not touch).
         .target(name: "CProcessHardening"),
         .target(
             name: "ShanyrakCrypto",

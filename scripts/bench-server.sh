@@ -46,7 +46,8 @@ echo "bench-server: generating and loading $HOUSEHOLDS households ..."
 # log's commits (each waits for its fsync) queue behind that writeback.
 sync
 
-SHANYRAK_BENCH_FIXED_ROUTE=1 "$bin" serve --data "$work/data" --port "$PORT" >"$work/server.log" 2>&1 &
+SHANYRAK_BENCH_FIXED_ROUTE=1 "$bin" serve --data "$work/data" --port "$PORT" \
+    --metrics-token-file "$work/data/metrics.token" >"$work/server.log" 2>&1 &
 server=$!
 i=0
 until curl -fs "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; do
@@ -88,7 +89,9 @@ BENCH_REQUESTS="$work/requests.lua" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATI
 cpu_after=$(cpu_ticks)
 echo "SERVER_CPU_TICKS $((cpu_after - cpu_before)) $(getconf CLK_TCK)" >>"$work/mixed.txt"
 # The audit log's group commits so far (warm-up and mix): a slow one holds back every request of its group.
-curl -fs "$url/metrics" >"$work/metrics.txt" || : >"$work/metrics.txt"
+# /metrics takes the demo's metrics token, given to curl in a header file ($work is mode 0700), not argv.
+printf 'Authorization: Bearer %s\n' "$(cat "$work/data/metrics.token")" >"$work/metrics-header"
+curl -fs -H @"$work/metrics-header" "$url/metrics" >"$work/metrics.txt" || : >"$work/metrics.txt"
 echo "bench-server: fixed string, wrk -t$THREADS -c$CONNECTIONS -d$DURATION"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url/bench/fixed" | tee "$work/fixed.txt"
 

@@ -18,6 +18,19 @@ public enum KeyFile {
     /// Reads a secret key of `length` bytes from `url` into secure memory.
     /// - Throws: `CryptoError.keyFile` naming the file and the rule (missing, mode, size, encoding).
     public static func readSecret(_ url: URL, length: Int) throws(CryptoError) -> SecureBytes {
+        try decodeSecret(base64: readSecretFile(url), length: length, what: "key file \(url.path)")
+    }
+
+    /// Reads a secret file (a key, a token) into secure memory, as it is: the checks of a key file, without
+    /// its decoding. The file must be a regular file (not a symbolic link) that neither group nor others
+    /// can read, of 1 to 511 bytes.
+    /// - Parameters:
+    ///   - url: the file.
+    ///   - what: what the file is, for messages (`key file`, `metrics token file`).
+    /// - Returns: the file's bytes.
+    /// - Throws: `CryptoError.keyFile` naming the file and the rule (missing, mode, size), with the
+    ///   `chmod 600` to run when the mode is too open.
+    public static func readSecretFile(_ url: URL, what: String = "key file") throws(CryptoError) -> SecureBytes {
         try Sodium.ensureInitialised()
         let path = url.path
         // Open first, then check the mode of what was opened (fstat), so that the file
@@ -26,18 +39,18 @@ public enum KeyFile {
         guard fd >= 0 else {
             throw .keyFile(
                 errno == ENOENT
-                    ? "key file \(path) cannot be read: it does not exist"
-                    : "key file \(path) cannot be opened (it must be a regular file, not a symbolic link)")
+                    ? "\(what) \(path) cannot be read: it does not exist"
+                    : "\(what) \(path) cannot be opened (it must be a regular file, not a symbolic link)")
         }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-            throw .keyFile("key file \(path) is not a regular file")
+            throw .keyFile("\(what) \(path) is not a regular file")
         }
         let mode = info.st_mode & 0o777
         guard mode & 0o077 == 0 else {
             throw .keyFile(
-                "key file \(path) is readable by group or others (mode \(String(mode, radix: 8))); "
+                "\(what) \(path) is readable by group or others (mode \(String(mode, radix: 8))); "
                     + "run: chmod 600 \(path)")
         }
         let raw: SecureBytes
@@ -50,11 +63,10 @@ public enum KeyFile {
             throw .allocationFailed
         }
         guard readCount > 0, readCount < maximumSize else {
-            throw .keyFile("key file \(path) is empty or too large")
+            throw .keyFile("\(what) \(path) is empty or too large")
         }
         return try raw.withUnsafeBytes { text throws(CryptoError) in
-            try decodeBase64(
-                UnsafeRawBufferPointer(rebasing: text.prefix(readCount)), length: length, what: "key file \(path)")
+            try SecureBytes(copying: UnsafeRawBufferPointer(rebasing: text.prefix(readCount)))
         }
     }
 
@@ -65,6 +77,20 @@ public enum KeyFile {
         defer { wipe(&bytes) }
         let copy = bytes
         return try decodeBase64(copy, length: length, what: what)
+    }
+
+    /// Decodes a base64 secret held in secure memory (a key file's text, an environment variable taken by
+    /// `EnvironmentSecrets`) without copying the text out of it.
+    /// - Parameters:
+    ///   - text: the base64 text; spaces, tabs and line ends are ignored.
+    ///   - length: the number of bytes the key must have.
+    ///   - what: what the text is, for messages (`key file PATH`, `environment variable NAME`).
+    /// - Returns: the key.
+    /// - Throws: `CryptoError.keyFile` when it is not base64 of `length` bytes.
+    public static func decodeSecret(base64 text: SecureBytes, length: Int, what: String) throws(CryptoError)
+        -> SecureBytes
+    {
+        try text.withUnsafeBytes { bytes throws(CryptoError) in try decodeBase64(bytes, length: length, what: what) }
     }
 
     private static func decodeBase64(_ text: [UInt8], length: Int, what: String) throws(CryptoError) -> SecureBytes {

@@ -11,7 +11,8 @@ public import Foundation
 ///
 /// Secret files must be mode 0600 (or stricter). The environment variables
 /// `SHANYRAK_MASTER_KEY`, `SHANYRAK_PSEUDONYM_KEY` and `SHANYRAK_AUDIT_SIGNING_KEY`
-/// (base64) take precedence over the files.
+/// (base64) take precedence over the files; they are taken out of the process
+/// environment when first looked at (`EnvironmentSecrets`).
 public struct Keyring: Sendable {
     /// Wraps the data keys.
     public let master: SecureBytes
@@ -44,19 +45,24 @@ public struct Keyring: Sendable {
     }
 
     /// Loads the keyring from `directory`, with environment overrides.
-    /// - Throws: `CryptoError.keyFile` naming the file and the rule.
-    public static func load(from directory: URL, environment: [String: String] = ProcessInfo.processInfo.environment)
+    /// - Parameters:
+    ///   - directory: the key folder.
+    ///   - environment: keys given in environment variables (by default those of this process, taken out
+    ///     of its environment); each takes precedence over its file.
+    /// - Throws: `CryptoError.keyFile` naming the file or variable and the rule.
+    public static func load(from directory: URL, environment: EnvironmentSecrets = .process)
         throws(CryptoError) -> Keyring
     {
         func secret(_ file: String, env: String) throws(CryptoError) -> SecureBytes {
-            if let text = environment[env] {
+            if let text = try environment.value(env) {
                 return try KeyFile.decodeSecret(base64: text, length: 32, what: "environment variable \(env)")
             }
             return try KeyFile.readSecret(directory.appendingPathComponent(file), length: 32)
         }
-        let master = try secret(FileName.master, env: "SHANYRAK_MASTER_KEY")
-        let pseudonym = try secret(FileName.pseudonym, env: "SHANYRAK_PSEUDONYM_KEY")
-        let audit = try Ed25519.SigningKey(seed: secret(FileName.auditSigning, env: "SHANYRAK_AUDIT_SIGNING_KEY"))
+        let master = try secret(FileName.master, env: EnvironmentSecrets.masterKey)
+        let pseudonym = try secret(FileName.pseudonym, env: EnvironmentSecrets.pseudonymKey)
+        let audit = try Ed25519.SigningKey(
+            seed: secret(FileName.auditSigning, env: EnvironmentSecrets.auditSigningKey))
         return Keyring(master: master, pseudonymKey: pseudonym, auditSigning: audit)
     }
 

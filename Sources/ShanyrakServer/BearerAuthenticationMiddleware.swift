@@ -7,13 +7,20 @@ import ShanyrakAccess
 ///
 /// A missing, unknown or revoked token throws `Unauthenticated` before the handler runs; the
 /// responder records that failure in the audit log (without the token) and answers 401.
+/// The metrics operation takes the metrics token only (`MetricsToken`), never a staff token: without
+/// one configured it is off (404), and a missing or wrong token throws `MetricsUnauthenticated` (401).
 struct BearerAuthenticationMiddleware: ServerMiddleware {
     /// Operations of `openapi.yaml` with `security: []`; every other operation needs a token, so an
     /// operation added to the contract is authenticated unless it is listed here.
-    static let publicOperations: Set<String> = ["getCheckpoint", "health", "metrics", "openapi"]
+    static let publicOperations: Set<String> = ["getCheckpoint", "health", "openapi"]
+    /// Operations of `openapi.yaml` with `security: [metricsToken: []]`: the metrics token opens them,
+    /// and nothing else does.
+    static let metricsOperations: Set<String> = ["metrics"]
 
-    /// The access path, which knows the tokens.
+    /// The access path, which knows the staff tokens.
     let access: AccessService
+    /// The metrics token (nil: the metrics operations are off).
+    let metricsToken: MetricsToken?
 
     func intercept(
         _ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
@@ -21,6 +28,14 @@ struct BearerAuthenticationMiddleware: ServerMiddleware {
     ) async throws -> (HTTPResponse, HTTPBody?) {
         if Self.publicOperations.contains(operationID) {
             return try await next(request, body, metadata)
+        }
+        if Self.metricsOperations.contains(operationID) {
+            guard let metricsToken else { throw Problem.metricsOff }
+            guard let token = Self.bearerToken(request.headerFields[.authorization]), metricsToken.matches(token)
+            else { throw MetricsUnauthenticated() }
+            return try await RequestScope.$metricsTokenPresented.withValue(true) {
+                try await next(request, body, metadata)
+            }
         }
         guard let token = Self.bearerToken(request.headerFields[.authorization]),
             let principal = try access.authenticate(token: token)

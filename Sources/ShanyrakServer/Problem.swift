@@ -43,6 +43,13 @@ public struct Problem: Error, Sendable, Equatable, Encodable {
     public static let unauthenticated = Problem(
         "unauthenticated", title: "Unauthorized", status: .unauthorized,
         detail: "a valid bearer token is required")
+    /// 401: `/metrics` without the metrics token (a staff token does not open it).
+    public static let metricsUnauthenticated = Problem(
+        "unauthenticated", title: "Unauthorized", status: .unauthorized, detail: "the metrics token is required")
+    /// 404: `/metrics` on a server started without a metrics token.
+    public static let metricsOff = Problem(
+        "metrics-off", title: "Not Found", status: .notFound,
+        detail: "metrics are off: the operator turns them on with shanyrak serve --metrics-token-file FILE")
     /// 403: the one denial, whatever the reason.
     public static let accessDenied = Problem(
         "access-denied", title: "Forbidden", status: .forbidden, detail: "access denied")

@@ -12,6 +12,15 @@ enum RequestScope {
     /// The principal authenticated for this request; nil for public operations.
     @TaskLocal static var principal: Principal?
 
+    /// Whether this request presented the metrics token (bound for the metrics operations only).
+    @TaskLocal static var metricsTokenPresented = false
+
+    /// Checks that the request presented the metrics token.
+    /// - Throws: `MetricsUnauthenticated` when it did not: the metrics handler cannot run without it.
+    static func requireMetricsToken() throws {
+        guard metricsTokenPresented else { throw MetricsUnauthenticated() }
+    }
+
     /// The authenticated principal.
     /// - Returns: the principal the bearer token of this request belongs to.
     /// - Throws: `Unauthenticated` when no principal is bound: a handler cannot run unauthenticated.

@@ -19,6 +19,8 @@ public struct ServerDependencies: Sendable {
     public var ingest: IngestDependencies?
     /// Request counters for `/metrics`.
     public var metrics: ServerMetrics
+    /// The token that opens `/metrics` (nil: `/metrics` is off and answers 404).
+    public var metricsToken: MetricsToken?
     /// Whether `GET /bench/fixed` (a fixed string, for the load benchmark) is mounted.
     public var benchFixedRoute: Bool
     /// The largest request body of any operation but ingest (which has `IngestDependencies.maximumBytes`);
@@ -36,12 +38,14 @@ public struct ServerDependencies: Sendable {
     ///   - policy: the policy engine, for ingest decisions.
     ///   - ingest: feed ingestion.
     ///   - metrics: request counters.
+    ///   - metricsToken: the token that opens `/metrics` (nil: it answers 404).
     ///   - benchFixedRoute: mount `GET /bench/fixed`.
     ///   - maximumRequestBodyBytes: the largest body of an operation other than ingest (default 64 KiB).
     public init(
         access: AccessService, accessLog: any AccessAuditLog, auditLog: AuditLog? = nil,
         policy: (any AccessPolicy)? = nil, ingest: IngestDependencies? = nil, metrics: ServerMetrics = ServerMetrics(),
-        benchFixedRoute: Bool = false, maximumRequestBodyBytes: Int = ServerDependencies.defaultMaximumRequestBodyBytes
+        metricsToken: MetricsToken? = nil, benchFixedRoute: Bool = false,
+        maximumRequestBodyBytes: Int = ServerDependencies.defaultMaximumRequestBodyBytes
     ) {
         self.access = access
         self.accessLog = accessLog
@@ -49,6 +53,7 @@ public struct ServerDependencies: Sendable {
         self.policy = policy
         self.ingest = ingest
         self.metrics = metrics
+        self.metricsToken = metricsToken
         self.benchFixedRoute = benchFixedRoute
         self.maximumRequestBodyBytes = maximumRequestBodyBytes
     }

@@ -200,13 +200,14 @@ struct ShanyrakAPI: APIProtocol {
                         root2: Self.base64(proof.rootHash2), proof: proof.hashes.map(Self.base64)))))
     }
 
-    // MARK: Service endpoints (public)
+    // MARK: Service endpoints (public, and metrics with the metrics token)
 
     func health(_ input: Operations.Health.Input) async throws -> Operations.Health.Output {
         .ok(.init(body: .json(.init(status: .ok))))
     }
 
     func metrics(_ input: Operations.Metrics.Input) async throws -> Operations.Metrics.Output {
+        try RequestScope.requireMetricsToken()
         let groupCommits = await dependencies.auditLog?.groupCommitStatistics
         return .ok(
             .init(

@@ -22,3 +22,10 @@ public struct Unauthenticated: Error, Sendable, Equatable, CustomStringConvertib
     /// "authentication required".
     public var description: String { "authentication required" }
 }
+
+/// A request to `/metrics` without the metrics token (HTTP 401): none, a wrong one, or a staff token.
+/// Carries nothing about the token.
+struct MetricsUnauthenticated: Error, Sendable, Equatable, CustomStringConvertible {
+    /// "the metrics token is required".
+    var description: String { "the metrics token is required" }
+}

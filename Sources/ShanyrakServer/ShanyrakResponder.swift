@@ -68,14 +68,13 @@ struct ShanyrakResponder<Inner: HTTPResponder<ShanyrakRequestContext>>: HTTPResp
         case let error as Problem:
             problem = error
         case is Unauthenticated:
-            do {
-                let (action, view) = Self.attempted(route: context.endpointPath)
-                try await dependencies.access.recordFailedAuthentication(
-                    requestID: requestID, action: action, view: view)
-                problem = .unauthenticated
-            } catch {
-                problem = .auditUnavailable
-            }
+            problem = await recordFailedAuthentication(requestID: requestID, context: context) ?? .unauthenticated
+        case is MetricsUnauthenticated:
+            // Audited like a staff-token failure, but one a minute at most (`MetricsToken`).
+            let audited = dependencies.metricsToken?.shouldAuditFailure() ?? true
+            problem =
+                (audited ? await recordFailedAuthentication(requestID: requestID, context: context) : nil)
+                ?? .metricsUnauthenticated
         case is AccessDenied:
             problem = .accessDenied
         case let error as InvalidJustification:
@@ -100,6 +99,18 @@ struct ShanyrakResponder<Inner: HTTPResponder<ShanyrakRequestContext>>: HTTPResp
         return problem
     }
 
+    /// Records a failed authentication in the audit log, without the token.
+    /// - Returns: nil when it was recorded, the 503 problem when it could not be.
+    private func recordFailedAuthentication(requestID: String, context: ShanyrakRequestContext) async -> Problem? {
+        do {
+            let (action, view) = Self.attempted(route: context.endpointPath)
+            try await dependencies.access.recordFailedAuthentication(requestID: requestID, action: action, view: view)
+            return nil
+        } catch {
+            return .auditUnavailable
+        }
+    }
+
     /// What an unauthenticated request tried to do, by its route, for its audit entry.
     static func attempted(route: String?) -> (AccessAction, ViewKind) {
         guard let route else { return (.read, .administration) }
@@ -113,8 +124,8 @@ struct ShanyrakResponder<Inner: HTTPResponder<ShanyrakRequestContext>>: HTTPResp
 
     /// Whether `error` is one the server throws itself (and maps above).
     private static func isOwn(_ error: any Error) -> Bool {
-        error is Problem || error is Unauthenticated || error is AccessDenied || error is AuditLogUnavailable
-            || error is HTTPError || error is InvalidJustification
+        error is Problem || error is Unauthenticated || error is MetricsUnauthenticated || error is AccessDenied
+            || error is AuditLogUnavailable || error is HTTPError || error is InvalidJustification
     }
 
     /// The problem for a request the generated layer refused. The runtime's own description can quote

@@ -40,7 +40,8 @@ public enum ShanyrakServer {
             try api.registerHandlers(
                 on: router, configuration: configuration,
                 middlewares: [
-                    BearerAuthenticationMiddleware(access: dependencies.access),
+                    BearerAuthenticationMiddleware(
+                        access: dependencies.access, metricsToken: dependencies.metricsToken),
                     RequestBodyLimitMiddleware(maximumBytes: dependencies.maximumRequestBodyBytes),
                 ])
         } catch {

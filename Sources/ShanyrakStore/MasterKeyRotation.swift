@@ -56,13 +56,13 @@ public enum MasterKeyRotation {
     ///   - registry: the registry whose data keys are rewrapped.
     ///   - keysDirectory: the folder holding `master.key`.
     ///   - keyring: the keyring loaded from that folder (its master key must open every active data key).
-    ///   - environment: the process environment; a master key given by `SHANYRAK_MASTER_KEY` is refused.
+    ///   - environment: keys given in environment variables; a master key given by `SHANYRAK_MASTER_KEY` is refused.
     ///   - lockTimeout: seconds to wait for the key folder's lock.
     /// - Returns: the new keyring and how many data keys were rewrapped.
     /// - Throws: `StoreError` naming what is wrong; `master.key` and the registry are then as they were.
     public static func rotate(
         registry: Registry, keysDirectory: URL, keyring: Keyring,
-        environment: [String: String] = ProcessInfo.processInfo.environment,
+        environment: EnvironmentSecrets = .process,
         lockTimeout: TimeInterval = MasterKeyLock.defaultTimeout
     ) throws -> (keyring: Keyring, rewrapped: Int) {
         try rotate(
@@ -73,10 +73,10 @@ public enum MasterKeyRotation {
     /// `rotate`, reporting each step to `observe` as it is done (tests use it to see the order of the
     /// steps and to act between them).
     static func rotate(
-        registry: Registry, keysDirectory: URL, keyring: Keyring, environment: [String: String],
+        registry: Registry, keysDirectory: URL, keyring: Keyring, environment: EnvironmentSecrets,
         lockTimeout: TimeInterval, observe: (Step) throws -> Void
     ) throws -> (keyring: Keyring, rewrapped: Int) {
-        guard environment["SHANYRAK_MASTER_KEY"] == nil else {
+        guard !environment.contains(EnvironmentSecrets.masterKey) else {
             throw StoreError(
                 message: "the master key comes from SHANYRAK_MASTER_KEY, not from a file this command could replace; "
                     + "unset it to rotate the key in \(keysDirectory.path)")
@@ -155,12 +155,12 @@ public enum MasterKeyRotation {
     /// - Parameters:
     ///   - registry: the registry whose data keys the master key wraps.
     ///   - keysDirectory: the key folder.
-    ///   - environment: the process environment (keys given there take precedence over the files).
+    ///   - environment: keys given in environment variables (they take precedence over the files).
     ///   - lockTimeout: seconds to wait for the key folder's lock.
     /// - Returns: the keyring to use and what was found.
     /// - Throws: `CryptoError` for a key file that cannot be used, `StoreError` as `recover` does.
     public static func loadKeyring(
-        registry: Registry, keysDirectory: URL, environment: [String: String] = ProcessInfo.processInfo.environment,
+        registry: Registry, keysDirectory: URL, environment: EnvironmentSecrets = .process,
         lockTimeout: TimeInterval = MasterKeyLock.defaultTimeout
     ) throws -> (keyring: Keyring, outcome: Outcome) {
         try locked(keysDirectory: keysDirectory, timeout: lockTimeout) {

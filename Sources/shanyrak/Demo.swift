@@ -36,6 +36,8 @@ struct DemoAccounts: Codable {
     }
 
     static let fileName = "demo-accounts.json"
+    /// The demo's metrics token (mode 0600, beside the accounts): `serve --metrics-token-file` takes it.
+    static let metricsTokenFileName = "metrics.token"
 
     func account(_ role: Role) -> Account? { accounts.first { $0.role == role.rawValue } }
 }
@@ -50,8 +52,9 @@ extension Shanyrak {
                 A new folder is initialised, filled with a generated population (every feed ingested), given one \
                 account per role with caseloads for the social worker and the GBV specialist, and served. The \
                 accounts (role, user id, token, assigned households) are written to DIR/demo-accounts.json \
-                (mode 0600). A folder that already holds a finished demo (demo-accounts.json) is served again as \
-                it is; any other existing folder is refused.
+                (mode 0600), and a token that opens GET /metrics to DIR/metrics.token (mode 0600). A folder that \
+                already holds a finished demo (demo-accounts.json) is served again as it is; any other existing \
+                folder is refused.
                 """)
 
         @Option(name: .long, help: "The demo data folder.")
@@ -94,14 +97,16 @@ extension Shanyrak {
                     accounts = try await prepare(dir)
                     try write(accounts, to: accountsURL)
                 }
-                printSession(accounts, accountsURL: accountsURL)
-                guard !noServe else { return }
-                let context = try ServiceContext.open(data: dir.path)
-                let host = host
-                try await context.serve(host: host, port: port) { bound in
-                    print("shanyrak: serving http://\(host):\(bound) (openapi.yaml at /openapi.yaml); Ctrl-C stops")
-                    fflush(nil)
+                // Made for a folder of an earlier demo too, which had none.
+                let metricsTokenURL = dir.appendingPathComponent(DemoAccounts.metricsTokenFileName)
+                if !FileManager.default.fileExists(atPath: metricsTokenURL.path) {
+                    try KeyFile.writeSecret(SecureBytes.random(count: 32), to: metricsTokenURL)
                 }
+                printSession(accounts, accountsURL: accountsURL, metricsTokenURL: metricsTokenURL)
+                guard !noServe else { return }
+                let metricsToken = try loadMetricsToken(file: metricsTokenURL.path)
+                let context = try ServiceContext.open(data: dir.path)
+                try await context.serve(host: host, port: port, metricsToken: metricsToken)
             }
         }
 
@@ -249,7 +254,7 @@ extension Shanyrak {
             chmod(url.path, 0o600)
         }
 
-        private func printSession(_ accounts: DemoAccounts, accountsURL: URL) {
+        private func printSession(_ accounts: DemoAccounts, accountsURL: URL, metricsTokenURL: URL) {
             let base = "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"
             print("\ndemo accounts (also in \(accountsURL.path), mode 0600):")
             for a in accounts.accounts {
@@ -276,6 +281,8 @@ extension Shanyrak {
                   # the auditor: a signed checkpoint and the entries about that person
                   curl -s \(base)/v1/audit/checkpoint
                   \(curl(.auditor, "/v1/audit/entries?subject=" + accounts.examplePerson))
+                  # Prometheus metrics: only the metrics token opens them (\(metricsTokenURL.path), mode 0600)
+                  curl -s -H "Authorization: Bearer $(cat '\(metricsTokenURL.path)')" '\(base)/metrics'
 
                 """)
             fflush(nil)

@@ -12,8 +12,12 @@ extension ServiceContext {
     /// The HTTP API's dependencies over this data folder: the access path on the Cedar policies and the
     /// Merkle audit log (checkpoints every 1,024 entries or 60 s), feed ingestion, and request counters.
     /// Entries without a principal (failed authentications) name the actor `anonymous`.
-    /// - Parameter benchFixedRoute: mount `GET /bench/fixed` (load benchmark only).
-    func serverDependencies(benchFixedRoute: Bool = false) async throws -> (ServerDependencies, AuditLog) {
+    /// - Parameters:
+    ///   - benchFixedRoute: mount `GET /bench/fixed` (load benchmark only).
+    ///   - metricsToken: the token that opens `/metrics` (nil: it answers 404).
+    func serverDependencies(benchFixedRoute: Bool = false, metricsToken: MetricsToken? = nil) async throws
+        -> (ServerDependencies, AuditLog)
+    {
         let keys = try DataKeys.load(from: registry, keyring: keyring)
         let policy = try loadAccessPolicy()
         let log = try await openAuditLog()
@@ -46,19 +50,28 @@ extension ServiceContext {
         }
         let dependencies = ServerDependencies(
             access: service, accessLog: accessLog, auditLog: log, policy: policy, ingest: ingest,
-            benchFixedRoute: benchFixedRoute)
+            metricsToken: metricsToken, benchFixedRoute: benchFixedRoute)
         return (dependencies, log)
     }
 
-    /// Serves the API on `host:port` until SIGINT or SIGTERM, then closes the audit log.
-    /// - Parameter ready: called with the bound port once the server listens.
-    func serve(host: String, port: Int, ready: @escaping @Sendable (Int) -> Void) async throws {
+    /// Serves the API on `host:port` until SIGINT or SIGTERM, then closes the audit log. Says where it
+    /// listens, and whether `/metrics` is on, once the server listens.
+    /// - Parameter metricsToken: the token that opens `/metrics` (nil: it answers 404).
+    func serve(host: String, port: Int, metricsToken: MetricsToken?) async throws {
         let benchFixed = ProcessInfo.processInfo.environment["SHANYRAK_BENCH_FIXED_ROUTE"] == "1"
-        let (dependencies, log) = try await serverDependencies(benchFixedRoute: benchFixed)
+        let (dependencies, log) = try await serverDependencies(
+            benchFixedRoute: benchFixed, metricsToken: metricsToken)
         let logger = Logger(label: "shanyrak") { ServerLogHandler(label: $0, level: .notice) }
+        let metrics = metricsToken == nil ? "off (no --metrics-token-file)" : "with the metrics token"
         do {
             try await ShanyrakServer.run(
-                dependencies, host: host, port: port, logger: logger, onServerRunning: { ready($0) })
+                dependencies, host: host, port: port, logger: logger,
+                onServerRunning: { bound in
+                    print(
+                        "shanyrak: serving http://\(host):\(bound) (openapi.yaml at /openapi.yaml; /metrics \(metrics)); "
+                            + "Ctrl-C stops")
+                    fflush(nil)
+                })
         } catch {
             await log.close()
             throw error
@@ -67,27 +80,59 @@ extension ServiceContext {
     }
 }
 
+/// The token that opens `/metrics`: read from `file` (which must be mode 0600, as a key file) or from
+/// `SHANYRAK_METRICS_TOKEN`; nil when neither is given, and `/metrics` is off.
+/// - Parameters:
+///   - file: the path given by `--metrics-token-file`.
+///   - environment: secrets given in environment variables.
+/// - Returns: the token's hash, or nil.
+/// - Throws: `CLIError` when both are given; `CryptoError.keyFile` naming the file or variable and the rule.
+func loadMetricsToken(file: String?, environment: EnvironmentSecrets = .process) throws -> MetricsToken? {
+    let variable = EnvironmentSecrets.metricsToken
+    switch (file, try environment.value(variable)) {
+    case (nil, nil):
+        return nil
+    case (let file?, nil):
+        let url = URL(fileURLWithPath: file)
+        return try MetricsToken(
+            secret: KeyFile.readSecretFile(url, what: "metrics token file"), from: "metrics token file \(url.path)")
+    case (nil, let secret?):
+        return try MetricsToken(secret: secret, from: "environment variable \(variable)")
+    case (_?, _?):
+        throw CLIError("the metrics token is given twice, by --metrics-token-file and by \(variable): give one")
+    }
+}
+
 extension Shanyrak {
     /// `shanyrak serve`: the HTTP API.
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Serve the HTTP API (openapi.yaml; docs/api.md) on a data folder.",
-            discussion: "Set SHANYRAK_BENCH_FIXED_ROUTE=1 to add GET /bench/fixed (a fixed string, for benchmarks).")
+            discussion: """
+                GET /metrics answers only to the metrics token, given by --metrics-token-file or \
+                SHANYRAK_METRICS_TOKEN (one of them; the variable is taken out of the environment at start); \
+                without one it is off (404). Set SHANYRAK_BENCH_FIXED_ROUTE=1 to add GET /bench/fixed (a fixed \
+                string, for benchmarks).
+                """)
 
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "Address to listen on.")
         var host = "127.0.0.1"
         @Option(name: .long, help: "Port to listen on (0 picks a free one).")
         var port = 8080
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "File holding the token that opens GET /metrics (mode 0600).",
+                discussion: "One line of 32 to 256 visible ASCII characters, e.g. from `openssl rand -base64 32`.",
+                valueName: "path"))
+        var metricsTokenFile: String?
 
         func run() async throws {
             try await runReportingErrors {
+                let metricsToken = try loadMetricsToken(file: metricsTokenFile)
                 let context = try ServiceContext.open(data: data.data)
-                let host = host
-                try await context.serve(host: host, port: port) { bound in
-                    print("shanyrak: serving http://\(host):\(bound) (openapi.yaml at /openapi.yaml); Ctrl-C stops")
-                    fflush(nil)
-                }
+                try await context.serve(host: host, port: port, metricsToken: metricsToken)
             }
         }
     }

@@ -72,6 +72,24 @@ struct KeyFileTests {
         #expect(message?.contains(url.path) == true)
     }
 
+    @Test("another secret file is read as it is, with the checks of a key file, named as the caller says")
+    func secretFileAsItIs() throws {
+        let dir = makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("metrics.token")
+        let text = "not base64 at all, but a secret\n"
+        #expect(
+            FileManager.default.createFile(
+                atPath: url.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]))
+        #expect(
+            try KeyFile.readSecretFile(url, what: "metrics token file") == (try SecureBytes(copying: Array(text.utf8))))
+        #expect(chmod(url.path, 0o640) == 0)
+        let message = errorText { _ = try KeyFile.readSecretFile(url, what: "metrics token file") }
+        #expect(message?.hasPrefix("metrics token file \(url.path) is readable by group or others") == true)
+        #expect(message?.contains("chmod 600 \(url.path)") == true)
+        #expect(message?.contains("not base64") == false)
+    }
+
     @Test func missingFileIsRefusedByName() {
         let url = URL(fileURLWithPath: "/nonexistent-\(UUID().uuidString)/master.key")
         #expect(errorText { _ = try KeyFile.readSecret(url, length: 32) }?.contains(url.path) == true)

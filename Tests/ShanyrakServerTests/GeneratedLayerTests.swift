@@ -246,7 +246,7 @@ struct GeneratedLayerTests {
                 uri: "/v1/households/\(f.household)", method: .get, headers: f.headers("researcher"))
             #expect(denied.status == .forbidden)
             _ = try JSONDecoder().decode(Components.Schemas.Problem.self, from: Data(denied.body.readableBytesView))
-            let metrics = try await client.execute(uri: "/metrics", method: .get)
+            let metrics = try await client.execute(uri: "/metrics", method: .get, headers: f.headers("metrics token"))
             let metricsType = try #require(metrics.headers[.contentType])
             #expect(metricsType.hasPrefix("text/plain;") && metricsType.contains("version=0.0.4"))
             let contract = try await client.execute(uri: "/openapi.yaml", method: .get)
@@ -266,18 +266,24 @@ struct GeneratedLayerTests {
         #expect(try encoder.encode(value) == bytes, "\(name)")
     }
 
-    @Test("the public operations of the server are those with `security: []` in the contract")
+    @Test(
+        "the public operations of the server are those with `security: []` in the contract, the metrics ones those with the metrics token"
+    )
     func publicOperationsMatchTheContract() throws {
         let document = try ShanyrakServer.openAPIDocument()
         var operation: String?
         var publicOperations: Set<String> = []
+        var metricsOperations: Set<String> = []
         for line in document.split(separator: "\n") {
             let text = line.trimmingCharacters(in: .whitespaces)
             if text.hasPrefix("operationId: ") { operation = String(text.dropFirst("operationId: ".count)) }
             if text == "security: []", let operation { publicOperations.insert(operation) }
+            if text == "- metricsToken: []", let operation { metricsOperations.insert(operation) }
             if line.hasPrefix("  /") { operation = nil }
         }
         #expect(publicOperations == BearerAuthenticationMiddleware.publicOperations)
+        #expect(metricsOperations == BearerAuthenticationMiddleware.metricsOperations)
+        #expect(publicOperations.isDisjoint(with: metricsOperations))
     }
 
     @Test(

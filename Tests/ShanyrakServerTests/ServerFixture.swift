@@ -44,6 +44,9 @@ struct ServerFixture {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
+    /// The token that opens `/metrics` in the fixture's dependencies.
+    static let metricsToken = "metrics-" + String(repeating: "7f", count: 20)
+
     struct Account {
         let role: String
         let principal: Principal?
@@ -124,6 +127,7 @@ struct ServerFixture {
             ingest: try IngestDependencies(
                 ingester: ingester, sourcesDirectory: sources, catalog: catalog,
                 spoolDirectory: directory.appendingPathComponent("spool")),
+            metricsToken: try MetricsToken(secret: SecureBytes(copying: Array(metricsToken.utf8)), from: "test"),
             benchFixedRoute: true)
 
         var fixture = ServerFixture(
@@ -157,6 +161,7 @@ struct ServerFixture {
         _ = try await service.revokeStaff(id: revokedID, actor: nil, requestID: "setup")
         fixture.accounts["revoked token"] = Account(role: "revoked token", principal: nil, token: revokedToken)
         fixture.accounts["no token"] = Account(role: "no token", principal: nil, token: nil)
+        fixture.accounts["metrics token"] = Account(role: "metrics token", principal: nil, token: metricsToken)
         fixture.accounts["wrong token"] = Account(
             role: "wrong token", principal: nil, token: "shk_" + String(repeating: "0", count: 43))
         return fixture

@@ -26,7 +26,8 @@ struct Endpoint: CustomStringConvertible {
 @Suite("HTTP API")
 struct ServerTests {
     static let roles = ["social_worker", "gbv_specialist", "researcher", "administrator", "auditor", "agency"]
-    static let unauthenticated = ["no token", "wrong token", "revoked token"]
+    /// Callers without a staff token; the metrics token is one of them: it opens `/metrics` only.
+    static let unauthenticated = ["no token", "wrong token", "revoked token", "metrics token"]
 
     static func matrix(_ f: ServerFixture) -> [Endpoint] {
         func only(_ allowed: [String], _ status: HTTPResponse.Status = .ok, others: HTTPResponse.Status = .forbidden)
@@ -39,6 +40,10 @@ struct ServerTests {
         }
         var everyone: [String: HTTPResponse.Status] = [:]
         for caller in roles + unauthenticated { everyone[caller] = .ok }
+        // Only the metrics token opens /metrics: no staff token does, the administrator's included.
+        var metricsTokenOnly: [String: HTTPResponse.Status] = [:]
+        for caller in roles + unauthenticated { metricsTokenOnly[caller] = .unauthorized }
+        metricsTokenOnly["metrics token"] = .ok
         return [
             Endpoint(
                 name: "household in caseload", method: .get, path: "/v1/households/\(f.household)", body: nil,
@@ -77,7 +82,7 @@ struct ServerTests {
                 name: "consistency proof", method: .get, path: "/v1/audit/proof/consistency?from=1", body: nil,
                 expected: only(["auditor"])),
             Endpoint(name: "health", method: .get, path: "/health", body: nil, expected: everyone),
-            Endpoint(name: "metrics", method: .get, path: "/metrics", body: nil, expected: everyone),
+            Endpoint(name: "metrics", method: .get, path: "/metrics", body: nil, expected: metricsTokenOnly),
             Endpoint(name: "openapi", method: .get, path: "/openapi.yaml", body: nil, expected: everyone),
         ]
     }
@@ -259,7 +264,8 @@ struct ServerTests {
                     uri: "/v1/households/\(f.household)", method: .get, headers: f.headers(caller))
                 _ = try await client.execute(uri: "/v1/persons/\(f.person)", method: .get, headers: f.headers(caller))
             }
-            let response = try await client.execute(uri: "/metrics", method: .get)
+            let response = try await client.execute(uri: "/metrics", method: .get, headers: f.headers("metrics token"))
+            #expect(response.status == .ok)
             let text = String(buffer: response.body)
             #expect(text.contains(#"route="/v1/households/{id}",status="200""#))
             #expect(text.contains(#"route="/v1/persons/{id}",status="403""#))

@@ -17,6 +17,10 @@ done
 [ -f demo/demo-accounts.json ] || fail "no demo-accounts.json"
 [ "$(stat -c %a demo/demo-accounts.json)" = 600 ] || fail "demo-accounts.json is not mode 0600"
 grep -q "curl -s -H 'Authorization: Bearer" demo.log || fail "no curl lines printed"
+# The metrics token: mode 0600 in the data folder, and a curl line that reads it from there.
+[ "$(stat -c %a demo/metrics.token)" = 600 ] || fail "metrics.token is not mode 0600"
+grep -Fq "curl -s -H \"Authorization: Bearer \$(cat '$PWD/demo/metrics.token')\" 'http://127.0.0.1:8080/metrics'" demo.log \
+    || { cat demo.log; fail "no curl line for /metrics"; }
 # A second run reuses the finished folder; another existing folder is refused.
 "$bin" demo --data demo --keys keys --policies "$root/policies" --no-serve > again.log || fail "finished demo not reused"
 mkdir other
@@ -32,15 +36,21 @@ household=$(field "d['example_household']")
 person=$(field "d['example_person']")
 
 port=$((20000 + $$ % 20000))
-"$bin" serve --data demo --port "$port" > serve.log 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
-i=0
-until curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1; do
-    i=$((i + 1)); [ $i -gt 100 ] && { cat serve.log; fail "server did not start"; }
-    sleep 0.1
-done
 url="http://127.0.0.1:$port"
+# start_server LOG [OPTION...]: `shanyrak serve` on the demo folder in the background ($server), until it answers.
+start_server() {
+    log=$1
+    shift
+    "$bin" serve --data demo --port "$port" "$@" > "$log" 2>&1 &
+    server=$!
+    trap 'kill $server 2>/dev/null || true' EXIT
+    i=0
+    until curl -fs "$url/health" >/dev/null 2>&1; do
+        i=$((i + 1)); [ $i -gt 100 ] && { cat "$log"; fail "server did not start ($*)"; }
+        sleep 0.1
+    done
+}
+start_server serve.log --metrics-token-file demo/metrics.token
 # The server may not dump core (keys and opened values would be in the dump).
 grep -Eq "^Max core file size +0 +0 " "/proc/$server/limits" || fail "serve may dump core: $(grep core "/proc/$server/limits")"
 code() { curl -s -o body -w '%{http_code}' "$@"; }
@@ -66,8 +76,42 @@ assert 'allow' in ds and 'deny' in ds, ds
 " || fail "the log does not hold the GBV view and the researcher's denial"
 [ "$(code "$url/openapi.yaml")" = 200 ] || fail "openapi.yaml"
 grep -q "^openapi: 3" body || fail "openapi.yaml is not the contract"
+# /metrics: the metrics token opens it; no token, a staff token (even the administrator's) do not;
+# the metrics token opens nothing else.
+metrics="Authorization: Bearer $(cat demo/metrics.token)"
+administrator=$(field "[a for a in d['accounts'] if a['role']=='administrator'][0]['token']")
+[ "$(code -H "$metrics" "$url/metrics")" = 200 ] || fail "metrics with the metrics token"
+grep -q '^shanyrak_http_requests_total{method="GET",route="/v1/households/{id}",status="200"} ' body \
+    || fail "metrics do not count the card"
+[ "$(code "$url/metrics")" = 401 ] || fail "metrics without a token not 401"
+grep -q '"detail":"the metrics token is required"' body || fail "metrics 401 is not a problem document"
+[ "$(code -H "Authorization: Bearer $administrator" "$url/metrics")" = 401 ] || fail "administrator token opens metrics"
+[ "$(code -H "$metrics" "$url/v1/caseload")" = 401 ] || fail "metrics token opens the caseload"
 kill $server; wait $server 2>/dev/null || true
 trap - EXIT
+grep -q "/metrics with the metrics token" serve.log || { cat serve.log; fail "serve does not say /metrics is on"; }
+
+# Without a metrics token /metrics is off (404, a problem saying how to turn it on).
+start_server serve-off.log
+[ "$(code -H "$metrics" "$url/metrics")" = 404 ] || fail "metrics not off without a metrics token"
+grep -q '"type":"https://shanyrak.example/problems/metrics-off"' body || fail "metrics-off problem"
+grep -q -- '--metrics-token-file' body || fail "the metrics-off problem does not say how to turn metrics on"
+kill $server; wait $server 2>/dev/null || true
+trap - EXIT
+grep -q "/metrics off" serve-off.log || { cat serve-off.log; fail "serve does not say /metrics is off"; }
+
+# A metrics token file the group can read is refused as a key file is; so is a token given twice.
+chmod 640 demo/metrics.token
+if "$bin" serve --data demo --port "$port" --metrics-token-file demo/metrics.token 2> refused.log; then
+    fail "a group-readable metrics token file was accepted"
+fi
+grep -q "metrics token file $PWD/demo/metrics.token is readable by group or others" refused.log \
+    && grep -q "chmod 600 $PWD/demo/metrics.token" refused.log || { cat refused.log; fail "mode refusal message"; }
+chmod 600 demo/metrics.token
+if SHANYRAK_METRICS_TOKEN=$(cat demo/metrics.token) "$bin" serve --data demo --port "$port" \
+    --metrics-token-file demo/metrics.token 2> refused.log; then fail "a metrics token given twice was accepted"; fi
+grep -q "given twice" refused.log || { cat refused.log; fail "token given twice: message"; }
+if grep -Fq "$(cat demo/metrics.token)" refused.log serve.log serve-off.log; then fail "a log shows the metrics token"; fi
 "$bin" audit verify --data demo --keys keys > verify.log || { cat verify.log; fail "audit verify"; }
 # The auditor reads the break-glass justification; the reading is recorded first.
 "$bin" audit justifications --data demo > justifications.log || { cat justifications.log; fail "audit justifications"; }

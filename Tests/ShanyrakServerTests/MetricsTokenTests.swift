@@ -1,0 +1,118 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import ShanyrakAudit
+import ShanyrakCrypto
+import Testing
+
+@testable import ShanyrakServer
+
+@Suite("/metrics and its token")
+struct MetricsTokenTests {
+    static func token(_ text: String) throws -> MetricsToken {
+        try MetricsToken(secret: SecureBytes(copying: Array(text.utf8)), from: "metrics token file /x/metrics.token")
+    }
+
+    static let requestID = HTTPField.Name("X-Request-ID")!
+
+    @Test("without a metrics token /metrics is off: 404 with a problem saying how to turn it on, nothing audited")
+    func offWithoutToken() async throws {
+        let f = try await ServerFixture.make()
+        var dependencies = f.dependencies
+        dependencies.metricsToken = nil
+        let before = try f.auditLog.reader.query(AuditQuery(limit: 100_000)).count
+        try await ShanyrakServer.application(dependencies, port: 0).test(.router) { client in
+            for caller in ["no token", "metrics token", "administrator", "wrong token"] {
+                let response = try await client.execute(uri: "/metrics", method: .get, headers: f.headers(caller))
+                #expect(response.status == .notFound, "\(caller)")
+                #expect(response.headers[.contentType] == "application/problem+json")
+                let problem = try #require(
+                    try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
+                #expect(problem["type"] as? String == "https://shanyrak.example/problems/metrics-off")
+                #expect((problem["detail"] as? String)?.contains("--metrics-token-file") == true)
+                #expect(!String(buffer: response.body).contains("shanyrak_http_requests_total"))
+            }
+        }
+        #expect(try f.auditLog.reader.query(AuditQuery(limit: 100_000)).count == before)
+        await f.close()
+    }
+
+    @Test("a missing or wrong metrics token, or a staff token, gets 401; failures are audited one a minute at most")
+    func failuresAnswer401AndAreAuditedSparingly() async throws {
+        let f = try await ServerFixture.make()
+        let callers = ["no token", "wrong token", "administrator", "auditor", "wrong token", "no token"]
+        let requestIDs = try await f.application().test(.router) { client -> [String] in
+            var requestIDs: [String] = []
+            for caller in callers {
+                let response = try await client.execute(uri: "/metrics", method: .get, headers: f.headers(caller))
+                #expect(response.status == .unauthorized, "\(caller)")
+                #expect(response.headers[.wwwAuthenticate] != nil)
+                #expect(String(buffer: response.body).contains(#""detail":"the metrics token is required""#))
+                requestIDs.append(try #require(response.headers[Self.requestID]))
+            }
+            let metrics = try await client.execute(
+                uri: "/metrics", method: .get, headers: f.headers("metrics token"))
+            #expect(metrics.status == .ok)
+            #expect(String(buffer: metrics.body).contains(#"route="/metrics",status="401"} \#(callers.count)"#))
+            return requestIDs
+        }
+        let entries = try f.auditLog.reader.query(AuditQuery(limit: 100_000))
+        let audited = entries.filter { requestIDs.contains($0.requestId) }
+        #expect(audited.count == 1, "one entry for \(callers.count) failures within a minute")
+        #expect(audited.first?.requestId == requestIDs.first)
+        #expect(audited.first?.actorId == "anonymous" && audited.first?.decision == .deny)
+        #expect(audited.first?.view == "administration")
+        await f.close()
+    }
+
+    @Test("the first failure is audited, then one per minute at most, on the monotonic clock")
+    func auditIntervalOfFailures() throws {
+        let token = try Self.token(String(repeating: "a", count: 32))
+        let minute = MetricsToken.failureAuditInterval
+        let start: UInt64 = 5_000_000_000
+        #expect(token.shouldAuditFailure(at: start))
+        #expect(!token.shouldAuditFailure(at: start))
+        #expect(!token.shouldAuditFailure(at: start + minute - 1))
+        #expect(token.shouldAuditFailure(at: start + minute))
+        #expect(!token.shouldAuditFailure(at: start + minute + 1))
+        // A clock read a moment earlier by another thread is not audited again.
+        #expect(!token.shouldAuditFailure(at: start + minute - 10))
+        // The clock may start at 0.
+        #expect(try Self.token(String(repeating: "b", count: 32)).shouldAuditFailure(at: 0))
+    }
+
+    @Test(
+        "a token is compared by its hash, with spaces and line ends around it dropped",
+        arguments: [
+            ("  " + String(repeating: "x", count: 40) + "\n", String(repeating: "x", count: 40), true),
+            (String(repeating: "x", count: 40), String(repeating: "x", count: 39), false),
+            (String(repeating: "x", count: 40), String(repeating: "x", count: 40) + "y", false),
+            ("mJ0+/q0vYq8d0fFh0c9Uu1m2Yf2cJYjG6x3b1p5oQm4=\r\n", "mJ0+/q0vYq8d0fFh0c9Uu1m2Yf2cJYjG6x3b1p5oQm4=", true),
+        ])
+    func matching(configured: String, presented: String, matches: Bool) throws {
+        #expect(try Self.token(configured).matches(presented) == matches)
+    }
+
+    @Test(
+        "a token that is short, long, or holds spaces or other than visible ASCII is refused, named, not shown",
+        arguments: [
+            String(repeating: "s", count: 31), String(repeating: "l", count: 257), "", "\n",
+            "with a space in it, long enough to pass the length rule",
+            "tab\tinside-" + String(repeating: "t", count: 32),
+            "ünïcödé-" + String(repeating: "u", count: 32),
+        ])
+    func badTokenRefused(_ text: String) {
+        do {
+            _ = try Self.token(text)
+            Issue.record("accepted: \(text.debugDescription)")
+        } catch {
+            let message = String(describing: error)
+            #expect(message.contains("metrics token file /x/metrics.token"))
+            #expect(message.contains("32 to 256 visible ASCII characters"))
+            if !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                #expect(!message.contains(text.trimmingCharacters(in: .whitespacesAndNewlines)))
+            }
+        }
+    }
+}
