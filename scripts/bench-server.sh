@@ -46,8 +46,14 @@ echo "bench-server: generating and loading $HOUSEHOLDS households ..."
 # log's commits (each waits for its fsync) queue behind that writeback.
 sync
 
-SHANYRAK_BENCH_FIXED_ROUTE=1 "$bin" serve --data "$work/data" --port "$PORT" \
-    --metrics-token-file "$work/data/metrics.token" >"$work/server.log" 2>&1 &
+# The demo writes a metrics token for /metrics; binaries from before it (BIN=, for a "before") do not.
+metrics_token="$work/data/metrics.token"
+if [ -f "$metrics_token" ]; then
+    SHANYRAK_BENCH_FIXED_ROUTE=1 "$bin" serve --data "$work/data" --port "$PORT" \
+        --metrics-token-file "$metrics_token" >"$work/server.log" 2>&1 &
+else
+    SHANYRAK_BENCH_FIXED_ROUTE=1 "$bin" serve --data "$work/data" --port "$PORT" >"$work/server.log" 2>&1 &
+fi
 server=$!
 i=0
 until curl -fs "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; do
@@ -90,7 +96,11 @@ cpu_after=$(cpu_ticks)
 echo "SERVER_CPU_TICKS $((cpu_after - cpu_before)) $(getconf CLK_TCK)" >>"$work/mixed.txt"
 # The audit log's group commits so far (warm-up and mix): a slow one holds back every request of its group.
 # /metrics takes the demo's metrics token, given to curl in a header file ($work is mode 0700), not argv.
-printf 'Authorization: Bearer %s\n' "$(cat "$work/data/metrics.token")" >"$work/metrics-header"
+if [ -f "$metrics_token" ]; then
+    printf 'Authorization: Bearer %s\n' "$(cat "$metrics_token")" >"$work/metrics-header"
+else
+    : >"$work/metrics-header"
+fi
 curl -fs -H @"$work/metrics-header" "$url/metrics" >"$work/metrics.txt" || : >"$work/metrics.txt"
 echo "bench-server: fixed string, wrk -t$THREADS -c$CONNECTIONS -d$DURATION"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url/bench/fixed" | tee "$work/fixed.txt"
