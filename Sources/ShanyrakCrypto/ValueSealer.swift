@@ -233,27 +233,6 @@ public enum SealedValueFormat {
         return value
     }
 
-    /// Opens a sealed value of version 1 or 2 (which bind no record fields).
-    /// - Throws: `CryptoError.authenticationFailed` when the value does not belong to this place or key.
-    public static func open(
-        _ sealed: [UInt8], subject: Pseudonym, indicator: String, keyVersion: UInt32, key: SecureBytes
-    ) throws(CryptoError) -> String {
-        try open(
-            sealed, subject: subject, indicator: indicator, keyVersion: keyVersion, observedAt: "", source: "", key: key
-        )
-    }
-
-    /// Opens a sealed value of version 1 or 2 where it lies.
-    /// - Throws: `CryptoError.authenticationFailed` when the value does not belong to this place or key.
-    public static func open(
-        _ sealed: UnsafeRawBufferPointer, subject: Pseudonym, indicator: String, keyVersion: UInt32, key: SecureBytes
-    ) throws(CryptoError) -> String {
-        let none = UnsafeRawBufferPointer(start: nil, count: 0)
-        return try open(
-            sealed, subject: subject, indicator: indicator, keyVersion: keyVersion, observedAt: none, source: none,
-            key: key)
-    }
-
     /// The version 3 iv that sealing `value` at this place of this record under `key` gives
     /// (`ValueSealer.sealRecordBound` stores it after the version byte).
     ///

@@ -326,7 +326,11 @@ extension Registry {
         _ db: Database, after cursor: Int64, limit: Int, keys: DataKeys, targets: [Int64: RewrapTarget]
     ) throws -> RewrapPass {
         let rows = try Row.fetchAll(
-            db, sql: "SELECT id, subject, payload FROM record WHERE id > ? ORDER BY id LIMIT ?",
+            db,
+            sql: """
+                SELECT r.id, r.subject, r.payload, r.observed_at, s.name FROM record r
+                LEFT JOIN source s ON s.number = r.source WHERE r.id > ? ORDER BY r.id LIMIT ?
+                """,
             arguments: [cursor, limit])
         var pass = RewrapPass(scanned: rows.count, lastID: cursor)
         var sealer = ValueSealer()
@@ -337,7 +341,8 @@ extension Registry {
             let resealed: (bytes: [UInt8], count: Int)?
             do {
                 resealed = try rewrapRecord(
-                    subject: row[1], payload: row[2], keys: keys, targets: targets, sealer: &sealer, moved: &moved)
+                    subject: row[1], payload: row[2], observedAt: row[3], source: row[4], keys: keys, targets: targets,
+                    sealer: &sealer, moved: &moved)
             } catch {
                 throw rewrapStopped(at: "record \(id)", table: "record", cause: error)
             }
@@ -355,8 +360,8 @@ extension Registry {
     /// - Returns: the rebuilt payload and how many of its values were re-sealed, or `nil` when none was.
     /// - Throws: `StoreError` or `CryptoError` saying what is wrong with the record (never a value).
     private static func rewrapRecord(
-        subject subjectData: Data, payload: Data, keys: DataKeys, targets: [Int64: RewrapTarget],
-        sealer: inout ValueSealer, moved: inout ValueCounts
+        subject subjectData: Data, payload: Data, observedAt: String, source: String?, keys: DataKeys,
+        targets: [Int64: RewrapTarget], sealer: inout ValueSealer, moved: inout ValueCounts
     ) throws -> (bytes: [UInt8], count: Int)? {
         let subject = Pseudonym(bytes: subjectData)
         let bytes = Array(payload)
@@ -382,7 +387,7 @@ extension Registry {
             do {
                 plain = try SealedValueFormat.open(
                     Array(entry.sealed), subject: subject, indicator: target.indicatorID, keyVersion: entry.keyVersion,
-                    key: oldKey)
+                    observedAt: observedAt, source: source ?? "", key: oldKey)
             } catch {
                 throw StoreError(message: "its value of \(target.indicatorID) does not open (\(error))")
             }

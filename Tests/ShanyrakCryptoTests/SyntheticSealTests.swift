@@ -39,7 +39,9 @@ struct SyntheticSealTests {
         #expect(sealed == [2] + iv + body)
         #expect(sealed.count == value.utf8.count + SealedValueFormat.syntheticOverhead)
         #expect(
-            try SealedValueFormat.open(sealed, subject: subject, indicator: indicator, keyVersion: 7, key: key) == value
+            try SealedValueFormat.open(
+                sealed, subject: subject, indicator: indicator, keyVersion: 7, observedAt: "", source: "", key: key)
+                == value
         )
     }
 
@@ -69,7 +71,8 @@ struct SyntheticSealTests {
             (subject, indicator, 2, otherKey),
         ] {
             #expect(throws: CryptoError.authenticationFailed) {
-                try SealedValueFormat.open(sealed, subject: s, indicator: i, keyVersion: v, key: k)
+                try SealedValueFormat.open(
+                    sealed, subject: s, indicator: i, keyVersion: v, observedAt: "", source: "", key: k)
             }
         }
         for i in sealed.indices {
@@ -78,14 +81,16 @@ struct SyntheticSealTests {
                 tampered[i] ^= mask
                 #expect(throws: CryptoError.self, "byte \(i) mask \(mask)") {
                     try SealedValueFormat.open(
-                        tampered, subject: subject, indicator: indicator, keyVersion: 2, key: key)
+                        tampered, subject: subject, indicator: indicator, keyVersion: 2, observedAt: "", source: "",
+                        key: key)
                 }
             }
         }
         for n in 0..<sealed.count {
             #expect(throws: CryptoError.self) {
                 try SealedValueFormat.open(
-                    Array(sealed.prefix(n)), subject: subject, indicator: indicator, keyVersion: 2, key: key)
+                    Array(sealed.prefix(n)), subject: subject, indicator: indicator, keyVersion: 2, observedAt: "",
+                    source: "", key: key)
             }
         }
     }
@@ -104,9 +109,12 @@ struct SyntheticSealTests {
                 sealed = try sealer.seal("42", subject: subject, indicator: id, keyVersion: 3, key: key)
             }
             #expect(
-                try SealedValueFormat.open(sealed, subject: subject, indicator: id, keyVersion: 3, key: key) == "42")
+                try SealedValueFormat.open(
+                    sealed, subject: subject, indicator: id, keyVersion: 3, observedAt: "", source: "", key: key)
+                    == "42")
             #expect(throws: CryptoError.authenticationFailed) {
-                try SealedValueFormat.open(sealed, subject: subject, indicator: id + "x", keyVersion: 3, key: key)
+                try SealedValueFormat.open(
+                    sealed, subject: subject, indicator: id + "x", keyVersion: 3, observedAt: "", source: "", key: key)
             }
         }
     }

@@ -113,7 +113,8 @@ final class Fixture {
         return try registry.newestObservations(subjects: subjects, indicators: [indicator]).map {
             let key = try #require(keys.key(for: cls, version: $0.keyVersion))
             return try SealedValueFormat.open(
-                $0.sealed, subject: $0.subject, indicator: $0.indicator, keyVersion: $0.keyVersion, key: key)
+                $0.sealed, subject: $0.subject, indicator: $0.indicator, keyVersion: $0.keyVersion,
+                observedAt: $0.observedAt, source: $0.source, key: key)
         }
     }
 
@@ -358,7 +359,8 @@ struct IngestTests {
             guard economic.contains(value.indicator) else { return }
             let key = try #require(keys.key(for: "economic", version: value.keyVersion))
             let plain = try SealedValueFormat.open(
-                value.sealed, subject: value.subject, indicator: value.indicator, keyVersion: value.keyVersion, key: key
+                value.sealed, subject: value.subject, indicator: value.indicator, keyVersion: value.keyVersion,
+                observedAt: value.observedAt, source: value.source, key: key
             )
             out[plain, default: []].append(value.keyVersion)
         }

@@ -38,7 +38,8 @@ struct RecordStoreTests {
             #expect(Array(entry.mac) == Array(oldMAC.prefix(RecordPayload.macLength)))
             #expect(entry.syntheticIV.map(Array.init) == oldMAC)
             let opened = try SealedValueFormat.open(
-                Array(entry.sealed), subject: subject, indicator: id, keyVersion: entry.keyVersion, key: key)
+                Array(entry.sealed), subject: subject, indicator: id, keyVersion: entry.keyVersion, observedAt: "",
+                source: "", key: key)
             #expect(opened == value)
             read += 1
         }
@@ -259,7 +260,8 @@ struct RecordStoreTests {
         let key = try #require(keys.key(for: "economic", version: income.keyVersion))
         #expect(
             try SealedValueFormat.open(
-                income.sealed, subject: subject, indicator: income.indicator, keyVersion: income.keyVersion, key: key)
+                income.sealed, subject: subject, indicator: income.indicator, keyVersion: income.keyVersion,
+                observedAt: income.observedAt, source: income.source, key: key)
                 == "300")
         // Nothing asked, nothing read.
         #expect(try f.registry.newestObservations(subjects: [subject], indicators: []).isEmpty)
@@ -283,7 +285,8 @@ struct RecordStoreTests {
             let key = try #require(keys.key(for: "economic", version: observation.keyVersion))
             let value = try SealedValueFormat.open(
                 observation.sealed, subject: observation.subject, indicator: observation.indicator,
-                keyVersion: observation.keyVersion, key: key)
+                keyVersion: observation.keyVersion, observedAt: observation.observedAt, source: observation.source,
+                key: key)
             #expect(value == (observation.subject == subject ? "300" : "700"))
         }
     }
@@ -343,7 +346,8 @@ struct RecordStoreTests {
                         .map { ($0[0] as String, $0[1] as String) })
                     let key = try #require(keys.key(for: keyClass, version: entry.keyVersion))
                     let plain = try SealedValueFormat.open(
-                        Array(entry.sealed), subject: subject, indicator: id, keyVersion: entry.keyVersion, key: key)
+                        Array(entry.sealed), subject: subject, indicator: id, keyVersion: entry.keyVersion,
+                        observedAt: "", source: "", key: key)
                     let sealed = try sealer.seal(
                         plain, subject: subject, indicator: id, keyVersion: entry.keyVersion, key: key)
                     try legacy.append(
@@ -373,7 +377,8 @@ struct RecordStoreTests {
             let key = try #require(rewrapped.key(for: "economic", version: 2))
             #expect(
                 try SealedValueFormat.open(
-                    value.sealed, subject: value.subject, indicator: value.indicator, keyVersion: 2, key: key)
+                    value.sealed, subject: value.subject, indicator: value.indicator, keyVersion: 2,
+                    observedAt: value.observedAt, source: value.source, key: key)
                     == "150000")
             opened += 1
         }

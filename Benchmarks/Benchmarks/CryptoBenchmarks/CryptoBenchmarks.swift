@@ -27,7 +27,8 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             blackHole(
                 try SealedValueFormat.open(
-                    sealed, subject: subject, indicator: "employment.status", keyVersion: 1, key: key))
+                    sealed, subject: subject, indicator: "employment.status", keyVersion: 1, observedAt: "", source: "",
+                    key: key))
         }
     }
 
@@ -55,7 +56,8 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             blackHole(
                 try SealedValueFormat.open(
-                    synthetic, subject: subject, indicator: "employment.status", keyVersion: 1, key: key))
+                    synthetic, subject: subject, indicator: "employment.status", keyVersion: 1, observedAt: "",
+                    source: "", key: key))
         }
     }
 
