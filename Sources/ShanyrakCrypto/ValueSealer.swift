@@ -451,37 +451,6 @@ public struct ValueSealer: ~Copyable {
         }.get()
     }
 
-    /// Seals `value` in format version 2 with a known `iv` (16 bytes).
-    /// - Throws: `CryptoError` on a wrong key or iv length; `output` is then unchanged.
-    public mutating func sealSynthetic(
-        _ value: String, subject: Pseudonym, indicator: String, keyVersion: UInt32, key: SecureBytes,
-        iv: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]
-    ) throws(CryptoError) {
-        guard iv.count == SealedValueFormat.syntheticIVLength else {
-            throw .invalidNonceLength(expected: SealedValueFormat.syntheticIVLength, actual: iv.count)
-        }
-        var ad = AssociatedDataBuffer(
-            version: SealedValueFormat.syntheticVersion, subject: subject, indicator: indicator, keyVersion: keyVersion)
-        let start = output.count
-        output.append(SealedValueFormat.syntheticVersion)
-        output.append(contentsOf: iv)
-        var value = value
-        let body = value.withUTF8 { plain in
-            ad.withBytes { a in
-                Result { () throws(CryptoError) in
-                    var nonce = Array(iv) + [UInt8](repeating: 0, count: 8)
-                    defer { wipe(&nonce) }
-                    return try XChaCha20Poly1305.encrypt(Array(plain), nonce: nonce, associatedData: Array(a), key: key)
-                }
-            }
-        }
-        guard case .success(let bytes) = body else {
-            output.removeSubrange(start...)
-            return try body.map { _ in }.get()
-        }
-        output.append(contentsOf: bytes)
-    }
-
     /// Appends `format || iv || ciphertext || tag` to `output`, where `iv` is keyed BLAKE2b-128 of
     /// `ivInput` under `ivKey` and the ciphertext is `value` under `key` with the nonce `iv || 0^8`.
     /// - Throws: `CryptoError` on a wrong key length; `output` is then unchanged.

@@ -414,7 +414,7 @@ struct IngestTests {
         let again = try f.ingest(
             "labour", [labourHeader, labourRow(persons[0].iin, income: "175000")].joined(separator: "\n"))
         #expect(again.valuesWritten == 0)
-        // Re-sealed values kept their MAC: delivering the first feed again changes nothing.
+        // Re-sealed values got the iv (and MAC) of the new version: delivering the first feed again changes nothing.
         let first = try f.ingest(
             "labour",
             ([labourHeader] + persons.dropFirst().map { labourRow($0.iin, income: "150000") }).joined(separator: "\n"))
