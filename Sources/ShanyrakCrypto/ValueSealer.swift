@@ -243,6 +243,7 @@ public enum SealedValueFormat {
         _ value: String, subject: Pseudonym, indicator: String, observedAt: String, source: String, key: ValueKey
     ) throws(CryptoError) -> [UInt8] {
         var input: [UInt8] = []
+        defer { wipe(&input) }
         _ = try fillRecordBoundInput(
             &input, value, subject: subject, indicator: indicator, keyVersion: key.version, observedAt: observedAt,
             source: source)
@@ -258,6 +259,7 @@ public enum SealedValueFormat {
         throws(CryptoError) -> [UInt8]
     {
         var input: [UInt8] = []
+        defer { wipe(&input) }
         fillLegacyInput(&input, value, subject: subject, indicator: indicator)
         return try KeyedBLAKE2b.hash(input, key: macKey, outputLength: syntheticIVLength)
     }
