@@ -536,7 +536,8 @@ public struct AccessService: Sendable {
     }
 
     /// Opens one fetched observation, where the registry holds it, with its indicator's data key of the stored
-    /// version.
+    /// version and its record's stored date and source: a value of a record re-dated or re-sourced in the
+    /// database does not open (format 3 binds both).
     private func unseal(_ observation: SealedObservationBytes, slot: Int) throws -> String {
         guard let key = slots[slot].keys[observation.keyVersion] else {
             throw AccessFailure("a stored value has no active data key")
@@ -544,9 +545,10 @@ public struct AccessService: Sendable {
         do {
             return try SealedValueFormat.open(
                 observation.sealed, subject: observation.subject, indicator: observation.indicator,
-                keyVersion: observation.keyVersion, key: key)
+                keyVersion: observation.keyVersion, observedAt: observation.observedAt, source: observation.source,
+                key: key)
         } catch {
-            throw AccessFailure("a stored value does not open (tampered or misplaced)")
+            throw AccessFailure("a stored value does not open (tampered, misplaced, or its record was altered)")
         }
     }
 

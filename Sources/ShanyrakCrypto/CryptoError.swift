@@ -8,6 +8,7 @@ public struct CryptoError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidNonceLength(expected: Int, actual: Int)
         case authenticationFailed
         case ciphertextTooShort
+        case fieldTooLong
         case allocationFailed
         case libsodiumFailure(String)
         case keyFile(String)
@@ -21,6 +22,9 @@ public struct CryptoError: Error, Sendable, Equatable, CustomStringConvertible {
     public static let authenticationFailed = CryptoError(kind: .authenticationFailed)
     /// A sealed value shorter than nonce plus tag.
     public static let ciphertextTooShort = CryptoError(kind: .ciphertextTooShort)
+    /// A field of a sealed value's associated data (indicator id, observation date, source) is
+    /// longer than its u16 length prefix allows.
+    public static let fieldTooLong = CryptoError(kind: .fieldTooLong)
     /// Locked memory could not be allocated.
     public static let allocationFailed = CryptoError(kind: .allocationFailed)
 
@@ -52,6 +56,7 @@ public struct CryptoError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidNonceLength(let e, let a): "nonce must be \(e) bytes, got \(a)"
         case .authenticationFailed: "authentication failed: wrong key, wrong place, or tampered data"
         case .ciphertextTooShort: "sealed value is too short"
+        case .fieldTooLong: "a field of the associated data is longer than 65,535 bytes"
         case .allocationFailed: "could not allocate locked memory for a secret"
         case .libsodiumFailure(let f): "libsodium call \(f) failed"
         case .keyFile(let m): m

@@ -3,30 +3,41 @@ public import ShanyrakCore
 
 /// The sealed-value formats, see `docs/crypto.md`.
 ///
-/// - Version 1 (random nonce): `0x01 || nonce(24) || ciphertext || tag(16)`.
-/// - Version 2 (synthetic nonce, registry values since 2026-11-30):
-///   `0x02 || iv(16) || ciphertext || tag(16)`, the nonce being `iv || 0^8`, where
-///   `iv` is keyed BLAKE2b-128 (key `valuemac`) of `subject || indicator id || 0x00 || value`.
-///   The nonce is then unique for every distinct value at its place, as SIV
-///   constructions make it; the same value at the same place under the same key seals
-///   to the same bytes, which reveals nothing the stored MAC did not (see `docs/crypto.md`).
-///   The iv doubles as the value's MAC, so a record stores 16 bytes fewer per value.
+/// - Version 1 (random nonce, registry values until 2026-11-29): `0x01 || nonce(24) || ciphertext || tag(16)`.
+/// - Version 2 (synthetic nonce, registry values from 2026-11-30 until version 3):
+///   `0x02 || iv(16) || ciphertext || tag(16)`, the nonce being `iv || 0^8`, where `iv` is keyed
+///   BLAKE2b-128 (key `valuemac`) of `subject || indicator id || 0x00 || value`.
+/// - Version 3 (synthetic nonce bound to the value's record, what the registry writes now):
+///   `0x03 || iv(16) || ciphertext || tag(16)`, the nonce being `iv || 0^8`, where
+///   `iv = BLAKE2b-128(iv key, ad || value)`, `ad` being the whole associated data below and the iv
+///   key derived from the class data key of the value's version (`ValueKey`). The iv is a keyed
+///   function of everything that differs between two values sealed under one key (format, place,
+///   record, value), as SIV constructions require: a nonce repeats only for the same value with the
+///   same associated data, and then the sealed bytes repeat too. It doubles as the value's MAC.
 ///
-/// Both are the canonical value's UTF-8 bytes under XChaCha20-Poly1305 with the class
-/// data key. The associated data binds the ciphertext to its place:
-/// `version || u16be(len) subject || u16be(len) indicator id || u32be key version`.
-/// A ciphertext copied to another person, indicator or key version does not open.
+/// All are the canonical value's UTF-8 bytes under XChaCha20-Poly1305 with the class data key. The
+/// associated data binds the ciphertext to its place:
+/// `version || u16be(16) subject || u16be(len) indicator id || u32be key version`, and in version 3
+/// also `|| u16be(len) observation date || u16be(len) source name`, as the registry stores them with
+/// the value's record. A ciphertext copied to another person, indicator or key version (in version 3,
+/// also to a record of another date or source) does not open; nor does a version 3 value whose
+/// first byte was changed to an older version, since the version byte is in the associated data.
 public enum SealedValueFormat {
     /// Version 1, random nonce: first byte of the sealed value and of its associated data.
     public static let version: UInt8 = 1
-    /// Version 2, synthetic nonce (see the type's documentation).
+    /// Version 2, synthetic nonce keyed by `valuemac` (see the type's documentation).
     public static let syntheticVersion: UInt8 = 2
-    /// Length of a version 2 synthetic iv (the first 16 bytes of the XChaCha20 nonce; the rest are zero).
+    /// Version 3, synthetic nonce bound to the value's record (see the type's documentation).
+    public static let recordBoundVersion: UInt8 = 3
+    /// Length of a version 2 or 3 synthetic iv (the first 16 bytes of the XChaCha20 nonce; the rest are zero).
     public static let syntheticIVLength = 16
     /// Bytes a version 1 sealed value adds to the plaintext: version, nonce, tag.
     public static let overhead = 1 + XChaCha20Poly1305.nonceLength + XChaCha20Poly1305.tagLength
-    /// Bytes a version 2 sealed value adds to the plaintext: version, iv, tag.
+    /// Bytes a version 2 or 3 sealed value adds to the plaintext: version, iv, tag.
     public static let syntheticOverhead = 1 + syntheticIVLength + XChaCha20Poly1305.tagLength
+    /// The longest indicator id, observation date or source name (in UTF-8 bytes) that the associated
+    /// data holds: each has a u16 length.
+    public static let maximumFieldLength = Int(UInt16.max)
 
     /// The associated data for a version 1 value of `indicator` about `subject` under `keyVersion`.
     public static func associatedData(subject: Pseudonym, indicator: String, keyVersion: UInt32) -> [UInt8] {
@@ -35,94 +46,149 @@ public enum SealedValueFormat {
         return ad
     }
 
-    /// Appends the associated data of a value in format `version` to `buffer`
-    /// (ingest reuses one buffer for every value).
+    /// Appends the associated data of a value in format `version` to `ad`.
+    ///
+    /// - Parameters:
+    ///   - observedAt: the record's observation date as the registry stores it; bound in version 3 only.
+    ///   - source: the record's source name; bound in version 3 only.
+    /// - Precondition: every field is at most `maximumFieldLength` bytes.
     public static func appendAssociatedData(
-        to ad: inout [UInt8], version: UInt8 = version, subject: Pseudonym, indicator: String, keyVersion: UInt32
+        to ad: inout [UInt8], version: UInt8 = version, subject: Pseudonym, indicator: String, keyVersion: UInt32,
+        observedAt: String = "", source: String = ""
     ) {
-        let start = ad.count
-        let length = associatedDataLength(indicator: indicator)
-        ad.append(contentsOf: repeatElement(0, count: length))
-        ad.withUnsafeMutableBytes { bytes in
-            writeAssociatedData(
-                version: version, subject: subject, indicator: indicator, keyVersion: keyVersion,
-                into: UnsafeMutableRawBufferPointer(rebasing: bytes[start..<(start + length)]))
+        withUTF8Bytes(indicator) { id in
+            withUTF8Bytes(observedAt) { date in
+                withUTF8Bytes(source) { src in
+                    let start = ad.count
+                    let length = associatedDataLength(
+                        version: version, indicator: id.count, observedAt: date.count, source: src.count)
+                    ad.append(contentsOf: repeatElement(0, count: length))
+                    ad.withUnsafeMutableBytes { bytes in
+                        writeAssociatedData(
+                            version: version, subject: subject, indicator: id, keyVersion: keyVersion,
+                            observedAt: date, source: src,
+                            into: UnsafeMutableRawBufferPointer(rebasing: bytes[start..<(start + length)]))
+                    }
+                }
+            }
         }
     }
 
-    /// Length of the associated data for `indicator`.
-    static func associatedDataLength(indicator: String) -> Int {
-        1 + 2 + Pseudonym.byteCount + 2 + indicator.utf8.count + 4
+    /// Length of the associated data in format `version` for fields of these lengths (in bytes).
+    static func associatedDataLength(version: UInt8, indicator: Int, observedAt: Int, source: Int) -> Int {
+        let place = 1 + 2 + Pseudonym.byteCount + 2 + indicator + 4
+        return version == recordBoundVersion ? place + 2 + observedAt + 2 + source : place
+    }
+
+    /// Whether fields of these lengths fit their u16 length prefixes.
+    static func fieldsFit(indicator: Int, observedAt: Int, source: Int) -> Bool {
+        indicator <= maximumFieldLength && observedAt <= maximumFieldLength && source <= maximumFieldLength
     }
 
     /// The associated data's layout: the one definition every builder uses. Writes exactly
-    /// `associatedDataLength(indicator:)` bytes at the start of `out`, which must hold them (views open
-    /// tens of values per request, so the parts are copied whole, not byte by byte).
+    /// `associatedDataLength` bytes at the start of `out`, which must hold them. Views open tens of
+    /// values per request, so each part is copied whole, not byte by byte.
     static func writeAssociatedData(
-        version: UInt8, subject: Pseudonym, indicator: String, keyVersion: UInt32,
-        into out: UnsafeMutableRawBufferPointer
+        version: UInt8, subject: Pseudonym, indicator: UnsafeRawBufferPointer, keyVersion: UInt32,
+        observedAt: UnsafeRawBufferPointer, source: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer
     ) {
-        precondition(out.count >= associatedDataLength(indicator: indicator))
-        out[0] = version
-        // u16be(16) subject
-        out[1] = 0
-        out[2] = UInt8(Pseudonym.byteCount)
-        subject.withUnsafeBytes {
-            UnsafeMutableRawBufferPointer(rebasing: out[3..<(3 + Pseudonym.byteCount)]).copyMemory(from: $0)
+        precondition(fieldsFit(indicator: indicator.count, observedAt: observedAt.count, source: source.count))
+        precondition(
+            out.count
+                >= associatedDataLength(
+                    version: version, indicator: indicator.count, observedAt: observedAt.count, source: source.count))
+        var writer = FieldWriter(out: out)
+        writer.byte(version)
+        subject.withUnsafeBytes { writer.field($0) }
+        writer.field(indicator)
+        writer.bigEndian(keyVersion)
+        if version == recordBoundVersion {
+            writer.field(observedAt)
+            writer.field(source)
         }
-        // u16be(len) indicator id
-        var i = 3 + Pseudonym.byteCount
-        let idLength = indicator.utf8.count
-        out[i] = UInt8(truncatingIfNeeded: idLength >> 8)
-        out[i + 1] = UInt8(truncatingIfNeeded: idLength)
-        i += 2
-        let target = UnsafeMutableRawBufferPointer(rebasing: out[i..<(i + idLength)])
-        if indicator.utf8.withContiguousStorageIfAvailable({ target.copyMemory(from: UnsafeRawBufferPointer($0)) })
-            == nil
-        {
-            for (j, byte) in indicator.utf8.enumerated() { target[j] = byte }
-        }
-        i += idLength
-        // u32be key version
-        for (j, shift) in [24, 16, 8, 0].enumerated() { out[i + j] = UInt8(truncatingIfNeeded: keyVersion >> shift) }
     }
 
-    /// Whether `sealed` is in version 2 (synthetic nonce) and long enough to hold its iv and tag.
+    /// Writes the associated data's parts one after the other.
+    private struct FieldWriter {
+        let out: UnsafeMutableRawBufferPointer
+        var offset = 0
+
+        mutating func byte(_ value: UInt8) {
+            out[offset] = value
+            offset += 1
+        }
+
+        /// `u16be(length) || bytes`.
+        mutating func field(_ bytes: UnsafeRawBufferPointer) {
+            bigEndian(UInt16(truncatingIfNeeded: bytes.count))
+            copy(bytes)
+        }
+
+        mutating func bigEndian<T: FixedWidthInteger>(_ value: T) {
+            withUnsafeBytes(of: value.bigEndian) { copy($0) }
+        }
+
+        private mutating func copy(_ bytes: UnsafeRawBufferPointer) {
+            guard !bytes.isEmpty else { return }
+            UnsafeMutableRawBufferPointer(rebasing: out[offset..<(offset + bytes.count)]).copyMemory(from: bytes)
+            offset += bytes.count
+        }
+    }
+
+    /// Whether `sealed` is in version 2 or 3 (synthetic nonce) and long enough to hold its iv and tag.
     public static func isSynthetic(_ sealed: some Collection<UInt8>) -> Bool {
-        sealed.first == syntheticVersion && sealed.count >= syntheticOverhead
+        guard let format = sealed.first else { return false }
+        return (format == syntheticVersion || format == recordBoundVersion) && sealed.count >= syntheticOverhead
     }
 
     /// The overhead and nonce position of a sealed value's format, from its first byte.
     private static func layout(of format: UInt8) -> (overhead: Int, nonceLength: Int)? {
         switch format {
         case version: (overhead, XChaCha20Poly1305.nonceLength)
-        case syntheticVersion: (syntheticOverhead, syntheticIVLength)
+        case syntheticVersion, recordBoundVersion: (syntheticOverhead, syntheticIVLength)
         default: nil
         }
     }
 
-    /// Opens a sealed value.
+    /// Opens a sealed value of any version.
     ///
-    /// Decrypts straight into the returned string's storage: no copy of the nonce, the
-    /// ciphertext or the plaintext is made (views open tens of values per request).
+    /// - Parameters:
+    ///   - observedAt: the observation date of the record that holds the value, as the registry stores
+    ///     it; a version 3 value opens only with the date it was sealed with (versions 1 and 2 ignore it).
+    ///   - source: the source name of that record, likewise.
     /// - Returns: the canonical value.
-    /// - Throws: `CryptoError.authenticationFailed` when the value does not belong to this place or key.
+    /// - Throws: `CryptoError.authenticationFailed` when the value does not belong to this place, record or key.
     public static func open(
-        _ sealed: [UInt8], subject: Pseudonym, indicator: String, keyVersion: UInt32, key: SecureBytes
+        _ sealed: [UInt8], subject: Pseudonym, indicator: String, keyVersion: UInt32, observedAt: String,
+        source: String, key: SecureBytes
     ) throws(CryptoError) -> String {
         let opened = sealed.withUnsafeBytes { bytes in
-            Result { () throws(CryptoError) -> String in
-                try open(bytes, subject: subject, indicator: indicator, keyVersion: keyVersion, key: key)
+            withUTF8Bytes(observedAt) { date in
+                withUTF8Bytes(source) { src in
+                    Result { () throws(CryptoError) -> String in
+                        try open(
+                            bytes, subject: subject, indicator: indicator, keyVersion: keyVersion, observedAt: date,
+                            source: src, key: key)
+                    }
+                }
             }
         }
         return try opened.get()
     }
 
-    /// Opens a sealed value where it lies (the access path opens values in SQLite's memory).
+    /// Opens a sealed value where it lies, with its record's fields where they lie (the access path
+    /// opens values in SQLite's memory).
+    ///
+    /// Decrypts straight into the returned string's storage: no copy of the nonce, the
+    /// ciphertext or the plaintext is made (views open tens of values per request).
+    /// - Parameters:
+    ///   - observedAt: the UTF-8 observation date of the value's record (bound in version 3 only).
+    ///   - source: the UTF-8 source name of the value's record (bound in version 3 only).
     /// - Returns: the canonical value.
-    /// - Throws: `CryptoError.authenticationFailed` when the value does not belong to this place or key.
+    /// - Throws: `CryptoError.authenticationFailed` when the value does not belong to this place, record or key.
     public static func open(
-        _ sealed: UnsafeRawBufferPointer, subject: Pseudonym, indicator: String, keyVersion: UInt32, key: SecureBytes
+        _ sealed: UnsafeRawBufferPointer, subject: Pseudonym, indicator: String, keyVersion: UInt32,
+        observedAt: UnsafeRawBufferPointer, source: UnsafeRawBufferPointer, key: SecureBytes
     ) throws(CryptoError) -> String {
         guard let format = sealed.first, let (overhead, storedNonce) = layout(of: format) else {
             throw sealed.isEmpty ? .ciphertextTooShort : .authenticationFailed
@@ -132,10 +198,16 @@ public enum SealedValueFormat {
         guard key.count == XChaCha20Poly1305.keyLength else {
             throw .invalidKeyLength(expected: XChaCha20Poly1305.keyLength, actual: key.count)
         }
+        // Nothing longer can have been sealed.
+        guard fieldsFit(indicator: indicator.utf8.count, observedAt: observedAt.count, source: source.count) else {
+            throw .authenticationFailed
+        }
         // Views open tens of values per request: the associated data and the nonce are built on
         // the stack, not in arrays (growing one cost a fifth of opening a value).
-        var ad = AssociatedDataBuffer(version: format, subject: subject, indicator: indicator, keyVersion: keyVersion)
-        // A version 2 nonce is its 16 stored bytes followed by eight zero bytes.
+        var ad = AssociatedDataBuffer(
+            version: format, subject: subject, indicator: indicator, keyVersion: keyVersion, observedAt: observedAt,
+            source: source)
+        // A version 2 or 3 nonce is its 16 stored bytes followed by eight zero bytes.
         var nonce = (UInt64(0), UInt64(0), UInt64(0))
         withUnsafeMutableBytes(of: &nonce) { n in
             n.copyMemory(from: UnsafeRawBufferPointer(rebasing: sealed[1..<(1 + storedNonce)]))
@@ -160,33 +232,112 @@ public enum SealedValueFormat {
         guard opened else { throw .authenticationFailed }
         return value
     }
+
+    /// The version 3 iv that sealing `value` at this place of this record under `key` gives
+    /// (`ValueSealer.sealRecordBound` stores it after the version byte).
+    ///
+    /// Ingest compares a new value with a stored one of another key version through it.
+    /// - Returns: the 16-byte iv.
+    /// - Throws: `CryptoError.fieldTooLong` for a field over `maximumFieldLength` bytes.
+    public static func recordBoundIV(
+        _ value: String, subject: Pseudonym, indicator: String, observedAt: String, source: String, key: ValueKey
+    ) throws(CryptoError) -> [UInt8] {
+        var input: [UInt8] = []
+        defer { wipe(&input) }
+        _ = try fillRecordBoundInput(
+            &input, value, subject: subject, indicator: indicator, keyVersion: key.version, observedAt: observedAt,
+            source: source)
+        return try KeyedBLAKE2b.hash(input, key: key.ivKey, outputLength: syntheticIVLength)
+    }
+
+    /// The version 2 iv of `value` at this place: `BLAKE2b-128(macKey, subject || indicator id || 0x00 || value)`
+    /// under the `valuemac` key. Its first 8 bytes are the re-delivery MAC of every value stored before
+    /// version 3 (version 1 values too, whose records stored it apart).
+    /// - Returns: the 16 bytes.
+    /// - Throws: `CryptoError` for a bad key.
+    public static func legacyMAC(_ value: String, subject: Pseudonym, indicator: String, macKey: SecureBytes)
+        throws(CryptoError) -> [UInt8]
+    {
+        var input: [UInt8] = []
+        defer { wipe(&input) }
+        fillLegacyInput(&input, value, subject: subject, indicator: indicator)
+        return try KeyedBLAKE2b.hash(input, key: macKey, outputLength: syntheticIVLength)
+    }
+
+    /// Fills `buffer` with what a version 2 iv is the hash of: `subject || indicator id || 0x00 || value`.
+    static func fillLegacyInput(_ buffer: inout [UInt8], _ value: String, subject: Pseudonym, indicator: String) {
+        buffer.removeAll(keepingCapacity: true)
+        subject.withUnsafeBytes { buffer.append(contentsOf: $0) }
+        buffer.append(contentsOf: indicator.utf8)
+        buffer.append(0)
+        buffer.append(contentsOf: value.utf8)
+    }
+
+    /// Fills `buffer` with what a version 3 iv is the hash of, `ad || value`, the associated data first.
+    /// - Returns: the associated data's length (the prefix of `buffer` to authenticate).
+    /// - Throws: `CryptoError.fieldTooLong` for a field over `maximumFieldLength` bytes.
+    static func fillRecordBoundInput(
+        _ buffer: inout [UInt8], _ value: String, subject: Pseudonym, indicator: String, keyVersion: UInt32,
+        observedAt: String, source: String
+    ) throws(CryptoError) -> Int {
+        let fits = fieldsFit(
+            indicator: indicator.utf8.count, observedAt: observedAt.utf8.count, source: source.utf8.count)
+        guard fits else { throw .fieldTooLong }
+        buffer.removeAll(keepingCapacity: true)
+        appendAssociatedData(
+            to: &buffer, version: recordBoundVersion, subject: subject, indicator: indicator, keyVersion: keyVersion,
+            observedAt: observedAt, source: source)
+        let adLength = buffer.count
+        buffer.append(contentsOf: value.utf8)
+        return adLength
+    }
 }
 
-/// The associated data of one sealed value, built in place: 128 bytes inline, and an array only
-/// for an indicator id longer than 100 bytes (none in the catalog is).
+/// Calls `body` with `text`'s UTF-8 bytes: in place for a native string, from a copy otherwise.
+func withUTF8Bytes<R, E: Error>(_ text: String, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    let inPlace = text.utf8.withContiguousStorageIfAvailable { bytes in
+        Result { () throws(E) -> R in try body(UnsafeRawBufferPointer(bytes)) }
+    }
+    let result =
+        inPlace ?? Array(text.utf8).withUnsafeBytes { bytes in Result { () throws(E) -> R in try body(bytes) } }
+    return try result.get()
+}
+
+/// The associated data of one sealed value, built in place: 160 bytes inline, and an array only
+/// for fields longer than that holds (no indicator id of the catalog and no source name comes near).
 struct AssociatedDataBuffer {
     private var inline:
         (
-            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64
-        ) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64
+        ) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     private var count = 0
     private var spilled: [UInt8]?
 
-    init(version: UInt8, subject: Pseudonym, indicator: String, keyVersion: UInt32) {
-        let needed = SealedValueFormat.associatedDataLength(indicator: indicator)
+    /// The associated data of a value in format `version`; `observedAt` and `source` count in version 3 only.
+    /// - Precondition: every field is at most `SealedValueFormat.maximumFieldLength` bytes.
+    init(
+        version: UInt8, subject: Pseudonym, indicator: String, keyVersion: UInt32,
+        observedAt: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
+        source: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
+    ) {
+        let needed = SealedValueFormat.associatedDataLength(
+            version: version, indicator: indicator.utf8.count, observedAt: observedAt.count, source: source.count)
+        func write(_ out: UnsafeMutableRawBufferPointer) {
+            withUTF8Bytes(indicator) { id in
+                SealedValueFormat.writeAssociatedData(
+                    version: version, subject: subject, indicator: id, keyVersion: keyVersion, observedAt: observedAt,
+                    source: source, into: out)
+            }
+        }
         guard needed <= MemoryLayout.size(ofValue: inline) else {
-            var bytes: [UInt8] = []
-            SealedValueFormat.appendAssociatedData(
-                to: &bytes, version: version, subject: subject, indicator: indicator, keyVersion: keyVersion)
+            var bytes = [UInt8](repeating: 0, count: needed)
+            bytes.withUnsafeMutableBytes { write($0) }
             spilled = bytes
             return
         }
         count = needed
-        withUnsafeMutableBytes(of: &inline) { out in
-            SealedValueFormat.writeAssociatedData(
-                version: version, subject: subject, indicator: indicator, keyVersion: keyVersion, into: out)
-        }
+        withUnsafeMutableBytes(of: &inline) { write($0) }
     }
 
     mutating func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
@@ -207,6 +358,8 @@ struct AssociatedDataBuffer {
 /// Not thread-safe: one per task.
 public struct ValueSealer: ~Copyable {
     private var bulk = BulkSealer()
+    /// What a synthetic iv is the hash of (in version 3, the associated data and the value), reused
+    /// for every value.
     private var ivInput: [UInt8] = []
 
     /// Creates a sealer.
@@ -214,8 +367,38 @@ public struct ValueSealer: ~Copyable {
         ivInput.reserveCapacity(256)
     }
 
-    /// Seals the canonical `value` of `indicator` about `subject` under `key` (version `keyVersion`).
-    /// - Returns: the sealed value in format version 1 (random nonce).
+    /// Seals the canonical `value` of `indicator` about `subject` in format 3, bound to its record's
+    /// observation date and source, and appends `0x03 || iv || ciphertext || tag` to `output`.
+    ///
+    /// The iv is keyed BLAKE2b-128, under `key`'s iv key, of the whole associated data followed by
+    /// the value (see `SealedValueFormat`); its first 8 bytes are the value's re-delivery MAC.
+    /// - Parameters:
+    ///   - observedAt: the record's observation date, exactly as the registry stores it (`YYYY-MM-DD`).
+    ///   - source: the record's source name.
+    ///   - key: the class data key of the version to seal under, with its iv key.
+    /// - Throws: `CryptoError` for a field over `SealedValueFormat.maximumFieldLength` bytes; `output`
+    ///   is then unchanged.
+    public mutating func sealRecordBound(
+        _ value: String, subject: Pseudonym, indicator: String, observedAt: String, source: String, key: ValueKey,
+        appendingTo output: inout [UInt8]
+    ) throws(CryptoError) {
+        let adLength = try SealedValueFormat.fillRecordBoundInput(
+            &ivInput, value, subject: subject, indicator: indicator, keyVersion: key.version, observedAt: observedAt,
+            source: source)
+        try ivInput.withUnsafeBytes { input in
+            Result { () throws(CryptoError) in
+                try Self.appendSynthetic(
+                    SealedValueFormat.recordBoundVersion, value, ivInput: input, ivKey: key.ivKey,
+                    associatedData: UnsafeRawBufferPointer(rebasing: input[..<adLength]), key: key.key,
+                    appendingTo: &output)
+            }
+        }.get()
+    }
+
+    /// Seals the canonical `value` of `indicator` about `subject` under `key` (version `keyVersion`)
+    /// in format version 1 (random nonce), which the registry no longer writes: for tests and tools
+    /// that build a registry of that time.
+    /// - Returns: the sealed value.
     /// - Throws: `CryptoError` on a wrong key length.
     public mutating func seal(
         _ value: String, subject: Pseudonym, indicator: String, keyVersion: UInt32, key: SecureBytes
@@ -226,8 +409,7 @@ public struct ValueSealer: ~Copyable {
         return out
     }
 
-    /// Seals like `seal(_:subject:indicator:keyVersion:key:)`, appending the sealed value
-    /// to `output` (ingest packs a row's values into one buffer without a copy each).
+    /// Seals like `seal(_:subject:indicator:keyVersion:key:)` (format 1), appending the sealed value to `output`.
     /// - Throws: `CryptoError` on a wrong key length; `output` is then unchanged.
     public mutating func seal(
         _ value: String, subject: Pseudonym, indicator: String, keyVersion: UInt32, key: SecureBytes,
@@ -249,72 +431,61 @@ public struct ValueSealer: ~Copyable {
         try result.get()
     }
 
-    /// Seals `value` in format version 2 (synthetic nonce), deriving its iv under `ivKey`
-    /// (the `valuemac` key) and appending `0x02 || iv || ciphertext || tag` to `output`.
-    ///
-    /// The iv's first 8 bytes equal the MAC that format 2 records stored, so a
-    /// re-delivery is still recognised against values stored before.
+    /// Seals `value` in format version 2 (synthetic nonce keyed by `ivKey`, the `valuemac` key),
+    /// appending `0x02 || iv || ciphertext || tag` to `output`. The registry no longer writes it:
+    /// for tests and tools that build a registry of that time.
     /// - Throws: `CryptoError` on a wrong key length; `output` is then unchanged.
     public mutating func sealSynthetic(
         _ value: String, subject: Pseudonym, indicator: String, keyVersion: UInt32, key: SecureBytes,
         ivKey: SecureBytes, appendingTo output: inout [UInt8]
     ) throws(CryptoError) {
-        ivInput.removeAll(keepingCapacity: true)
-        subject.withUnsafeBytes { ivInput.append(contentsOf: $0) }
-        ivInput.append(contentsOf: indicator.utf8)
-        ivInput.append(0)
-        ivInput.append(contentsOf: value.utf8)
-        var iv = (UInt64(0), UInt64(0))
-        let input = ivInput
-        try withUnsafeMutableBytes(of: &iv) { ivBytes in
-            input.withUnsafeBytes { bytes in
-                Result { () throws(CryptoError) in try KeyedBLAKE2b.hash(bytes, key: ivKey, into: ivBytes) }
-            }
-        }.get()
-        let ivCopy = iv
-        try withUnsafeBytes(of: ivCopy) { ivBytes in
-            Result { () throws(CryptoError) in
-                try sealSynthetic(
-                    value, subject: subject, indicator: indicator, keyVersion: keyVersion, key: key, iv: ivBytes,
-                    appendingTo: &output)
+        SealedValueFormat.fillLegacyInput(&ivInput, value, subject: subject, indicator: indicator)
+        var ad = AssociatedDataBuffer(
+            version: SealedValueFormat.syntheticVersion, subject: subject, indicator: indicator, keyVersion: keyVersion)
+        try ivInput.withUnsafeBytes { input in
+            ad.withBytes { a in
+                Result { () throws(CryptoError) in
+                    try Self.appendSynthetic(
+                        SealedValueFormat.syntheticVersion, value, ivInput: input, ivKey: ivKey, associatedData: a,
+                        key: key, appendingTo: &output)
+                }
             }
         }.get()
     }
 
-    /// Seals `value` in format version 2 with a known `iv` (16 bytes): a rewrap re-seals a
-    /// value under a new key version with the iv it had, which is still its MAC.
-    /// - Throws: `CryptoError` on a wrong key or iv length; `output` is then unchanged.
-    public mutating func sealSynthetic(
-        _ value: String, subject: Pseudonym, indicator: String, keyVersion: UInt32, key: SecureBytes,
-        iv: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]
+    /// Appends `format || iv || ciphertext || tag` to `output`, where `iv` is keyed BLAKE2b-128 of
+    /// `ivInput` under `ivKey` and the ciphertext is `value` under `key` with the nonce `iv || 0^8`.
+    /// - Throws: `CryptoError` on a wrong key length; `output` is then unchanged.
+    private static func appendSynthetic(
+        _ format: UInt8, _ value: String, ivInput: UnsafeRawBufferPointer, ivKey: SecureBytes,
+        associatedData ad: UnsafeRawBufferPointer, key: SecureBytes, appendingTo output: inout [UInt8]
     ) throws(CryptoError) {
         try Sodium.ensureInitialised()
         guard key.count == XChaCha20Poly1305.keyLength else {
             throw .invalidKeyLength(expected: XChaCha20Poly1305.keyLength, actual: key.count)
         }
-        guard iv.count == SealedValueFormat.syntheticIVLength else {
-            throw .invalidNonceLength(expected: SealedValueFormat.syntheticIVLength, actual: iv.count)
-        }
-        var ad = AssociatedDataBuffer(
-            version: SealedValueFormat.syntheticVersion, subject: subject, indicator: indicator, keyVersion: keyVersion)
+        // The 24-byte nonce: the iv's 16 bytes, then zeros.
         var nonce = (UInt64(0), UInt64(0), UInt64(0))
-        withUnsafeMutableBytes(of: &nonce) { $0.copyMemory(from: iv) }
+        try withUnsafeMutableBytes(of: &nonce) { n in
+            Result { () throws(CryptoError) in
+                try KeyedBLAKE2b.hash(
+                    ivInput, key: ivKey,
+                    into: UnsafeMutableRawBufferPointer(rebasing: n[..<SealedValueFormat.syntheticIVLength]))
+            }
+        }.get()
         let start = output.count
-        output.append(SealedValueFormat.syntheticVersion)
-        output.append(contentsOf: iv)
+        output.append(format)
+        withUnsafeBytes(of: &nonce) { output.append(contentsOf: $0[..<SealedValueFormat.syntheticIVLength]) }
         let bodyStart = output.count
-        var value = value
         let plainLength = value.utf8.count
         output.append(contentsOf: repeatElement(0, count: plainLength + XChaCha20Poly1305.tagLength))
-        let rc = value.withUTF8 { plain in
+        let rc = withUTF8Bytes(value) { plain in
             output.withUnsafeMutableBytes { outRaw in
                 withUnsafeBytes(of: &nonce) { n in
                     key.withUnsafeBytes { k in
-                        ad.withBytes { a in
-                            crypto_aead_xchacha20poly1305_ietf_encrypt(
-                                outRaw.sodiumPointer + bodyStart, nil, plain.baseAddress, UInt64(plainLength),
-                                a.sodiumPointer, UInt64(a.count), nil, n.sodiumPointer, k.sodiumPointer)
-                        }
+                        crypto_aead_xchacha20poly1305_ietf_encrypt(
+                            outRaw.sodiumPointer + bodyStart, nil, plain.sodiumPointer, UInt64(plainLength),
+                            ad.sodiumPointer, UInt64(ad.count), nil, n.sodiumPointer, k.sodiumPointer)
                     }
                 }
             }

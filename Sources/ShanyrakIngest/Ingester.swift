@@ -78,7 +78,7 @@ public struct IngestOptions: Sendable {
 /// registry writer stores them. A bounded queue between them keeps memory flat
 /// whatever the size of the file. A batch is one transaction: a crash or kill at
 /// any point leaves the whole batch or none of it, and a re-run completes the work
-/// (a value identical to the newest stored version is recognised by its MAC).
+/// (a value identical to the newest stored version is recognised by its MAC, see `RedeliveryCheck`).
 public struct Ingester: Sendable {
     private let registry: Registry
     private let keys: DataKeys
@@ -130,6 +130,14 @@ public struct Ingester: Sendable {
             throw IngestError.configuration(
                 "indicator \(indicator.id) is not in the registry: the catalog grew since `init`")
         }
+
+        var indicators: [Int64: (id: String, keyClass: String)] = [:]
+        for indicator in catalog.indicators {
+            if let number = numbers[indicator.id] {
+                indicators[number] = (indicator.id, indicator.indicatorClass.rawValue)
+            }
+        }
+        let redelivery = RedeliveryCheck(keys: keys, macKey: macKey, source: mapping.source, indicators: indicators)
 
         let queue = PreparedChunkQueue(capacity: 8)
         let producer = RowProducer(
@@ -183,7 +191,7 @@ public struct Ingester: Sendable {
                                 writer.addValueCounts(try Self.counts(of: accepted.payload, sign: -1))
                                 continue
                             }
-                            try Self.storeValues(of: accepted, writer: writer, counts: &counts)
+                            try Self.storeValues(of: accepted, writer: writer, redelivery: redelivery, counts: &counts)
                             counts.rowsAccepted += 1
                         }
                     }
@@ -217,10 +225,12 @@ public struct Ingester: Sendable {
     }
 
     /// Stores what is new in an accepted row as one record: every value when nothing is
-    /// stored yet, otherwise the values whose MAC differs from the newest stored version
-    /// for the same indicator and observation date. The producer counted every value of
-    /// the row; a row stored in part has its count corrected here.
-    private static func storeValues(of accepted: AcceptedRow, writer: BatchWriter, counts: inout BatchCounts) throws {
+    /// stored yet, otherwise the values that differ from the newest stored version for the
+    /// same indicator and observation date (`RedeliveryCheck`). The producer counted every
+    /// value of the row; a row stored in part has its count corrected here.
+    private static func storeValues(
+        of accepted: AcceptedRow, writer: BatchWriter, redelivery: RedeliveryCheck, counts: inout BatchCounts
+    ) throws {
         let stored = accepted.certainlyNew ? [:] : try writer.latestMACs(subject: accepted.subject)
         guard !stored.isEmpty else {
             try writer.insertRecord(
@@ -232,7 +242,10 @@ public struct Ingester: Sendable {
         var payload = RecordPayload(format: accepted.payload.format)
         try RecordPayload.forEachEntry(in: accepted.payload.bytes) { entry in
             let key = StoredValueKey(indicator: entry.indicator, observedAt: accepted.observedAt)
-            if let mac = stored[key], mac.elementsEqual(entry.mac) {
+            if let mac = stored[key],
+                try redelivery.isIdentical(
+                    entry, to: mac, subject: accepted.subject, observedAt: accepted.observedAt, writer: writer)
+            {
                 counts.valuesUnchanged += 1
                 return
             }

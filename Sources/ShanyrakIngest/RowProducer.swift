@@ -9,7 +9,8 @@ struct AcceptedRow {
     let subject: Pseudonym
     let observedAt: String
     let household: (pseudonym: Pseudonym, district: String, relation: String)?
-    /// Every value of the row, with its MAC, sealed (the writer drops those already stored).
+    /// Every value of the row, sealed in format 3 (bound to the row's date and source; the iv is the
+    /// MAC), for the writer to drop those already stored.
     let payload: RecordPayload
     /// On a source's first delivery, the subject was not met before in this batch, so nothing
     /// about it is stored and the writer need not look (a Bloom filter: it may say "met"
@@ -129,6 +130,7 @@ struct RowProducer: Sendable {
     let keys: DataKeys
     let numbers: [String: Int64]
     let quarantineKey: SecureBytes
+    /// The `valuemac` key: keys the file digest.
     let macKey: SecureBytes
 
     func run(batch: Int64, firstDelivery: Bool, into queue: PreparedChunkQueue) {
@@ -149,17 +151,16 @@ struct RowProducer: Sendable {
         var sealer = ValueSealer()
         var chunk = PreparedChunk()
         chunk.rows.reserveCapacity(1024)
-        /// Registry number, key version and key of an indicator: looked up once, not per value.
+        /// Registry number and key (with its version and iv key) of an indicator: looked up once, not per value.
         struct Target {
             let number: Int64
-            let version: UInt32
-            let key: SecureBytes
+            let key: ValueKey
         }
         func target(_ indicator: Indicator) throws -> Target {
             guard let number = numbers[indicator.id],
-                let (version, key) = keys.writeKey(for: indicator.indicatorClass.rawValue)
+                let key = keys.writeValueKey(for: indicator.indicatorClass.rawValue)
             else { throw IngestError.configuration("no key or registry number for \(indicator.id)") }
-            return Target(number: number, version: version, key: key)
+            return Target(number: number, key: key)
         }
         let columnTargets = try layout.columns.map { try target($0.indicator) }
         var longFormatTargets: [String: Target] = [:]
@@ -194,8 +195,8 @@ struct RowProducer: Sendable {
                         }
                         try payload.appendSealing(
                             value.value, indicator: t.number, indicatorID: value.indicator, subject: row.subject,
-                            keyVersion: t.version, key: t.key, macKey: macKey, sealer: &sealer)
-                        chunk.valueCounts.add(indicator: t.number, keyVersion: t.version)
+                            observedAt: row.observedAt, source: mapping.source, key: t.key, sealer: &sealer)
+                        chunk.valueCounts.add(indicator: t.number, keyVersion: t.key.version)
                     }
                     prepared = .accepted(
                         AcceptedRow(

@@ -34,6 +34,26 @@ public struct StoredValueKey: Hashable, Sendable {
     }
 }
 
+/// What re-delivery detection knows of the newest stored value of one indicator at one date (from
+/// one source, about one subject): its MAC and how that MAC was computed.
+public struct StoredMAC: Sendable, Equatable {
+    /// The MAC's `RecordPayload.macLength` bytes as one number (`RecordPayload.Entry.macBits`).
+    public let bits: UInt64
+    /// The stored value's `SealedValueFormat` version: 3 for a MAC that is the start of a format 3
+    /// iv (keyed by `keyVersion`'s iv key, over the value and its whole associated data); 1 or 2 for
+    /// a MAC keyed by `valuemac` (`SealedValueFormat.legacyMAC`).
+    public let sealedFormat: UInt8
+    /// The data-key version the stored value is sealed under.
+    public let keyVersion: UInt32
+
+    /// What `entry` (a stored value) tells.
+    public init(_ entry: RecordPayload.Entry) {
+        bits = entry.macBits
+        sealedFormat = entry.sealedFormat
+        keyVersion = entry.keyVersion
+    }
+}
+
 /// Writes one ingest batch inside one transaction (see `Registry.writeBatch`).
 ///
 /// Uses prepared SQLite statements bound directly, because ingest writes hundreds
@@ -278,14 +298,14 @@ public final class BatchWriter {
     }
 
     /// The MAC of the newest stored value per (indicator, observation date) for `subject` from this source.
-    public func latestMACs(subject: Pseudonym) throws -> [StoredValueKey: [UInt8]] {
+    public func latestMACs(subject: Pseudonym) throws -> [StoredValueKey: StoredMAC] {
         _ = Registry.bind(subject, to: latest, at: 1)
         sqlite3_bind_int64(latest, 2, sourceNumber)
         defer {
             sqlite3_reset(latest)
             sqlite3_clear_bindings(latest)
         }
-        var out: [StoredValueKey: [UInt8]] = [:]
+        var out: [StoredValueKey: StoredMAC] = [:]
         var newest: [StoredValueKey: Int64] = [:]
         while true {
             let rc = sqlite3_step(latest)
@@ -301,7 +321,7 @@ public final class BatchWriter {
                 let key = StoredValueKey(indicator: entry.indicator, observedAt: date)
                 if let seen = newest[key], seen > id { return }
                 newest[key] = id
-                out[key] = Array(entry.mac)
+                out[key] = StoredMAC(entry)
             }
         }
         return out
@@ -345,6 +365,14 @@ public final class BatchWriter {
         try check(rc)
     }
 
+    /// Throws the refusal that the values counted so far earn when one of them is under a key version
+    /// that is not its class's current one (`StoreError.dataKeysRotated`); does nothing otherwise.
+    /// `insertRecord` and the commit throw it anyway; a caller that meets a stored value under a
+    /// version its keys do not know calls this first, for the error that says why.
+    public func refuseIfKeysRotated() throws {
+        if let error = staleKeys ?? staleVersion(in: valueCounts) { throw error }
+    }
+
     /// The refusal of a value of `indicator` sealed under `keyVersion`, or `nil` when that is the
     /// current version of the indicator's class.
     private func staleVersion(indicator: Int64, keyVersion: UInt32) -> StoreError? {
@@ -380,7 +408,7 @@ public final class BatchWriter {
     /// - Throws: `StoreError.dataKeysRotated` when a value was counted under a key version that is
     ///   not the current one of its class.
     func flushValueCounts() throws {
-        if let error = staleKeys ?? staleVersion(in: valueCounts) { throw error }
+        try refuseIfKeysRotated()
         try valueCounts.save(db)
         valueCounts = ValueCounts()
     }

@@ -6,13 +6,16 @@ public import ShanyrakCrypto
 /// The unwrapped data keys of a registry, by class and version.
 ///
 /// Keys are random 32-byte XChaCha20-Poly1305 keys, one per indicator class and
-/// version, plus two service classes: `quarantine` (seals rejected feed lines) and
-/// `valuemac` (keys the hash that recognises identical re-deliveries). New values
-/// are sealed under the newest active version of their class; every active version opens.
+/// version, plus service classes: `quarantine` (seals rejected feed lines), `valuemac`
+/// (keys the MACs of values stored before sealed-value format 3, and feed file digests)
+/// and `justification`. New values are sealed under the newest active version of their
+/// class; every active version opens. Each indicator-class key comes with the iv key that
+/// format 3 derives from it (`ValueKey`), derived once here.
 public struct DataKeys: Sendable {
     /// Class name of the key that seals quarantined lines.
     public static let quarantineClass = "quarantine"
-    /// Class name of the key for value MACs.
+    /// Class name of the key of the MACs of values stored before sealed-value format 3 (which
+    /// re-delivery detection still computes for them) and of feed file digests.
     public static let valueMACClass = "valuemac"
     /// Class name of the key that seals break-glass justifications in audit entries.
     /// Its versions are never retired: the audit log keeps what they seal forever.
@@ -24,6 +27,8 @@ public struct DataKeys: Sendable {
 
     private let keys: [String: [UInt32: SecureBytes]]
     private let current: [String: UInt32]
+    /// The keys of the indicator classes with their derived iv keys, by class and version.
+    private let valueKeys: [String: [UInt32: ValueKey]]
 
     /// Unwraps every active data key of `registry` with the master key of `keyring`.
     /// - Throws: `StoreError` when a key does not unwrap (wrong master key) or a class has none.
@@ -33,15 +38,20 @@ public struct DataKeys: Sendable {
         }
         var keys: [String: [UInt32: SecureBytes]] = [:]
         var current: [String: UInt32] = [:]
+        var valueKeys: [String: [UInt32: ValueKey]] = [:]
+        let indicatorClasses = Set(IndicatorClass.allCases.map(\.rawValue))
         for row in rows {
             let (cls, version, key) = try unwrap(row, keyring: keyring)
             keys[cls, default: [:]][version] = key
             current[cls] = max(current[cls] ?? 0, version)
+            if indicatorClasses.contains(cls) {
+                valueKeys[cls, default: [:]][version] = try ValueKey(version: version, key: key)
+            }
         }
         for cls in allClasses where current[cls] == nil {
             throw StoreError(message: "registry has no active data key for class \(cls)")
         }
-        return DataKeys(keys: keys, current: current)
+        return DataKeys(keys: keys, current: current, valueKeys: valueKeys)
     }
 
     /// Unwraps a `data_key` row (`class`, `version`, `wrapped`) with `keyring`'s master key.
@@ -71,6 +81,16 @@ public struct DataKeys: Sendable {
     /// Every active key of `className`, by version (the access path keeps them per indicator).
     public func versions(of className: String) -> [UInt32: SecureBytes] {
         keys[className] ?? [:]
+    }
+
+    /// The key, with its iv key, that new values of indicator class `className` are sealed under.
+    public func writeValueKey(for className: String) -> ValueKey? {
+        current[className].flatMap { valueKey(for: className, version: $0) }
+    }
+
+    /// The key of indicator class `className` at `version`, with its iv key, if it is active.
+    public func valueKey(for className: String, version: UInt32) -> ValueKey? {
+        valueKeys[className]?[version]
     }
 }
 
@@ -223,14 +243,19 @@ extension Registry {
         }
     }
 
-    /// Re-seals values of `className` (or every class) that are sealed under an older
-    /// version, in transactions of at most `batchSize` records (or quarantined lines).
+    /// Re-seals values of `className` (or every class) that are sealed under an older version or
+    /// in a sealed-value format older than 3, into format 3 under the class's current version, in
+    /// transactions of at most `batchSize` records (or quarantined lines). So a rewrap both moves
+    /// values to a rotated class key and upgrades a registry written before format 3: each value
+    /// gets bound to its record's observation date and source as they are stored when it runs, and
+    /// an iv (and so a re-delivery MAC) keyed by its version's iv key instead of `valuemac`.
     /// Resumable: each transaction commits on its own and the next run picks up what is
     /// left. Class `quarantine` re-seals quarantined lines. Records are read once, whatever
     /// the number of classes.
     /// - Parameter progress: called after each transaction with the number re-sealed so far.
-    /// - Returns: how many values were re-sealed.
-    /// - Throws: `StoreError` for an unknown class or a value that does not open.
+    /// - Returns: how many values were re-sealed (0 once nothing is left to do).
+    /// - Throws: `StoreError` for an unknown class, or a record whose value does not open or whose
+    ///   source is missing.
     public func rewrap(
         className: String?, keyring: Keyring, batchSize: Int = 10_000, progress: (Int) -> Void = { _ in }
     ) throws -> Int {
@@ -244,11 +269,10 @@ extension Registry {
         let targets = try writer.read { db in
             var out: [Int64: RewrapTarget] = [:]
             for entry in try indicatorNames.reload(db) {
-                guard classes.contains(entry.keyClass), let (version, key) = keys.writeKey(for: entry.keyClass) else {
+                guard classes.contains(entry.keyClass), let key = keys.writeValueKey(for: entry.keyClass) else {
                     continue
                 }
-                out[entry.number] = RewrapTarget(
-                    indicatorID: entry.id, keyClass: entry.keyClass, writeVersion: version, writeKey: key)
+                out[entry.number] = RewrapTarget(indicatorID: entry.id, keyClass: entry.keyClass, writeKey: key)
             }
             return out
         }
@@ -311,12 +335,17 @@ extension Registry {
         var lastID: Int64 = 0
     }
 
-    /// An indicator whose values a rewrap re-seals, with the key version to re-seal them under.
+    /// An indicator whose values a rewrap re-seals, with the key (and version) to re-seal them under.
     struct RewrapTarget {
         let indicatorID: String
         let keyClass: String
-        let writeVersion: UInt32
-        let writeKey: SecureBytes
+        let writeKey: ValueKey
+
+        /// Whether a stored value of this indicator is to be re-sealed: it is under an older key
+        /// version, or in a format older than 3.
+        func wants(_ entry: RecordPayload.Entry) -> Bool {
+            entry.keyVersion < writeKey.version || entry.sealedFormat != SealedValueFormat.recordBoundVersion
+        }
     }
 
     /// Re-seals, in up to `limit` records after id `cursor`, the values of the `targets`
@@ -326,7 +355,11 @@ extension Registry {
         _ db: Database, after cursor: Int64, limit: Int, keys: DataKeys, targets: [Int64: RewrapTarget]
     ) throws -> RewrapPass {
         let rows = try Row.fetchAll(
-            db, sql: "SELECT id, subject, payload FROM record WHERE id > ? ORDER BY id LIMIT ?",
+            db,
+            sql: """
+                SELECT r.id, r.subject, r.payload, r.observed_at, s.name FROM record r
+                LEFT JOIN source s ON s.number = r.source WHERE r.id > ? ORDER BY r.id LIMIT ?
+                """,
             arguments: [cursor, limit])
         var pass = RewrapPass(scanned: rows.count, lastID: cursor)
         var sealer = ValueSealer()
@@ -337,7 +370,8 @@ extension Registry {
             let resealed: (bytes: [UInt8], count: Int)?
             do {
                 resealed = try rewrapRecord(
-                    subject: row[1], payload: row[2], keys: keys, targets: targets, sealer: &sealer, moved: &moved)
+                    subject: row[1], payload: row[2], observedAt: row[3], source: row[4], keys: keys, targets: targets,
+                    sealer: &sealer, moved: &moved)
             } catch {
                 throw rewrapStopped(at: "record \(id)", table: "record", cause: error)
             }
@@ -351,27 +385,39 @@ extension Registry {
         return pass
     }
 
-    /// Re-seals the values of one record that `targets` asks for.
+    /// Re-seals the values of one record that `targets` asks for, into format 3 bound to the record's
+    /// stored date and source.
     /// - Returns: the rebuilt payload and how many of its values were re-sealed, or `nil` when none was.
     /// - Throws: `StoreError` or `CryptoError` saying what is wrong with the record (never a value).
     private static func rewrapRecord(
-        subject subjectData: Data, payload: Data, keys: DataKeys, targets: [Int64: RewrapTarget],
-        sealer: inout ValueSealer, moved: inout ValueCounts
+        subject subjectData: Data, payload: Data, observedAt: String, source: String?, keys: DataKeys,
+        targets: [Int64: RewrapTarget], sealer: inout ValueSealer, moved: inout ValueCounts
     ) throws -> (bytes: [UInt8], count: Int)? {
         let subject = Pseudonym(bytes: subjectData)
         let bytes = Array(payload)
-        // A record keeps its layout: format 3 values keep their synthetic iv (still their MAC)
-        // under the new key; older records stay in format 2 with random nonces.
-        let synthetic = bytes.first == RecordPayload.formatVersion
-        var rebuilt = RecordPayload(format: synthetic ? RecordPayload.formatVersion : RecordPayload.separateMACFormat)
-        var count = 0
+        // The rebuilt record is in payload format 3 when every value in it will have a synthetic iv (its
+        // MAC); a random-nonce value left as it is (of a class not asked for) keeps it in format 2, where a
+        // format 3 value's stored MAC is its iv's start.
+        var wanted = 0
+        var keepsRandomNonce = false
+        try RecordPayload.forEachEntry(in: bytes) { entry in
+            if let target = targets[entry.indicator], target.wants(entry) {
+                wanted += 1
+            } else if !SealedValueFormat.isSynthetic(entry.sealed) {
+                keepsRandomNonce = true
+            }
+        }
+        guard wanted > 0 else { return nil }
+        guard let subject else { throw StoreError(message: "its subject pseudonym is malformed") }
+        guard let source else { throw StoreError(message: "its source is missing from the source table") }
+        var rebuilt = RecordPayload(
+            format: keepsRandomNonce ? RecordPayload.separateMACFormat : RecordPayload.formatVersion)
         var recordMoves = ValueCounts()
         try RecordPayload.forEachEntry(in: bytes) { entry in
-            guard let target = targets[entry.indicator], entry.keyVersion < target.writeVersion else {
+            guard let target = targets[entry.indicator], target.wants(entry) else {
                 try rebuilt.append(entry)
                 return
             }
-            guard let subject else { throw StoreError(message: "its subject pseudonym is malformed") }
             guard let oldKey = keys.key(for: target.keyClass, version: entry.keyVersion) else {
                 throw StoreError(
                     message:
@@ -382,29 +428,22 @@ extension Registry {
             do {
                 plain = try SealedValueFormat.open(
                     Array(entry.sealed), subject: subject, indicator: target.indicatorID, keyVersion: entry.keyVersion,
-                    key: oldKey)
+                    observedAt: observedAt, source: source, key: oldKey)
             } catch {
                 throw StoreError(message: "its value of \(target.indicatorID) does not open (\(error))")
             }
-            var resealed: [UInt8] = []
-            if let iv = entry.syntheticIV {
-                try sealer.sealSynthetic(
-                    plain, subject: subject, indicator: target.indicatorID, keyVersion: target.writeVersion,
-                    key: target.writeKey, iv: iv, appendingTo: &resealed)
-            } else {
-                try sealer.seal(
-                    plain, subject: subject, indicator: target.indicatorID, keyVersion: target.writeVersion,
-                    key: target.writeKey, appendingTo: &resealed)
+            // Appended with the new iv's start as its MAC (payload format 2 stores it; format 3 reads it
+            // from the iv): what re-delivery detection computes for a format 3 value of this version.
+            try rebuilt.appendSealing(
+                plain, indicator: entry.indicator, indicatorID: target.indicatorID, subject: subject,
+                observedAt: observedAt, source: source, key: target.writeKey, sealer: &sealer)
+            if entry.keyVersion != target.writeKey.version {
+                recordMoves.add(indicator: entry.indicator, keyVersion: entry.keyVersion, -1)
+                recordMoves.add(indicator: entry.indicator, keyVersion: target.writeKey.version)
             }
-            try rebuilt.append(
-                indicator: entry.indicator, keyVersion: target.writeVersion, mac: entry.mac, sealed: resealed)
-            recordMoves.add(indicator: entry.indicator, keyVersion: entry.keyVersion, -1)
-            recordMoves.add(indicator: entry.indicator, keyVersion: target.writeVersion)
-            count += 1
         }
-        guard count > 0 else { return nil }
         moved.add(recordMoves)
-        return (rebuilt.bytes, count)
+        return (rebuilt.bytes, wanted)
     }
 
     /// The error that stops a rewrap at one stored row. It names the row (never a value), so that

@@ -11,21 +11,29 @@ public import ShanyrakCrypto
 ///
 /// Layout (format 3, written since 2026-11-30): format byte `3`, then per value
 /// `indicator number (u16 little-endian) | key version (LEB128) | sealed length (LEB128) | sealed`,
-/// each value sealed in `SealedValueFormat` version 2, whose synthetic iv is the value's MAC.
+/// each value sealed with a synthetic iv, whose first 8 bytes are the value's MAC: in
+/// `SealedValueFormat` version 3 (what ingest and rewrap write), or version 2 (written before it).
 ///
 /// Formats 1 and 2 (2026-11-29) stored a separate MAC and version 1 sealed values (random
 /// nonce): format 2 as `indicator (u16 LE) | key version (LEB128) | MAC (8) | length (LEB128) | sealed`,
-/// format 1 with a u32 key version, a 16-byte MAC and a u32 length. Both are still read,
-/// and a rewrap keeps such a record in format 2. Indicator numbers and key versions are
-/// plaintext (see SECURITY.md); the MAC is keyed (`valuemac`).
+/// format 1 with a u32 key version, a 16-byte MAC and a u32 length. Both are still read; a rewrap
+/// writes a record whose values all have a synthetic iv in format 3, and keeps one that still holds
+/// a random-nonce value in format 2 (its version 3 values then store their iv's start as MAC).
+/// Indicator numbers and key versions are plaintext (see SECURITY.md).
+///
+/// What a MAC is depends on the sealed value's format (`Entry.sealedFormat`): for version 3, the
+/// start of its iv, keyed by its key version's iv key over its whole associated data; for versions
+/// 1 and 2, the start of keyed BLAKE2b-128 (`valuemac`) of subject, indicator and value
+/// (`SealedValueFormat.legacyMAC`).
 public struct RecordPayload: Sendable {
     /// The format of every payload ingest writes now.
     public static let formatVersion: UInt8 = 3
-    /// The last format with a separate MAC per value (a rewrap of an older record writes it).
+    /// The last format with a separate MAC per value (a rewrap of an older record that keeps a
+    /// random-nonce value writes it).
     public static let separateMACFormat: UInt8 = 2
-    /// Length of the MAC that decides whether a value changed: the first 8 bytes of keyed
-    /// BLAKE2b-128, which in format 3 are the first 8 bytes of the sealed value's synthetic
-    /// iv. A false match needs a 2^-64 chance per changed value.
+    /// Length of the MAC that decides whether a value changed: the first 8 bytes of a synthetic
+    /// iv (or, for a version 1 value, of what its version 2 iv would be). A false match needs a
+    /// 2^-64 chance per changed value.
     public static let macLength = 8
 
     /// The encoded payload.
@@ -46,11 +54,12 @@ public struct RecordPayload: Sendable {
     /// Whether it holds no value.
     public var isEmpty: Bool { count == 0 }
 
-    /// Adds one sealed value: in format 3 it must be sealed in `SealedValueFormat` version 2
-    /// (its iv is its MAC; `mac` is ignored); in format 2 it is stored with `mac`.
+    /// Adds one sealed value: in format 3 it must have a synthetic iv (`SealedValueFormat` version 2
+    /// or 3), which is its MAC (`mac` is ignored); in format 2 it is stored with `mac` (for a version 3
+    /// value, its iv's start, as `appendSealing` and `Entry.mac` have it).
     /// - Parameter mac: its MAC; a longer one (format 1, 16 bytes) is cut to `macLength`.
     /// - Throws: `StoreError` when the indicator number does not fit, the MAC is too short,
-    ///   or the sealed value is not in the format this payload stores.
+    ///   or the sealed value is not in a format this payload stores.
     public mutating func append(
         indicator: Int64, keyVersion: UInt32, mac: some Collection<UInt8>, sealed: some Collection<UInt8>
     ) throws {
@@ -75,34 +84,50 @@ public struct RecordPayload: Sendable {
     }
 
     /// Copies `entry` (read from another payload) into this one.
-    /// - Throws: `StoreError` when its sealed value is not in the format this payload stores.
+    /// - Throws: `StoreError` when its sealed value is not in a format this payload stores.
     public mutating func append(_ entry: Entry) throws {
         try append(indicator: entry.indicator, keyVersion: entry.keyVersion, mac: entry.mac, sealed: entry.sealed)
     }
 
-    /// Adds one value sealed under `key` (version `keyVersion`) in `SealedValueFormat` version 2,
-    /// its synthetic iv (and so its MAC) derived under `macKey`, straight into the payload.
-    /// - Throws: `StoreError` for an indicator number that does not fit or a payload in an older
-    ///   format, `CryptoError` for a bad key; the payload is then unchanged.
+    /// Seals `value` in `SealedValueFormat` version 3 under `key`, bound to its record's observation
+    /// date and source, straight into the payload; its iv's start is its MAC.
+    /// - Parameters:
+    ///   - indicator: the indicator's registry number.
+    ///   - indicatorID: the indicator's id (bound in the associated data).
+    ///   - observedAt: the date the record will be stored with, exactly as stored.
+    ///   - source: the source name the record will be stored with.
+    ///   - key: the class key to seal under, with its iv key (its version is stored with the value).
+    /// - Throws: `StoreError` for an indicator number that does not fit, `CryptoError` for a field too
+    ///   long; the payload is then unchanged.
     public mutating func appendSealing(
-        _ value: String, indicator: Int64, indicatorID: String, subject: Pseudonym, keyVersion: UInt32,
-        key: SecureBytes, macKey: SecureBytes, sealer: inout ValueSealer
+        _ value: String, indicator: Int64, indicatorID: String, subject: Pseudonym, observedAt: String,
+        source: String, key: ValueKey, sealer: inout ValueSealer
     ) throws {
-        guard (0...Int64(UInt16.max)).contains(indicator), format == Self.formatVersion else {
-            throw StoreError(message: "indicator number \(indicator) cannot be stored in a format \(format) record")
+        guard (0...Int64(UInt16.max)).contains(indicator) else {
+            throw StoreError(message: "indicator number \(indicator) cannot be stored (bad number)")
         }
         let start = bytes.count
         do {
-            appendHeader(indicator: indicator, keyVersion: keyVersion)
+            appendHeader(indicator: indicator, keyVersion: key.version)
             // The sealed value's length is known before sealing: the format adds a fixed overhead.
             let sealedLength = value.utf8.count + SealedValueFormat.syntheticOverhead
+            // Format 2 stores the MAC apart, before the length: the iv's start, written once sealed.
+            let macAt = bytes.count
+            if format != Self.formatVersion { bytes.append(contentsOf: repeatElement(0, count: Self.macLength)) }
             appendVarint(UInt64(sealedLength))
             let sealedAt = bytes.count
-            try sealer.sealSynthetic(
-                value, subject: subject, indicator: indicatorID, keyVersion: keyVersion, key: key, ivKey: macKey,
+            try sealer.sealRecordBound(
+                value, subject: subject, indicator: indicatorID, observedAt: observedAt, source: source, key: key,
                 appendingTo: &bytes)
             guard bytes.count - sealedAt == sealedLength else {
                 throw StoreError(message: "sealed value has an unexpected length")
+            }
+            if format != Self.formatVersion {
+                let ivAt = sealedAt + 1
+                bytes.withUnsafeMutableBytes { b in
+                    UnsafeMutableRawBufferPointer(rebasing: b[macAt..<(macAt + Self.macLength)]).copyMemory(
+                        from: UnsafeRawBufferPointer(rebasing: b[ivAt..<(ivAt + Self.macLength)]))
+                }
             }
         } catch {
             bytes.removeSubrange(start...)
@@ -131,16 +156,16 @@ public struct RecordPayload: Sendable {
         public let indicator: Int64
         /// Version of the class key the value is sealed under.
         public let keyVersion: UInt32
-        /// Keyed MAC of the canonical value (`macLength` bytes, whatever the format).
+        /// The value's MAC (`macLength` bytes, whatever the format; see the type's documentation).
         public let mac: UnsafeRawBufferPointer
         /// The sealed value.
         public let sealed: UnsafeRawBufferPointer
 
-        /// The synthetic iv of a value sealed in `SealedValueFormat` version 2, `nil` for version 1.
-        public var syntheticIV: UnsafeRawBufferPointer? {
-            guard SealedValueFormat.isSynthetic(sealed) else { return nil }
-            return UnsafeRawBufferPointer(rebasing: sealed[1..<(1 + SealedValueFormat.syntheticIVLength)])
-        }
+        /// The sealed value's format (`SealedValueFormat`), which says how its MAC was computed.
+        public var sealedFormat: UInt8 { sealed.first ?? 0 }
+
+        /// The MAC's 8 bytes as one number (in memory order: for comparing, not for reading).
+        public var macBits: UInt64 { mac.loadUnaligned(as: UInt64.self) }
     }
 
     /// The format byte of an encoded payload, when it is one this version reads.

@@ -161,7 +161,9 @@ extension Registry {
                 found.append(
                     SealedObservation(
                         subject: observation.subject, indicator: observation.indicator,
-                        keyVersion: observation.keyVersion, sealed: Array(observation.sealed)))
+                        keyVersion: observation.keyVersion, sealed: Array(observation.sealed),
+                        observedAt: String(decoding: observation.observedAt, as: UTF8.self),
+                        source: String(decoding: observation.source, as: UTF8.self)))
             }
         }
         found.sort { ($0.subject, $0.indicator) < ($1.subject, $1.indicator) }
@@ -202,10 +204,18 @@ extension Registry {
                 for n in seen.indices { seen[n] = false }
                 seenCount = 0
             }
+            // With each record, the date and source name that its format 3 values are sealed with. A record
+            // whose source row is missing comes with an empty name, so that its values do not open.
             try Self.forEachRow(
-                db, "SELECT payload FROM record WHERE subject = ? ORDER BY observed_at DESC, id DESC",
+                db,
+                """
+                SELECT r.payload, r.observed_at, s.name FROM record r LEFT JOIN source s ON s.number = r.source
+                WHERE r.subject = ? ORDER BY r.observed_at DESC, r.id DESC
+                """,
                 bind: { Self.bind(subject, to: $0, at: 1) },
                 row: { stmt in
+                    let observedAt = Self.blob(stmt, 1)
+                    let source = Self.blob(stmt, 2)
                     try RecordPayload.forEachEntry(in: Self.blob(stmt, 0)) { entry in
                         let n = Int(entry.indicator)
                         guard n >= 0, n < positionByNumber.count, !seen[n] else { return }
@@ -216,7 +226,8 @@ extension Registry {
                         try body(
                             SealedObservationBytes(
                                 subject: subject, indicator: indicators[position], requested: position,
-                                keyVersion: entry.keyVersion, sealed: entry.sealed))
+                                keyVersion: entry.keyVersion, sealed: entry.sealed, observedAt: observedAt,
+                                source: source))
                     }
                     // Every wanted indicator found: older records cannot win.
                     return seenCount < wantedCount

@@ -105,7 +105,8 @@ public struct PersonRecord: Sendable, Equatable {
     }
 }
 
-/// The newest stored observation of one indicator about one subject, still sealed.
+/// The newest stored observation of one indicator about one subject, still sealed, with the
+/// fields of its record that sealed-value format 3 binds (it opens only with them).
 public struct SealedObservation: Sendable, Equatable {
     /// The subject pseudonym.
     public var subject: Pseudonym
@@ -115,13 +116,21 @@ public struct SealedObservation: Sendable, Equatable {
     public var keyVersion: UInt32
     /// The sealed bytes (format of `SealedValueFormat`).
     public var sealed: [UInt8]
+    /// Observation date of its record, as stored (`YYYY-MM-DD`).
+    public var observedAt: String
+    /// Source name of its record, as stored (empty when the record's source is missing).
+    public var source: String
 
     /// Creates an observation.
-    public init(subject: Pseudonym, indicator: String, keyVersion: UInt32, sealed: [UInt8]) {
+    public init(
+        subject: Pseudonym, indicator: String, keyVersion: UInt32, sealed: [UInt8], observedAt: String, source: String
+    ) {
         self.subject = subject
         self.indicator = indicator
         self.keyVersion = keyVersion
         self.sealed = sealed
+        self.observedAt = observedAt
+        self.source = source
     }
 }
 
@@ -141,6 +150,12 @@ public struct SealedObservationBytes {
     public let keyVersion: UInt32
     /// The sealed bytes (format of `SealedValueFormat`), valid only during the call.
     public let sealed: UnsafeRawBufferPointer
+    /// The UTF-8 observation date of its record, as stored, valid only during the call: pass it to
+    /// `SealedValueFormat.open`, which binds it in format 3.
+    public let observedAt: UnsafeRawBufferPointer
+    /// The UTF-8 source name of its record (empty when the record's source is missing), valid only
+    /// during the call: pass it to `SealedValueFormat.open`, which binds it in format 3.
+    public let source: UnsafeRawBufferPointer
 }
 
 extension Registry {

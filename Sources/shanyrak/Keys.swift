@@ -80,7 +80,14 @@ extension Shanyrak {
 
     struct Rewrap: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Re-seal values sealed under older key versions (in batches; resumable).")
+            abstract:
+                "Re-seal values sealed under older key versions or in older sealed-value formats (in batches; resumable).",
+            discussion: """
+                Every value it re-seals goes to sealed-value format 3 under its class's current key version, bound \
+                to its record's observation date and source as they are stored now. Run it once on a data folder \
+                written before format 3 to upgrade it (no `keys rotate` needed); it is done when it reports \
+                "re-sealed 0 values".
+                """)
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "Only this class (default: every indicator class).")
         var `class`: String?

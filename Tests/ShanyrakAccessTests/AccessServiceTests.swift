@@ -285,6 +285,47 @@ struct AccessServiceTests {
         #expect(entry.decision == .deny && entry.indicators.isEmpty)
     }
 
+    /// Changes to a record that an attacker with write access to the registry file could make to change
+    /// what a view shows: the older "false" protection order re-dated to win over the newer "true", the
+    /// newer record moved to another source, or the source renamed.
+    static let recordEdits: [String] = [
+        "UPDATE record SET observed_at = '2026-05-01' WHERE observed_at = '2026-03-01'",
+        """
+        UPDATE record SET source = (SELECT number FROM source WHERE name = 'labour')
+        WHERE observed_at = '2026-04-01' AND source = (SELECT number FROM source WHERE name = 'police')
+        """,
+        "UPDATE source SET name = 'justice' WHERE name = 'police'",
+    ]
+
+    @Test(
+        "a record re-dated or re-sourced in the registry file does not open: the view fails, audited as a denial",
+        arguments: recordEdits)
+    func editedRecordsFailTheView(_ edit: String) async throws {
+        let world = try World()
+        try world.fixture.ingest(
+            "police",
+            "iin,indicator,value,observed_on\n\(world.people[0].iin),violence.protection_order,false,2026-03-01\n")
+        let (gbv, _) = try await world.fixture.staff(.gbvSpecialist)
+        try await world.assign(gbv, world.first)
+        let before = try await world.fixture.service.personView(principal: gbv, personID: world.victim, requestID: "ok")
+        #expect(before.indicators["violence.protection_order"] == "true")
+
+        let attacker = try DatabaseQueue(
+            path: world.fixture.directory.appendingPathComponent(Registry.fileName).path)
+        try await attacker.write { db in
+            try db.execute(sql: edit)
+            #expect(db.changesCount > 0)
+        }
+        try attacker.close()
+
+        await #expect(throws: AccessFailure.self) {
+            _ = try await world.fixture.service.personView(principal: gbv, personID: world.victim, requestID: "edited")
+        }
+        let entry = try #require(await world.fixture.log.entries.first { $0.requestID == "edited" })
+        #expect(entry.decision == .deny && entry.indicators.isEmpty)
+        #expect(await world.fixture.log.entries.filter { $0.requestID == "edited" }.count == 1)
+    }
+
     @Test("the same household seen twice by the same user is the same bytes")
     func canonicalBytes() async throws {
         let world = try World()

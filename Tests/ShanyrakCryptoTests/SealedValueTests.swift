@@ -19,7 +19,8 @@ struct SealedValueTests {
         #expect(sealed.count == Array(value.utf8).count + SealedValueFormat.overhead)
         #expect(sealed.first == 1)
         let opened = try SealedValueFormat.open(
-            sealed, subject: subject, indicator: "economic.monthly_income", keyVersion: 3, key: key)
+            sealed, subject: subject, indicator: "economic.monthly_income", keyVersion: 3, observedAt: "", source: "",
+            key: key)
         #expect(opened == value)
     }
 
@@ -32,18 +33,23 @@ struct SealedValueTests {
         let otherKey = try SecureBytes.random(count: 32)
         #expect(throws: CryptoError.authenticationFailed) {
             try SealedValueFormat.open(
-                sealed, subject: otherSubject, indicator: "economic.monthly_income", keyVersion: 2, key: key)
-        }
-        #expect(throws: CryptoError.authenticationFailed) {
-            try SealedValueFormat.open(sealed, subject: subject, indicator: "economic.pension", keyVersion: 2, key: key)
-        }
-        #expect(throws: CryptoError.authenticationFailed) {
-            try SealedValueFormat.open(
-                sealed, subject: subject, indicator: "economic.monthly_income", keyVersion: 1, key: key)
+                sealed, subject: otherSubject, indicator: "economic.monthly_income", keyVersion: 2, observedAt: "",
+                source: "", key: key)
         }
         #expect(throws: CryptoError.authenticationFailed) {
             try SealedValueFormat.open(
-                sealed, subject: subject, indicator: "economic.monthly_income", keyVersion: 2, key: otherKey)
+                sealed, subject: subject, indicator: "economic.pension", keyVersion: 2, observedAt: "", source: "",
+                key: key)
+        }
+        #expect(throws: CryptoError.authenticationFailed) {
+            try SealedValueFormat.open(
+                sealed, subject: subject, indicator: "economic.monthly_income", keyVersion: 1, observedAt: "",
+                source: "", key: key)
+        }
+        #expect(throws: CryptoError.authenticationFailed) {
+            try SealedValueFormat.open(
+                sealed, subject: subject, indicator: "economic.monthly_income", keyVersion: 2, observedAt: "",
+                source: "", key: otherKey)
         }
     }
 
@@ -55,7 +61,8 @@ struct SealedValueTests {
                 tampered[i] ^= mask
                 #expect(throws: CryptoError.self, "byte \(i) mask \(mask)") {
                     try SealedValueFormat.open(
-                        tampered, subject: subject, indicator: "economic.monthly_income", keyVersion: 1, key: key)
+                        tampered, subject: subject, indicator: "economic.monthly_income", keyVersion: 1, observedAt: "",
+                        source: "", key: key)
                 }
             }
         }
@@ -67,7 +74,7 @@ struct SealedValueTests {
             #expect(throws: CryptoError.self) {
                 try SealedValueFormat.open(
                     Array(sealed.prefix(n)), subject: subject, indicator: "economic.monthly_income", keyVersion: 1,
-                    key: key)
+                    observedAt: "", source: "", key: key)
             }
         }
     }

@@ -2,7 +2,8 @@ import ShanyrakCore
 import ShanyrakCrypto
 import Testing
 
-/// Sealed-value format 2: a synthetic nonce derived from the value and its place.
+/// Sealed-value format 2 (no longer written, still opened): a synthetic nonce derived from the value
+/// and its place under the `valuemac` key.
 struct SyntheticSealTests {
     let key = try! SecureBytes.random(count: 32)
     let ivKey = try! SecureBytes.random(count: 32)
@@ -37,9 +38,12 @@ struct SyntheticSealTests {
         let body = try XChaCha20Poly1305.encrypt(
             Array(value.utf8), nonce: iv + [UInt8](repeating: 0, count: 8), associatedData: ad, key: key)
         #expect(sealed == [2] + iv + body)
+        #expect(try SealedValueFormat.legacyMAC(value, subject: subject, indicator: indicator, macKey: ivKey) == iv)
         #expect(sealed.count == value.utf8.count + SealedValueFormat.syntheticOverhead)
         #expect(
-            try SealedValueFormat.open(sealed, subject: subject, indicator: indicator, keyVersion: 7, key: key) == value
+            try SealedValueFormat.open(
+                sealed, subject: subject, indicator: indicator, keyVersion: 7, observedAt: "", source: "", key: key)
+                == value
         )
     }
 
@@ -56,7 +60,7 @@ struct SyntheticSealTests {
         for other in others { #expect(other != a) }
         let iv = { (s: [UInt8]) in Array(s[1..<17]) }
         for other in others.prefix(3) { #expect(iv(other) != iv(a)) }
-        // The iv does not depend on the data key or its version: a rewrap keeps it, and with it the MAC.
+        // The format 2 iv does not depend on the data key or its version (format 3's does).
         for other in others.suffix(2) { #expect(iv(other) == iv(a)) }
     }
 
@@ -69,7 +73,8 @@ struct SyntheticSealTests {
             (subject, indicator, 2, otherKey),
         ] {
             #expect(throws: CryptoError.authenticationFailed) {
-                try SealedValueFormat.open(sealed, subject: s, indicator: i, keyVersion: v, key: k)
+                try SealedValueFormat.open(
+                    sealed, subject: s, indicator: i, keyVersion: v, observedAt: "", source: "", key: k)
             }
         }
         for i in sealed.indices {
@@ -78,14 +83,16 @@ struct SyntheticSealTests {
                 tampered[i] ^= mask
                 #expect(throws: CryptoError.self, "byte \(i) mask \(mask)") {
                     try SealedValueFormat.open(
-                        tampered, subject: subject, indicator: indicator, keyVersion: 2, key: key)
+                        tampered, subject: subject, indicator: indicator, keyVersion: 2, observedAt: "", source: "",
+                        key: key)
                 }
             }
         }
         for n in 0..<sealed.count {
             #expect(throws: CryptoError.self) {
                 try SealedValueFormat.open(
-                    Array(sealed.prefix(n)), subject: subject, indicator: indicator, keyVersion: 2, key: key)
+                    Array(sealed.prefix(n)), subject: subject, indicator: indicator, keyVersion: 2, observedAt: "",
+                    source: "", key: key)
             }
         }
     }
@@ -104,36 +111,13 @@ struct SyntheticSealTests {
                 sealed = try sealer.seal("42", subject: subject, indicator: id, keyVersion: 3, key: key)
             }
             #expect(
-                try SealedValueFormat.open(sealed, subject: subject, indicator: id, keyVersion: 3, key: key) == "42")
+                try SealedValueFormat.open(
+                    sealed, subject: subject, indicator: id, keyVersion: 3, observedAt: "", source: "", key: key)
+                    == "42")
             #expect(throws: CryptoError.authenticationFailed) {
-                try SealedValueFormat.open(sealed, subject: subject, indicator: id + "x", keyVersion: 3, key: key)
+                try SealedValueFormat.open(
+                    sealed, subject: subject, indicator: id + "x", keyVersion: 3, observedAt: "", source: "", key: key)
             }
         }
-    }
-
-    /// Re-sealing with a known iv (a rewrap) gives what sealing from the iv key gives.
-    @Test func knownIVSealsTheSameBytes() throws {
-        let sealed = try seal("42", version: 1)
-        let newKey = try SecureBytes.random(count: 32)
-        var sealer = ValueSealer()
-        var resealed: [UInt8] = []
-        try Array(sealed[1..<17]).withUnsafeBytes { iv in
-            try sealer.sealSynthetic(
-                "42", subject: subject, indicator: indicator, keyVersion: 2, key: newKey, iv: iv, appendingTo: &resealed
-            )
-        }
-        #expect(try resealed == seal("42", version: 2, key: newKey))
-        var untouched: [UInt8] = [9]
-        #expect(throws: CryptoError.invalidNonceLength(expected: 16, actual: 15)) {
-            try Array(repeating: UInt8(0), count: 15).withUnsafeBytes { iv in
-                try sealer.sealSynthetic(
-                    "42", subject: subject, indicator: indicator, keyVersion: 2, key: newKey, iv: iv,
-                    appendingTo: &untouched)
-            }
-        }
-        #expect(throws: CryptoError.invalidKeyLength(expected: 32, actual: 16)) {
-            try seal("42", key: SecureBytes.random(count: 16))
-        }
-        #expect(untouched == [9])
     }
 }

@@ -69,13 +69,12 @@ struct DataKeySafetyTests {
         let before = try statsJSON(f.registry)
         let subject = try Pseudonymiser(key: f.keyring.pseudonymKey).person(try IIN(validating: persons[0].iin))
         let number = try #require(try f.registry.indicatorNumbers()["economic.monthly_income"])
-        let (version, key) = try #require(keys.writeKey(for: "economic"))
-        let (_, macKey) = try #require(keys.writeKey(for: DataKeys.valueMACClass))
+        let key = try #require(keys.writeValueKey(for: "economic"))
         var payload = RecordPayload()
         var sealer = ValueSealer()
         try payload.appendSealing(
             "210000", indicator: number, indicatorID: "economic.monthly_income", subject: subject,
-            keyVersion: version, key: key, macKey: macKey, sealer: &sealer)
+            observedAt: "2024-03-01", source: "labour", key: key, sealer: &sealer)
 
         let error = #expect(throws: StoreError.self) {
             try f.registry.writeBatch(source: "labour") { writer in

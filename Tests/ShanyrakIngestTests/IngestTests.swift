@@ -113,7 +113,8 @@ final class Fixture {
         return try registry.newestObservations(subjects: subjects, indicators: [indicator]).map {
             let key = try #require(keys.key(for: cls, version: $0.keyVersion))
             return try SealedValueFormat.open(
-                $0.sealed, subject: $0.subject, indicator: $0.indicator, keyVersion: $0.keyVersion, key: key)
+                $0.sealed, subject: $0.subject, indicator: $0.indicator, keyVersion: $0.keyVersion,
+                observedAt: $0.observedAt, source: $0.source, key: key)
         }
     }
 
@@ -358,7 +359,8 @@ struct IngestTests {
             guard economic.contains(value.indicator) else { return }
             let key = try #require(keys.key(for: "economic", version: value.keyVersion))
             let plain = try SealedValueFormat.open(
-                value.sealed, subject: value.subject, indicator: value.indicator, keyVersion: value.keyVersion, key: key
+                value.sealed, subject: value.subject, indicator: value.indicator, keyVersion: value.keyVersion,
+                observedAt: value.observedAt, source: value.source, key: key
             )
             out[plain, default: []].append(value.keyVersion)
         }
@@ -412,7 +414,7 @@ struct IngestTests {
         let again = try f.ingest(
             "labour", [labourHeader, labourRow(persons[0].iin, income: "175000")].joined(separator: "\n"))
         #expect(again.valuesWritten == 0)
-        // Re-sealed values kept their MAC: delivering the first feed again changes nothing.
+        // Re-sealed values got the iv (and MAC) of the new version: delivering the first feed again changes nothing.
         let first = try f.ingest(
             "labour",
             ([labourHeader] + persons.dropFirst().map { labourRow($0.iin, income: "150000") }).joined(separator: "\n"))

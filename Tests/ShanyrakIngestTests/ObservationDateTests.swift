@@ -95,7 +95,8 @@ struct ObservationDateTests {
         let key = try #require(keys.key(for: "violence", version: newest.keyVersion))
         #expect(
             try SealedValueFormat.open(
-                newest.sealed, subject: subject, indicator: newest.indicator, keyVersion: newest.keyVersion, key: key)
+                newest.sealed, subject: subject, indicator: newest.indicator, keyVersion: newest.keyVersion,
+                observedAt: newest.observedAt, source: newest.source, key: key)
                 == "false")
     }
 }

@@ -11,57 +11,55 @@ import Testing
 struct RecordStoreTests {
     let persons = makePersons(6)
 
-    /// Format 3: values sealed with a synthetic iv, whose first 8 bytes are the MAC, and which
-    /// is the MAC format 2 stored (so re-deliveries of older records are still recognised).
-    @Test func syntheticPayloadReadsItsValuesAndTheirMACs() throws {
-        let key = try SecureBytes.random(count: 32)
-        let macKey = try SecureBytes.random(count: 32)
+    /// Payload format 3 holds values sealed in format 3 (bound to the record's date and source), whose
+    /// iv's first 8 bytes are the MAC; payload format 2 stores the same iv start apart.
+    @Test(arguments: [RecordPayload.formatVersion, RecordPayload.separateMACFormat])
+    func recordBoundPayloadReadsItsValuesAndTheirMACs(format: UInt8) throws {
         let subject = try #require(Pseudonym(bytes: Array(0..<16)))
         var sealer = ValueSealer()
-        var payload = RecordPayload()
+        var payload = RecordPayload(format: format)
         let values = [
             ("economic.monthly_income", "150000"), ("employment.status", "employed"), ("economic.pension", ""),
         ]
+        var keys: [ValueKey] = []
         for (number, (id, value)) in values.enumerated() {
+            let key = try ValueKey(version: UInt32(number + 1), key: SecureBytes.random(count: 32))
+            keys.append(key)
             try payload.appendSealing(
-                value, indicator: Int64(number), indicatorID: id, subject: subject, keyVersion: UInt32(number + 1),
-                key: key,
-                macKey: macKey, sealer: &sealer)
+                value, indicator: Int64(number), indicatorID: id, subject: subject, observedAt: "2024-02-01",
+                source: "labour", key: key, sealer: &sealer)
         }
-        #expect(payload.format == 3 && payload.count == 3)
+        #expect(payload.format == format && payload.count == 3)
         var read = 0
         try RecordPayload.forEachEntry(in: payload.bytes) { entry in
             let (id, value) = values[read]
             #expect(entry.indicator == Int64(read) && entry.keyVersion == UInt32(read + 1))
-            let oldMAC = try KeyedBLAKE2b.hash(
-                subject.bytes + Array(id.utf8) + [0] + Array(value.utf8), key: macKey, outputLength: 16)
-            #expect(Array(entry.mac) == Array(oldMAC.prefix(RecordPayload.macLength)))
-            #expect(entry.syntheticIV.map(Array.init) == oldMAC)
+            #expect(entry.sealedFormat == SealedValueFormat.recordBoundVersion)
+            let iv = try SealedValueFormat.recordBoundIV(
+                value, subject: subject, indicator: id, observedAt: "2024-02-01", source: "labour", key: keys[read])
+            #expect(Array(entry.sealed[1..<17]) == iv)
+            #expect(Array(entry.mac) == Array(iv.prefix(RecordPayload.macLength)))
             let opened = try SealedValueFormat.open(
-                Array(entry.sealed), subject: subject, indicator: id, keyVersion: entry.keyVersion, key: key)
+                Array(entry.sealed), subject: subject, indicator: id, keyVersion: entry.keyVersion,
+                observedAt: "2024-02-01", source: "labour", key: keys[read].key)
             #expect(opened == value)
             read += 1
         }
         #expect(read == 3)
-        // Copying entries keeps the bytes; a format 3 payload takes no random-nonce value.
-        var copy = RecordPayload()
+        // Copying entries keeps the bytes.
+        var copy = RecordPayload(format: format)
         try RecordPayload.forEachEntry(in: payload.bytes) { try copy.append($0) }
         #expect(copy.bytes == payload.bytes)
+        // Payload format 3 takes no random-nonce value.
+        guard format == RecordPayload.formatVersion else { return }
         var oldStyle: [UInt8] = []
         try sealer.seal(
-            "1", subject: subject, indicator: "economic.pension", keyVersion: 1, key: key, appendingTo: &oldStyle)
+            "1", subject: subject, indicator: "economic.pension", keyVersion: 1, key: keys[0].key,
+            appendingTo: &oldStyle)
         #expect(throws: StoreError.self) {
             try copy.append(indicator: 1, keyVersion: 1, mac: [UInt8](repeating: 0, count: 8), sealed: oldStyle)
         }
         #expect(copy.bytes == payload.bytes)
-        var legacy = RecordPayload(format: RecordPayload.separateMACFormat)
-        #expect(throws: StoreError.self) {
-            try legacy.appendSealing(
-                "1", indicator: 1, indicatorID: "economic.pension", subject: subject, keyVersion: 1, key: key,
-                macKey: macKey,
-                sealer: &sealer)
-        }
-        #expect(legacy.isEmpty)
     }
 
     @Test func formatTwoPayloadRoundTripsEveryEntryInOrder() throws {
@@ -259,7 +257,8 @@ struct RecordStoreTests {
         let key = try #require(keys.key(for: "economic", version: income.keyVersion))
         #expect(
             try SealedValueFormat.open(
-                income.sealed, subject: subject, indicator: income.indicator, keyVersion: income.keyVersion, key: key)
+                income.sealed, subject: subject, indicator: income.indicator, keyVersion: income.keyVersion,
+                observedAt: income.observedAt, source: income.source, key: key)
                 == "300")
         // Nothing asked, nothing read.
         #expect(try f.registry.newestObservations(subjects: [subject], indicators: []).isEmpty)
@@ -283,7 +282,8 @@ struct RecordStoreTests {
             let key = try #require(keys.key(for: "economic", version: observation.keyVersion))
             let value = try SealedValueFormat.open(
                 observation.sealed, subject: observation.subject, indicator: observation.indicator,
-                keyVersion: observation.keyVersion, key: key)
+                keyVersion: observation.keyVersion, observedAt: observation.observedAt, source: observation.source,
+                key: key)
             #expect(value == (observation.subject == subject ? "300" : "700"))
         }
     }
@@ -313,73 +313,6 @@ struct RecordStoreTests {
         let unchanged = try f.ingest("population", populationCSV([moved(persons[2], to: "H7")]))
         #expect(unchanged.valuesWritten == 0)
         #expect(try sizesAndHeads() == ([1, 1, 2, 2], 4))
-    }
-
-    /// Records of 2026-11-29 (format 2: random nonces and a separate MAC) keep working next to
-    /// format 3: a re-delivery is recognised, a rewrap re-seals them in their own format.
-    @Test func formatTwoRecordsAreRecognisedAndRewrapped() throws {
-        let f = try Fixture()
-        try f.ingest("population", populationCSV(persons))
-        let feed = ([labourHeader] + persons.map { labourRow($0.iin, income: "150000") }).joined(separator: "\n")
-        try f.ingest("labour", feed)
-        // Turn the labour records into what the previous version wrote.
-        let keys = try DataKeys.load(from: f.registry, keyring: f.keyring)
-        try f.registry.writer.write { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT id, subject, payload FROM record WHERE source = (SELECT number FROM source WHERE name = 'labour')"
-            )
-            #expect(rows.count == persons.count)
-            var sealer = ValueSealer()
-            for row in rows {
-                let subject = try #require(Pseudonym(bytes: Array(row[1] as Data)))
-                var legacy = RecordPayload(format: RecordPayload.separateMACFormat)
-                try RecordPayload.forEachEntry(in: Array(row[2] as Data)) { entry in
-                    let (id, keyClass) = try #require(
-                        try Row.fetchOne(
-                            db, sql: "SELECT id, class FROM indicator WHERE number = ?", arguments: [entry.indicator]
-                        )
-                        .map { ($0[0] as String, $0[1] as String) })
-                    let key = try #require(keys.key(for: keyClass, version: entry.keyVersion))
-                    let plain = try SealedValueFormat.open(
-                        Array(entry.sealed), subject: subject, indicator: id, keyVersion: entry.keyVersion, key: key)
-                    let sealed = try sealer.seal(
-                        plain, subject: subject, indicator: id, keyVersion: entry.keyVersion, key: key)
-                    try legacy.append(
-                        indicator: entry.indicator, keyVersion: entry.keyVersion, mac: entry.mac, sealed: sealed)
-                }
-                try db.execute(
-                    sql: "UPDATE record SET payload = ? WHERE id = ?", arguments: [Data(legacy.bytes), row[0] as Int64])
-            }
-        }
-        let formats = {
-            try f.registry.writer.read { db in
-                try Int.fetchAll(db, sql: "SELECT DISTINCT unicode(substr(payload, 1, 1)) FROM record ORDER BY 1")
-            }
-        }
-        #expect(try formats() == [2, 3])
-        let again = try f.ingest("labour", feed)
-        #expect(again.valuesWritten == 0 && again.valuesUnchanged == 2 * persons.count)
-
-        _ = try f.registry.rotateDataKey(className: "economic", keyring: f.keyring)
-        #expect(try f.registry.rewrap(className: "economic", keyring: f.keyring) == persons.count)
-        #expect(try formats() == [2, 3])
-        let rewrapped = try DataKeys.load(from: f.registry, keyring: f.keyring)
-        var opened = 0
-        try f.registry.forEachStoredValue { value in
-            guard value.indicator == "economic.monthly_income" else { return }
-            #expect(value.keyVersion == 2 && value.sealed.first == SealedValueFormat.version)
-            let key = try #require(rewrapped.key(for: "economic", version: 2))
-            #expect(
-                try SealedValueFormat.open(
-                    value.sealed, subject: value.subject, indicator: value.indicator, keyVersion: 2, key: key)
-                    == "150000")
-            opened += 1
-        }
-        #expect(opened == persons.count)
-        let third = try f.ingest("labour", feed)
-        #expect(third.valuesWritten == 0)
     }
 
     @Test func migrationFromValueRowsKeepsEveryValue() throws {

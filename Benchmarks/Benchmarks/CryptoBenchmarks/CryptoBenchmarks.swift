@@ -27,35 +27,75 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             blackHole(
                 try SealedValueFormat.open(
-                    sealed, subject: subject, indicator: "employment.status", keyVersion: 1, key: key))
+                    sealed, subject: subject, indicator: "employment.status", keyVersion: 1, observedAt: "", source: "",
+                    key: key))
         }
     }
 
-    // Ingest's path since 2026-11-30: the iv (keyed BLAKE2b-128, also the value's MAC) and the
-    // seal, appended to a reused buffer as a record payload is built.
-    let ivKey = try! SecureBytes.random(count: 32)
-    Benchmark("seal value, synthetic nonce (ingest)", configuration: .init(scalingFactor: .kilo)) { benchmark in
-        var sealer = ValueSealer()
-        var out: [UInt8] = []
-        out.reserveCapacity(256)
-        for _ in benchmark.scaledIterations {
-            out.removeAll(keepingCapacity: true)
-            try sealer.sealSynthetic(
-                "employed", subject: subject, indicator: "employment.status", keyVersion: 1, key: key, ivKey: ivKey,
-                appendingTo: &out)
-            blackHole(out)
+    // Ingest's path: the iv (keyed BLAKE2b-128 of the associated data and the value, also the value's
+    // MAC) and the seal, appended to a reused buffer as a record payload is built. Format 3 since
+    // 2026-11-30; its iv key is derived once per loaded key (ValueKey), not per value.
+    let valueKey = try! ValueKey(version: 1, key: key)
+    /// Sealing one value after another into a reused buffer, as ingest builds a record payload.
+    func sealing(_ name: String, _ seal: @escaping @Sendable (inout ValueSealer, inout [UInt8]) throws -> Void) {
+        Benchmark(name, configuration: .init(scalingFactor: .kilo)) { benchmark in
+            var sealer = ValueSealer()
+            var out: [UInt8] = []
+            out.reserveCapacity(256)
+            for _ in benchmark.scaledIterations {
+                out.removeAll(keepingCapacity: true)
+                try seal(&sealer, &out)
+                blackHole(out)
+            }
         }
+    }
+    sealing("seal value, synthetic nonce (ingest)") { sealer, out in
+        try sealer.sealRecordBound(
+            "employed", subject: subject, indicator: "employment.status", observedAt: "2026-02-01", source: "labour",
+            key: valueKey, appendingTo: &out)
+    }
+
+    var recordBound: [UInt8] = []
+    try! sealer.sealRecordBound(
+        "employed", subject: subject, indicator: "employment.status", observedAt: "2026-02-01", source: "labour",
+        key: valueKey, appendingTo: &recordBound)
+    // The access path opens values and their record's date and source where SQLite holds them.
+    let date = Array("2026-02-01".utf8)
+    let source = Array("labour".utf8)
+    Benchmark("open value, synthetic nonce (views)", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        recordBound.withUnsafeBytes { sealed in
+            date.withUnsafeBytes { date in
+                source.withUnsafeBytes { source in
+                    for _ in benchmark.scaledIterations {
+                        blackHole(
+                            try? SealedValueFormat.open(
+                                sealed, subject: subject, indicator: "employment.status", keyVersion: 1,
+                                observedAt: date, source: source, key: key))
+                    }
+                }
+            }
+        }
+    }
+
+    // Format 2 (2026-11-30, before format 3), for comparison: iv keyed by `valuemac` over subject,
+    // indicator and value only.
+    let ivKey = try! SecureBytes.random(count: 32)
+    sealing("seal value, synthetic nonce, format 2") { sealer, out in
+        try sealer.sealSynthetic(
+            "employed", subject: subject, indicator: "employment.status", keyVersion: 1, key: key, ivKey: ivKey,
+            appendingTo: &out)
     }
 
     var synthetic: [UInt8] = []
     try! sealer.sealSynthetic(
         "employed", subject: subject, indicator: "employment.status", keyVersion: 1, key: key, ivKey: ivKey,
         appendingTo: &synthetic)
-    Benchmark("open value, synthetic nonce (views)", configuration: .init(scalingFactor: .kilo)) { benchmark in
+    Benchmark("open value, synthetic nonce, format 2", configuration: .init(scalingFactor: .kilo)) { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(
                 try SealedValueFormat.open(
-                    synthetic, subject: subject, indicator: "employment.status", keyVersion: 1, key: key))
+                    synthetic, subject: subject, indicator: "employment.status", keyVersion: 1, observedAt: "",
+                    source: "", key: key))
         }
     }
 
