@@ -10,8 +10,9 @@ import Testing
     import Glibc
 #endif
 
-/// A long-running process (the server) picks up rotated data keys by itself: one reload serves every
-/// caller that needs it at once, and a reload that cannot be done leaves the keys it had in use and says why.
+/// A long-running process (the server) picks up rotated data keys by itself: its ingester loads them anew
+/// when a batch is refused as sealed under rotated keys, one reload serves every caller that needs it at
+/// once, and a reload that cannot be done leaves the keys it had in use and says why.
 struct DataKeyReloadTests {
     let persons = makePersons(4)
 
@@ -50,6 +51,28 @@ struct DataKeyReloadTests {
         private let entries = Mutex<[(message: String, isFailure: Bool)]>([])
         func add(_ message: String, _ isFailure: Bool) { entries.withLock { $0.append((message, isFailure)) } }
         var all: [(message: String, isFailure: Bool)] { entries.withLock { $0 } }
+    }
+
+    @Test func anIngesterOverReloadableKeysIngestsAfterRotateRewrapAndRetire() throws {
+        let f = try populated()
+        let reports = Reports()
+        let keys = try serverKeys(f, reports: reports)
+        let ingester = Ingester(
+            registry: f.registry, keys: keys, pseudonymiser: try Pseudonymiser(key: f.keyring.pseudonymKey),
+            catalog: shippedCatalog)
+        try rotateRewrapRetire(f, "economic")
+
+        let summary = try f.ingest("labour", labourFeed(income: "200000"), using: ingester)
+
+        #expect(summary.valuesWritten == persons.count)
+        #expect(try f.newestValues(of: "economic.monthly_income", for: persons) == Array(repeating: "200000", count: 4))
+        #expect(try f.registry.keyStatus().first { $0.keyClass == "economic" && $0.version == 2 }?.sealedCount == 8)
+        // The retired key has left the holder; the new one is used for writing.
+        #expect(keys.current.generation == 1)
+        #expect(keys.current.keys.key(for: "economic", version: 1) == nil)
+        #expect(keys.current.keys.writeKey(for: "economic")?.version == 2)
+        #expect(reports.all.map(\.isFailure) == [false])
+        #expect(reports.all.first?.message.contains("new economic v2; no longer active economic v1") == true)
     }
 
     /// A holder that loads the keys straight from the registry with the fixture's keyring, counting its
