@@ -14,7 +14,7 @@ public import ShanyrakStore
 /// nothing is returned.
 public struct AccessService: Sendable {
     private let registry: Registry
-    private let keys: DataKeys
+    private let keys: CurrentDataKeys
     private let catalog: IndicatorCatalog
     private let policy: any AccessPolicy
     private let auditLog: any AccessAuditLog
@@ -46,8 +46,8 @@ public struct AccessService: Sendable {
     private struct IndicatorSlot {
         /// The indicator id.
         let id: String
-        /// The active data keys of its class, by version.
-        let keys: [UInt32: SecureBytes]
+        /// The position of its class in `CurrentDataKeys.Loaded.keysByClass`.
+        let keyClass: Int
         /// Its position in `householdCandidates`, if it is one.
         let householdCandidate: Int?
         /// Its position in `permitted.order`, where a card takes its value (household candidates only).
@@ -78,7 +78,7 @@ public struct AccessService: Sendable {
     /// Creates the service.
     /// - Parameters:
     ///   - registry: the registry database.
-    ///   - keys: the unwrapped data keys.
+    ///   - keys: the data keys; each request uses the set loaded when it begins (see `CurrentDataKeys`).
     ///   - catalog: the indicator catalog.
     ///   - policy: the policy engine.
     ///   - auditLog: the audit log; every request is appended to it before anything is released.
@@ -90,7 +90,7 @@ public struct AccessService: Sendable {
     ///     registry (the command line) takes effect within this lifetime. Unknown and revoked tokens are never
     ///     remembered.
     public init(
-        registry: Registry, keys: DataKeys, catalog: IndicatorCatalog, policy: any AccessPolicy,
+        registry: Registry, keys: CurrentDataKeys, catalog: IndicatorCatalog, policy: any AccessPolicy,
         auditLog: any AccessAuditLog, pseudonymiser: Pseudonymiser? = nil,
         clock: @escaping @Sendable () -> Date = { Date() },
         authenticationCacheLifetime: Duration = AccessService.defaultAuthenticationCacheLifetime
@@ -124,10 +124,14 @@ public struct AccessService: Sendable {
             guard let inPersonView = personPosition[indicator.id] else {
                 preconditionFailure("the person view's order lacks a catalog id")
             }
+            // Every indicator class is a data-key class.
+            guard let keyClass = CurrentDataKeys.Loaded.classIndex(of: indicator.indicatorClass.rawValue) else {
+                preconditionFailure("an indicator class has no data keys")
+            }
             slotByID[indicator.id] = slots.count
             slots.append(
                 IndicatorSlot(
-                    id: indicator.id, keys: keys.versions(of: indicator.indicatorClass.rawValue),
+                    id: indicator.id, keyClass: keyClass,
                     householdCandidate: candidatePosition[indicator.id], cardPosition: cardPosition[indicator.id],
                     personPosition: inPersonView, shape: Shape(indicator: indicator.id)))
         }
@@ -211,10 +215,13 @@ public struct AccessService: Sendable {
         guard let household = Pseudonym(hex: householdID),
             let snapshot = try await readRecordingFailure(
                 principal, .household, subject: householdID, requestID: requestID,
-                {
+                { keys in
                     try registry.householdSnapshot(
                         household, staffID: principal.id,
                         select: { record, assigned -> (AccessDecision, [String]) in
+                            // The read runs again after a reload of the data keys: it starts afresh.
+                            requested = []
+                            members = []
                             let context = AccessContext(
                                 view: .household, assigned: assigned,
                                 sameDistrict: principal.district == record.district)
@@ -242,7 +249,7 @@ public struct AccessService: Sendable {
                                 return
                             }
                             let slot = requested[observation.requested]
-                            let value = try unseal(observation, slot: slot)
+                            let value = try unseal(observation, slot: slot, keys: keys)
                             switch slots[slot].shape {
                             case .sex: sex[m] = value
                             case .birthDate: birthDate[m] = value
@@ -328,16 +335,21 @@ public struct AccessService: Sendable {
         var requested: [Int] = []
         var grantedCount = 0
         // Granted values placed by `personOrder`; sex and birth date aside.
-        var values = [String?](repeating: nil, count: personOrder.ids.count)
+        var values: [String?] = []
         var sex: String?
         var birthDate: String?
         guard let person = Pseudonym(hex: personID),
             let snapshot = try await readRecordingFailure(
                 principal, .person, subject: personID, requestID: requestID, breakGlass: isBreakGlass,
-                {
+                { keys in
                     try registry.personSnapshot(
                         person, staffID: principal.id,
                         select: { record, assigned -> ((decision: AccessDecision, granted: [String]), [String]) in
+                            // The read runs again after a reload of the data keys: it starts afresh.
+                            requested = []
+                            grantedCount = 0
+                            values = [String?](repeating: nil, count: personOrder.ids.count)
+                            (sex, birthDate) = (nil, nil)
                             let context = AccessContext(
                                 view: .person, assigned: assigned, sameDistrict: principal.district == record.district,
                                 breakGlass: isBreakGlass)
@@ -355,7 +367,7 @@ public struct AccessService: Sendable {
                         },
                         observe: { observation in
                             let slot = requested[observation.requested]
-                            let value = try unseal(observation, slot: slot)
+                            let value = try unseal(observation, slot: slot, keys: keys)
                             switch slots[slot].shape {
                             case .sex: sex = value
                             case .birthDate: birthDate = value
@@ -538,9 +550,11 @@ public struct AccessService: Sendable {
     /// Opens one fetched observation, where the registry holds it, with its indicator's data key of the stored
     /// version and its record's stored date and source: a value of a record re-dated or re-sourced in the
     /// database does not open (format 3 binds both).
-    private func unseal(_ observation: SealedObservationBytes, slot: Int) throws -> String {
-        guard let key = slots[slot].keys[observation.keyVersion] else {
-            throw AccessFailure("a stored value has no active data key")
+    private func unseal(_ observation: SealedObservationBytes, slot: Int, keys: CurrentDataKeys.Loaded) throws
+        -> String
+    {
+        guard let key = keys.keysByClass[slots[slot].keyClass][observation.keyVersion] else {
+            throw UnknownKeyVersion()
         }
         do {
             return try SealedValueFormat.open(
@@ -568,7 +582,7 @@ public struct AccessService: Sendable {
     }
 
     private func seal(justification: String, requestID: String) throws -> SealedJustification {
-        try SealedJustification.seal(justification, requestID: requestID, keys: keys)
+        try SealedJustification.seal(justification, requestID: requestID, keys: keys.current.keys)
     }
 
     /// Appends and awaits durability, then releases; a log failure becomes `AuditLogUnavailable`.
@@ -595,15 +609,16 @@ public struct AccessService: Sendable {
         throw AccessDenied()
     }
 
-    /// Runs a view's registry read. When it fails (a database error, a value that does not open), the
-    /// attempt is recorded as a denial before the error goes on: nothing was released, and every access
-    /// attempt is in the log.
+    /// Runs a view's registry read with the data keys loaded now, and once more with keys loaded anew when a
+    /// value is sealed under a version they lack (`readReloadingKeys`). When it fails (a database error, a
+    /// value that does not open), the attempt is recorded as a denial before the error goes on: nothing was
+    /// released, and every access attempt is in the log.
     private func readRecordingFailure<T>(
         _ principal: Principal, _ view: ViewKind, subject: String, requestID: String, breakGlass: Bool = false,
-        _ read: () throws -> T
+        _ read: (CurrentDataKeys.Loaded) throws -> T
     ) async throws -> T {
         do {
-            return try read()
+            return try await readReloadingKeys(keys, read)
         } catch {
             try? await recordDenial(
                 principal, view, subjects: [subject], policyIDs: [], requestID: requestID, breakGlass: breakGlass)

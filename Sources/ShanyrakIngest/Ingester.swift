@@ -81,7 +81,8 @@ public struct IngestOptions: Sendable {
 /// (a value identical to the newest stored version is recognised by its MAC, see `RedeliveryCheck`).
 public struct Ingester: Sendable {
     private let registry: Registry
-    private let keys: DataKeys
+    /// The data keys: each run uses the set loaded when it begins (see `ingest(file:mapping:options:)`).
+    let dataKeys: CurrentDataKeys
     private let pseudonymiser: Pseudonymiser
     private let catalog: IndicatorCatalog
 
@@ -90,21 +91,17 @@ public struct Ingester: Sendable {
         "head", "spouse", "child", "parent", "grandchild", "sibling", "other_relative", "non_relative",
     ]
 
-    /// Creates an ingester.
-    public init(registry: Registry, keys: DataKeys, pseudonymiser: Pseudonymiser, catalog: IndicatorCatalog) {
+    /// Creates an ingester whose data keys are loaded anew when the registry refuses a batch sealed under
+    /// keys that were rotated (when `keys` can be reloaded).
+    public init(registry: Registry, keys: CurrentDataKeys, pseudonymiser: Pseudonymiser, catalog: IndicatorCatalog) {
         self.registry = registry
-        self.keys = keys
+        self.dataKeys = keys
         self.pseudonymiser = pseudonymiser
         self.catalog = catalog
     }
 
-    /// Ingests one feed file through its mapping.
-    /// - Returns: the summary of the committed batch.
-    /// - Throws: `IngestError` when nothing was loaded (unreadable file, wrong header,
-    ///   `allOrNothing` with bad rows), or a database error (then nothing was loaded either).
-    public func ingest(file: URL, mapping: SourceMapping, options: IngestOptions = IngestOptions()) throws
-        -> IngestSummary
-    {
+    /// One run of `ingest(file:mapping:options:)` with the data keys `keys`.
+    func ingest(file: URL, mapping: SourceMapping, options: IngestOptions, keys: DataKeys) throws -> IngestSummary {
         let started = Date()
         var summary = IngestSummary(source: mapping.source)
         guard let (quarantineVersion, quarantineKey) = keys.writeKey(for: DataKeys.quarantineClass),

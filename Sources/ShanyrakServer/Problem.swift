@@ -99,12 +99,17 @@ public struct Problem: Error, Sendable, Equatable, Encodable {
             detail: "batch \(batch) was loaded and its attempt recorded, but the audit log cannot record its outcome")
     }
 
-    /// 503: the data keys were rotated since this server loaded them, so it refuses to seal under the old
-    /// ones; nothing was loaded. The operator restarts the server.
-    public static let dataKeysRotated = Problem(
-        "data-keys-rotated", title: "Service Unavailable", status: .serviceUnavailable,
-        detail: "the data keys were rotated since this server started; nothing was loaded; the server must be restarted"
-    )
+    /// 503: the data keys were rotated since this server loaded them, and the feed was refused again after
+    /// it tried to load them anew: the new keys could not be loaded (its log says why), or they were rotated
+    /// once more meanwhile. Nothing was loaded; the feed can be sent again.
+    public static let dataKeysRotated: Problem = {
+        var problem = Problem(
+            "data-keys-rotated", title: "Service Unavailable", status: .serviceUnavailable,
+            detail: "the data keys were rotated and this server could not load the new ones (its log says why), "
+                + "or they were rotated again meanwhile; nothing was loaded; send the feed again later")
+        problem.retryAfterSeconds = 60
+        return problem
+    }()
 
     /// 422: an ingest batch of which nothing was loaded.
     /// - Parameter detail: the rule that failed.

@@ -540,7 +540,7 @@ extension StoreError {
     /// How `dataKeysRotated` errors begin.
     static let dataKeysRotatedPrefix = "the data keys were rotated since this process loaded them"
 
-    /// Whether this is a `dataKeysRotated` refusal: the process must load the keys again (a server, restart).
+    /// Whether this is a `dataKeysRotated` refusal: the process must load the keys again (a server does so itself).
     public var isDataKeysRotated: Bool { message.hasPrefix(Self.dataKeysRotatedPrefix) }
 
     /// A process was about to seal values under a data-key version that is no longer the current
@@ -557,6 +557,6 @@ extension StoreError {
         return StoreError(
             message: dataKeysRotatedPrefix + ": it would seal \(className) values "
                 + "under version \(sealingVersion), but \(now); nothing of this transaction was written. Run the "
-                + "command again (a running `shanyrak serve` must be restarted to load the new keys)")
+                + "command again (a running `shanyrak serve` loads the new keys and tries once more by itself)")
     }
 }

@@ -11,7 +11,8 @@ public import Foundation
 /// It is an advisory `flock` on `master.key.lock` in the key folder, taken by every process that
 /// works with the folder's master key: a master-key rotation holds it across its three steps,
 /// `MasterKeyRotation.recover` (run by every command) while it looks for and settles an
-/// interrupted rotation, and `keys rotate` while it wraps a new data key. So a command started
+/// interrupted rotation, `keys rotate` while it wraps a new data key, and a running server while it
+/// loads its data keys anew (`CurrentDataKeys`). So a command started
 /// during a rotation waits for it instead of mistaking the rotation's new key for the leftover
 /// of an interrupted one.
 ///

@@ -193,7 +193,8 @@ public enum MasterKeyRotation {
             body)
     }
 
-    private static func recoverLocked(registry: Registry, keysDirectory: URL, keyring: Keyring) throws
+    /// `recover` for a caller that holds the key folder's lock already (a server reloading its data keys).
+    static func recoverLocked(registry: Registry, keysDirectory: URL, keyring: Keyring) throws
         -> (keyring: Keyring, outcome: Outcome)
     {
         let pending = keysDirectory.appendingPathComponent(pendingFileName)

@@ -36,11 +36,12 @@ extension ServiceContext {
         let accessLog = MerkleAccessAuditLog(
             log: log, policySetHash: policy.bundleDigest, anonymousActor: "anonymous")
         let pseudonymiser = try Pseudonymiser(key: keyring.pseudonymKey)
+        let current = try reloading(keys)
         let service = AccessService(
-            registry: registry, keys: keys, catalog: catalog, policy: policy, auditLog: accessLog,
+            registry: registry, keys: current, catalog: catalog, policy: policy, auditLog: accessLog,
             pseudonymiser: pseudonymiser)
         let ingest = IngestDependencies(
-            ingester: Ingester(registry: registry, keys: keys, pseudonymiser: pseudonymiser, catalog: catalog),
+            ingester: Ingester(registry: registry, keys: current, pseudonymiser: pseudonymiser, catalog: catalog),
             mappings: try sourceMappings(),
             sourcesDirectory: policiesDirectory.appendingPathComponent("sources"), catalog: catalog,
             spoolDirectory: dataDirectory.appendingPathComponent("spool"))

@@ -54,6 +54,11 @@ struct ServerFixture {
     }
 
     let directory: URL
+    /// The key folder (`shanyrak keys init`), as a data folder's.
+    let keysDirectory: URL
+    let keyring: Keyring
+    /// The data keys the server's access path and ingester share, reloaded from `keysDirectory`.
+    let keys: CurrentDataKeys
     let registry: Registry
     let dependencies: ServerDependencies
     let log: SwitchableAuditLog
@@ -76,13 +81,14 @@ struct ServerFixture {
     static func make(households: Int = 120) async throws -> ServerFixture {
         let directory = try TestDirectory.make("shanyrak-server")
         let catalog = try IndicatorCatalog.load(contentsOf: root.appendingPathComponent("policies/indicators.yaml"))
-        let signingKey = try Ed25519.SigningKey.generate()
-        let keyring = Keyring(
-            master: try SecureBytes.random(count: 32), pseudonymKey: try SecureBytes.random(count: 32),
-            auditSigning: signingKey)
+        let keysDirectory = directory.appendingPathComponent("keys")
+        try Keyring.create(at: keysDirectory)
+        let keyring = try Keyring.load(from: keysDirectory, environment: [:])
+        let signingKey = keyring.auditSigning
         let registry = try Registry.create(dataDirectory: directory)
         try registry.initialise(catalog: catalog, keyring: keyring)
-        let keys = try DataKeys.load(from: registry, keyring: keyring)
+        let keys = CurrentDataKeys(
+            try DataKeys.load(from: registry, keyring: keyring), registry: registry, keysDirectory: keysDirectory)
         let pseudonymiser = try Pseudonymiser(key: keyring.pseudonymKey)
         let feeds = directory.appendingPathComponent("feeds")
         _ = try PopulationGenerator(households: households, seed: 7).write(to: feeds)
@@ -131,7 +137,8 @@ struct ServerFixture {
             benchFixedRoute: true)
 
         var fixture = ServerFixture(
-            directory: directory, registry: registry, dependencies: dependencies, log: log, auditLog: auditLog,
+            directory: directory, keysDirectory: keysDirectory, keyring: keyring, keys: keys, registry: registry,
+            dependencies: dependencies, log: log, auditLog: auditLog,
             pseudonymiser: pseudonymiser,
             household: pseudonymiser.household(registerID: victimHome.household).hex,
             person: pseudonymiser.person(try IIN(validating: victimIIN)).hex,
