@@ -35,20 +35,7 @@ prepare() {
     mkdir -p "$work/$name"
     "$bin" demo --data "$work/$name/data" --keys keys-example --households "$HOUSEHOLDS" --port 1 --no-serve \
         >"$work/$name/demo.log"
-    python3 - "$work/$name/data/demo-accounts.json" >"$work/$name/requests.lua" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-acc = {a["role"]: a for a in d["accounts"]}
-sw, gbv = acc["social_worker"], acc["gbv_specialist"]
-hh = sw["households"]
-mix = [("/v1/households/" + hh[i % len(hh)], sw["token"]) for i in range(14)]
-mix += [("/v1/persons/" + d["example_person"], gbv["token"])] * 3
-mix += [("/v1/persons/" + d["example_person"], acc["researcher"]["token"]),
-        ("/v1/households/" + hh[0], acc["researcher"]["token"]),
-        ("/v1/households/" + hh[0], acc["administrator"]["token"])]
-order = [0, 14, 1, 2, 17, 3, 4, 15, 5, 6, 18, 7, 8, 16, 9, 10, 19, 11, 12, 13]
-print("return {\n" + "".join('  {"%s", "%s"},\n' % mix[i] for i in order) + "}")
-PY
+    python3 scripts/bench_mix.py "$work/$name/data/demo-accounts.json" >"$work/$name/requests.lua"
 }
 
 serve() {

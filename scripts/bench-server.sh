@@ -62,25 +62,7 @@ until curl -fs "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; do
 done
 
 # The request mix, from demo-accounts.json: 14 household views, 3 person views, 3 denials in every 20.
-python3 - "$work/data/demo-accounts.json" "$work" >"$work/requests.lua" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-acc = {a["role"]: a for a in d["accounts"]}
-sw, gbv = acc["social_worker"], acc["gbv_specialist"]
-hh = sw["households"]
-mix = [("/v1/households/" + hh[i % len(hh)], sw["token"]) for i in range(14)]
-mix += [("/v1/persons/" + d["example_person"], gbv["token"])] * 3
-mix += [("/v1/persons/" + d["example_person"], acc["researcher"]["token"]),
-        ("/v1/households/" + hh[0], acc["researcher"]["token"]),
-        ("/v1/households/" + hh[0], acc["administrator"]["token"])]
-order = [0, 14, 1, 2, 17, 3, 4, 15, 5, 6, 18, 7, 8, 16, 9, 10, 19, 11, 12, 13]
-def lua(requests):
-    return "return {\n" + "".join('  {"%s", "%s"},\n' % r for r in requests) + "}\n"
-print(lua([mix[i] for i in order]), end="")
-# Each kind alone, for KINDS=1.
-for name, part in (("households", mix[:14]), ("persons", mix[14:17]), ("denials", mix[17:])):
-    open(sys.argv[2] + "/kind-" + name + ".lua", "w").write(lua(part))
-PY
+python3 scripts/bench_mix.py "$work/data/demo-accounts.json" "$work" >"$work/requests.lua"
 
 url="http://127.0.0.1:$PORT"
 echo "bench-server: warming up ..."
