@@ -295,11 +295,17 @@ extension Registry {
     /// - Throws: a database error.
     public func isActiveStaff(id: Int64) throws -> Bool {
         try writer.read { db in
-            try Bool.fetchOne(
-                db, sql: "SELECT EXISTS (SELECT 1 FROM staff WHERE id = ? AND revoked_at IS NULL)", arguments: [id])
-                ?? false
+            try Bool.fetchOne(db, sql: "SELECT \(Self.isActiveAccount)", arguments: [id]) ?? false
         }
     }
+
+    /// SQL that is true when the account `?1` exists and is not revoked: one definition for every
+    /// check of an account's standing.
+    private static let isActiveAccount = "EXISTS (SELECT 1 FROM staff WHERE id = ?1 AND revoked_at IS NULL)"
+
+    /// The standing of account `?1` towards household `?2`: active, and assigned (built once: views run it).
+    private static let standingSQL =
+        "SELECT \(isActiveAccount), EXISTS (SELECT 1 FROM assignment WHERE staff_id = ?1 AND household = ?2)"
 
     /// Whether `household` is in the caseload of `staffID`.
     /// - Throws: a database error.
@@ -330,11 +336,7 @@ extension Registry {
     {
         var standing = (active: false, assigned: false)
         try forEachRow(
-            db,
-            """
-            SELECT EXISTS (SELECT 1 FROM staff WHERE id = ?1 AND revoked_at IS NULL),
-                   EXISTS (SELECT 1 FROM assignment WHERE staff_id = ?1 AND household = ?2)
-            """,
+            db, standingSQL,
             bind: { stmt in
                 let rc = sqlite3_bind_int64(stmt, 1, staffID)
                 return rc == SQLITE_OK ? bind(household, to: stmt, at: 2) : rc
