@@ -65,7 +65,8 @@ struct CSVLineReaderTests {
             #expect(error.exitCode == 2)
             #expect(error.message.hasPrefix("\(url.path):2: line 2 "), "\(error.message)")
             #expect(error.message.contains("line length limit (16 bytes"), "\(error.message)")
-            #expect(!error.message.contains("777"))
+            // The file's path (a random temporary name, which may hold "777") aside, no content is quoted.
+            #expect(!error.message.replacingOccurrences(of: url.path, with: "FILE").contains("777"))
         }
     }
 
