@@ -111,10 +111,7 @@ final class Fixture {
         let subjects = try persons.map { pseudonymiser.person(try IIN(validating: $0.iin)) }
         let cls = try #require(shippedCatalog.indicators.first { $0.id == indicator }).indicatorClass.rawValue
         return try registry.newestObservations(subjects: subjects, indicators: [indicator]).map {
-            let key = try #require(keys.key(for: cls, version: $0.keyVersion))
-            return try SealedValueFormat.open(
-                $0.sealed, subject: $0.subject, indicator: $0.indicator, keyVersion: $0.keyVersion,
-                observedAt: $0.observedAt, source: $0.source, key: key)
+            try $0.opened(keyClass: cls, keys: keys)
         }
     }
 
@@ -357,11 +354,7 @@ struct IngestTests {
         var out: [String: [UInt32]] = [:]
         try f.registry.forEachStoredValue { value in
             guard economic.contains(value.indicator) else { return }
-            let key = try #require(keys.key(for: "economic", version: value.keyVersion))
-            let plain = try SealedValueFormat.open(
-                value.sealed, subject: value.subject, indicator: value.indicator, keyVersion: value.keyVersion,
-                observedAt: value.observedAt, source: value.source, key: key
-            )
+            let plain = try value.opened(keyClass: "economic", keys: keys)
             out[plain, default: []].append(value.keyVersion)
         }
         return out

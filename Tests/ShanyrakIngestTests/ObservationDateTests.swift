@@ -92,11 +92,6 @@ struct ObservationDateTests {
         let found = try f.registry.newestObservations(subjects: [subject], indicators: ["violence.protected_survivor"])
         let newest = try #require(found.first)
         let keys = try DataKeys.load(from: f.registry, keyring: f.keyring)
-        let key = try #require(keys.key(for: "violence", version: newest.keyVersion))
-        #expect(
-            try SealedValueFormat.open(
-                newest.sealed, subject: subject, indicator: newest.indicator, keyVersion: newest.keyVersion,
-                observedAt: newest.observedAt, source: newest.source, key: key)
-                == "false")
+        #expect(try newest.opened(keyClass: "violence", keys: keys) == "false")
     }
 }

@@ -32,10 +32,7 @@ struct RecordBindingTests {
         var out: [(String, String, UInt8, UInt32)] = []
         try f.registry.forEachStoredValue { stored in
             let keyClass = try #require(classes[stored.indicator])
-            let key = try #require(keys.key(for: keyClass, version: stored.keyVersion))
-            let value = try SealedValueFormat.open(
-                stored.sealed, subject: stored.subject, indicator: stored.indicator, keyVersion: stored.keyVersion,
-                observedAt: stored.observedAt, source: stored.source, key: key)
+            let value = try stored.opened(keyClass: keyClass, keys: keys)
             out.append((stored.indicator, value, stored.sealed.first ?? 0, stored.keyVersion))
         }
         return out

@@ -254,12 +254,7 @@ struct RecordStoreTests {
             subjects: [subject], indicators: ["economic.monthly_income", "employment.status", "no.such_indicator"])
         #expect(found.map(\.indicator) == ["economic.monthly_income", "employment.status"])
         let income = try #require(found.first)
-        let key = try #require(keys.key(for: "economic", version: income.keyVersion))
-        #expect(
-            try SealedValueFormat.open(
-                income.sealed, subject: subject, indicator: income.indicator, keyVersion: income.keyVersion,
-                observedAt: income.observedAt, source: income.source, key: key)
-                == "300")
+        #expect(try income.opened(keyClass: "economic", keys: keys) == "300")
         // Nothing asked, nothing read.
         #expect(try f.registry.newestObservations(subjects: [subject], indicators: []).isEmpty)
 
@@ -279,11 +274,7 @@ struct RecordStoreTests {
             try f.registry.newestObservations(
                 subjects: [other, subject, other], indicators: ["economic.monthly_income"]) == both)
         for observation in both {
-            let key = try #require(keys.key(for: "economic", version: observation.keyVersion))
-            let value = try SealedValueFormat.open(
-                observation.sealed, subject: observation.subject, indicator: observation.indicator,
-                keyVersion: observation.keyVersion, observedAt: observation.observedAt, source: observation.source,
-                key: key)
+            let value = try observation.opened(keyClass: "economic", keys: keys)
             #expect(value == (observation.subject == subject ? "300" : "700"))
         }
     }

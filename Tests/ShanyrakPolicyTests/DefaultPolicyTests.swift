@@ -17,6 +17,14 @@ struct DefaultPolicyTests {
         return dir
     }
 
+    /// A copy of the repository's set, signed with a new key.
+    static func signedCopyOfPolicies() throws -> (URL, Ed25519.SigningKey) {
+        let dir = try copyPolicies()
+        let key = try Ed25519.SigningKey.generate()
+        try PolicyBundleSignature.sign(directory: dir, key: key)
+        return (dir, key)
+    }
+
     @Test("the default set passes policy check without warnings")
     func checks() throws {
         let engine = try PolicyEngine.load(directory: Self.policiesDir)
@@ -152,10 +160,8 @@ struct DefaultPolicyTests {
 
     @Test("a signed set verifies; any added, removed, renamed or changed file or a wrong key is refused")
     func signing() throws {
-        let dir = try Self.copyPolicies()
+        let (dir, key) = try Self.signedCopyOfPolicies()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let key = try Ed25519.SigningKey.generate()
-        try PolicyBundleSignature.sign(directory: dir, key: key)
         try PolicyBundleSignature.verify(directory: dir, publicKey: key.publicKey)
         _ = try PolicyEngine.load(directory: dir, verifyingWith: key.publicKey)
         let other = try Ed25519.SigningKey.generate()
@@ -217,10 +223,8 @@ extension DefaultPolicyTests {
 extension DefaultPolicyTests {
     @Test("a verified set is loaded from the bytes that were verified, not read again")
     func verifiedBytesAreWhatIsLoaded() throws {
-        let dir = try Self.copyPolicies()
+        let (dir, key) = try Self.signedCopyOfPolicies()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let key = try Ed25519.SigningKey.generate()
-        try PolicyBundleSignature.sign(directory: dir, key: key)
         let verified = try PolicyBundleSignature.verify(directory: dir, publicKey: key.publicKey)
         let signedDigest = try PolicyBundleSignature.bundleDigest(directory: dir)
         // A file swapped after the check (the survivor-safety forbids emptied) is not what gets loaded.
@@ -236,10 +240,8 @@ extension DefaultPolicyTests {
 
     @Test("the engine store keeps the set in use when a new one is unsigned, tampered or unsafe")
     func storeKeepsSetInUse() throws {
-        let dir = try Self.copyPolicies()
+        let (dir, key) = try Self.signedCopyOfPolicies()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let key = try Ed25519.SigningKey.generate()
-        try PolicyBundleSignature.sign(directory: dir, key: key)
         let store = try PolicyEngineStore(directory: dir, publicKey: key.publicKey)
         let hash = store.current.bundleHash
 
