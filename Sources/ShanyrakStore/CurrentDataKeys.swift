@@ -232,24 +232,12 @@ extension CurrentDataKeys {
         self.init(
             keys, registry: registry,
             load: {
-                try MasterKeyLock.withLock(
-                    keysDirectory: keysDirectory, purpose: "reloading the data keys of a running server",
-                    timeout: lockTimeout
-                ) {
-                    let (keyring, outcome) = try MasterKeyRotation.recoverLocked(
-                        registry: registry, keysDirectory: keysDirectory, keyring: try Keyring.load(from: keysDirectory)
-                    )
-                    switch outcome {
-                    case .nothingPending: break
-                    case .finished: report("finished an interrupted master-key rotation", false)
-                    case .abandoned(let movedTo):
-                        report(
-                            "an interrupted master-key rotation had changed nothing; its unused new key was moved to "
-                                + "\(movedTo.path) (delete it once you have checked that no other data folder uses "
-                                + "this key folder)", false)
-                    }
-                    return try DataKeys.load(from: registry, keyring: keyring)
-                }
+                let (keys, outcome) = try MasterKeyRotation.withKeyring(
+                    registry: registry, keysDirectory: keysDirectory, lockTimeout: lockTimeout,
+                    purpose: "reloading the data keys of a running server"
+                ) { try DataKeys.load(from: registry, keyring: $0) }
+                if let message = outcome.message { report(message, false) }
+                return keys
             }, report: report)
     }
 }

@@ -37,6 +37,18 @@ public enum MasterKeyRotation {
         /// The registry still used the old key: the new key, which opens nothing in this registry,
         /// was moved aside to the file given.
         case abandoned(movedTo: URL)
+
+        /// What to tell the operator about it, nil when nothing was pending.
+        public var message: String? {
+            switch self {
+            case .nothingPending: nil
+            case .finished: "finished an interrupted master-key rotation"
+            case .abandoned(let movedTo):
+                "an interrupted master-key rotation had changed nothing; its unused new key was moved to "
+                    + "\(movedTo.path) (the registry does not use it; delete it once you have checked that no other "
+                    + "data folder uses this key folder)"
+            }
+        }
     }
 
     /// A step of a rotation, reported to tests as it is done.
@@ -163,9 +175,27 @@ public enum MasterKeyRotation {
         registry: Registry, keysDirectory: URL, environment: EnvironmentSecrets = .process,
         lockTimeout: TimeInterval = MasterKeyLock.defaultTimeout
     ) throws -> (keyring: Keyring, outcome: Outcome) {
-        try locked(keysDirectory: keysDirectory, timeout: lockTimeout) {
+        try withKeyring(
+            registry: registry, keysDirectory: keysDirectory, environment: environment, lockTimeout: lockTimeout,
+            purpose: "checking for an interrupted master-key rotation", { $0 })
+    }
+
+    /// `loadKeyring`, with `body` run on the keyring before the key folder's lock is released: a server
+    /// reloading its data keys unwraps them with a master key that no rotation can replace meanwhile.
+    /// - Parameters:
+    ///   - purpose: what the lock is taken for, named to whoever waits for it.
+    ///   - body: what to do with the keyring to use, under the lock.
+    /// - Returns: what `body` returned, and what was found.
+    /// - Throws: as `loadKeyring` does, and what `body` throws.
+    public static func withKeyring<T>(
+        registry: Registry, keysDirectory: URL, environment: EnvironmentSecrets = .process,
+        lockTimeout: TimeInterval = MasterKeyLock.defaultTimeout, purpose: String, _ body: (Keyring) throws -> T
+    ) throws -> (T, outcome: Outcome) {
+        try MasterKeyLock.withLock(keysDirectory: keysDirectory, purpose: purpose, timeout: lockTimeout) {
             let keyring = try Keyring.load(from: keysDirectory, environment: environment)
-            return try recoverLocked(registry: registry, keysDirectory: keysDirectory, keyring: keyring)
+            let (recovered, outcome) = try recoverLocked(
+                registry: registry, keysDirectory: keysDirectory, keyring: keyring)
+            return (try body(recovered), outcome)
         }
     }
 
@@ -193,8 +223,8 @@ public enum MasterKeyRotation {
             body)
     }
 
-    /// `recover` for a caller that holds the key folder's lock already (a server reloading its data keys).
-    static func recoverLocked(registry: Registry, keysDirectory: URL, keyring: Keyring) throws
+    /// `recover` for a caller that holds the key folder's lock already.
+    private static func recoverLocked(registry: Registry, keysDirectory: URL, keyring: Keyring) throws
         -> (keyring: Keyring, outcome: Outcome)
     {
         let pending = keysDirectory.appendingPathComponent(pendingFileName)

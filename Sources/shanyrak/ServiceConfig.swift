@@ -85,17 +85,7 @@ struct ServiceContext {
         // folder's lock: a command started during a rotation waits for it, then uses the key it left.
         let (keyring, outcome) = try MasterKeyRotation.loadKeyring(
             registry: registry, keysDirectory: keysDirectory, lockTimeout: try keyLockTimeout())
-        switch outcome {
-        case .nothingPending: break
-        case .finished:
-            FileHandle.standardError.write(Data("shanyrak: finished an interrupted master-key rotation\n".utf8))
-        case .abandoned(let movedTo):
-            FileHandle.standardError.write(
-                Data(
-                    ("shanyrak: an interrupted master-key rotation had changed nothing; its unused new key was moved "
-                        + "to \(movedTo.path) (the registry does not use it; delete it once you have checked that "
-                        + "no other data folder uses this key folder)\n").utf8))
-        }
+        if let message = outcome.message { FileHandle.standardError.write(Data("shanyrak: \(message)\n".utf8)) }
         return ServiceContext(
             dataDirectory: dir, config: config, keyring: keyring, catalog: catalog, registry: registry,
             verifiedPolicyFiles: verifiedFiles)
