@@ -55,7 +55,7 @@ slice() {
     name=$1 port=$2 seconds=$3
     eval "pid=\$pid_$name"
     before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-    BENCH_REQUESTS="$work/$name/requests.lua" wrk -t2 -c64 -d"${seconds}s" -s scripts/bench-server.lua \
+    BENCH_COUNT_STATUS=1 BENCH_REQUESTS="$work/$name/requests.lua" wrk -t2 -c64 -d"${seconds}s" -s scripts/bench-server.lua \
         "http://127.0.0.1:$port" >"$work/$name/wrk.txt"
     after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
     requests=$(awk '/requests in/ {print $1}' "$work/$name/wrk.txt")
