@@ -509,6 +509,26 @@ public struct AccessService: Sendable {
         return try registry.revokeStaff(id: id, now: clock())
     }
 
+    /// Gives an active account a new token, for a token that was lost or may have been seen: the old token
+    /// stops working at once in this service, and within the authentication cache lifetime in a server on
+    /// the same registry (see `init`). The account keeps its id, role and caseload, unlike a revocation
+    /// followed by a new account. Recorded in the audit log before the token is replaced.
+    /// - Returns: the new token (the only time it exists outside the caller), or nil when there is no such
+    ///   active account; nothing is recorded then.
+    /// - Throws: `AuditLogUnavailable` (the token is not replaced), or a database error.
+    public func rotateToken(staffID id: Int64, actor: Principal?, requestID: String) async throws -> String? {
+        guard try registry.isActiveStaff(id: id) else { return nil }
+        let entry = AccessAuditEntry(
+            time: now(), actor: actor?.id, role: actor?.role ?? .administrator, action: .administer,
+            view: .administration, subjects: ["staff:\(id)"], indicators: [], decision: .allow,
+            policyIDs: ["users.rotate-token"], requestID: requestID)
+        try await audited(entry) { () }
+        let token = StaffToken.generate()
+        defer { authentication.remove(staffID: id) }
+        guard try registry.replaceToken(id: id, tokenHash: StaffToken.hash(token)) else { return nil }
+        return token
+    }
+
     /// Every staff account (never tokens or their hashes).
     /// - Throws: a database error.
     public func listStaff() throws -> [StaffRecord] {

@@ -257,6 +257,19 @@ extension Registry {
         }
     }
 
+    /// Replaces the token hash of an active account: the old token stops working at once, the account keeps
+    /// its id, role and caseload.
+    /// - Returns: false when there is no such active account (unknown or revoked): nothing is changed.
+    /// - Throws: a database error.
+    public func replaceToken(id: Int64, tokenHash: [UInt8]) throws -> Bool {
+        try writer.write { db in
+            try db.execute(
+                sql: "UPDATE staff SET token_hash = ? WHERE id = ? AND revoked_at IS NULL",
+                arguments: [Data(tokenHash), id])
+            return db.changesCount > 0
+        }
+    }
+
     // MARK: Caseloads
 
     /// Assigns a household to a staff member.

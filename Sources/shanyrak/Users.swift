@@ -63,8 +63,8 @@ extension Shanyrak {
     /// `shanyrak users ...`: staff accounts and their API tokens.
     struct Users: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create, list and revoke staff accounts (API tokens).",
-            subcommands: [UsersAdd.self, UsersList.self, UsersRevoke.self])
+            abstract: "Create, list and revoke staff accounts, and replace their API tokens.",
+            subcommands: [UsersAdd.self, UsersList.self, UsersRevoke.self, UsersRotateToken.self])
     }
 
     struct UsersAdd: AsyncParsableCommand {
@@ -117,17 +117,19 @@ extension Shanyrak {
                     name: name, role: role, district: district, organisation: organisation, source: source,
                     actor: nil, requestID: commandLineRequestID())
                 await session.close()
-                try printJSONOrText(NewAccount(id: id, token: token), json: json) { account in
+                try printJSONOrText(AccountToken(id: id, token: token), json: json) { account in
                     print("created user \(account.id) (\(role.rawValue))")
                     print("token (shown once, keep it secret): \(account.token)")
                 }
             }
         }
 
-        struct NewAccount: Encodable {
-            var id: Int64
-            var token: String
-        }
+    }
+
+    /// What `users add` and `users rotate-token` print with `--json`: the account and its token, shown once.
+    struct AccountToken: Encodable {
+        var id: Int64
+        var token: String
     }
 
     struct UsersList: AsyncParsableCommand {
@@ -168,6 +170,36 @@ extension Shanyrak {
                 await session.close()
                 guard revoked else { throw CLIError("no active user with id \(user)") }
                 print("revoked user \(user)")
+            }
+        }
+    }
+
+    struct UsersRotateToken: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-token",
+            abstract: "Give an active account a new API token and print it once; the old token stops working.",
+            discussion: """
+                The account keeps its id, role and caseload. A running server stops accepting the old token \
+                within a second (its authentication cache). Use it when a token was lost or may have been seen.
+                """)
+        @OptionGroup var data: DataOption
+        @Option(name: .long, help: "The account id.")
+        var user: Int64
+        @Flag(name: .long, help: "Print {\"id\": ..., \"token\": ...} as JSON.")
+        var json = false
+
+        func run() async throws {
+            try await runReportingErrors {
+                let context = try ServiceContext.open(data: data.data)
+                let session = try await context.accessSession()
+                let token = try await session.closing { service in
+                    try await service.rotateToken(staffID: user, actor: nil, requestID: commandLineRequestID())
+                }
+                guard let token else { throw CLIError("no active user with id \(user)") }
+                try printJSONOrText(AccountToken(id: user, token: token), json: json) { account in
+                    print("new token for user \(account.id); the old one no longer works")
+                    print("token (shown once, keep it secret): \(account.token)")
+                }
             }
         }
     }

@@ -148,6 +148,44 @@ struct AccessServiceTests {
         #expect(token.hasPrefix("shk_") && token.count == 68)
     }
 
+    @Test("tokens: a rotated token stops working at once, the new one works, the account keeps its caseload")
+    func rotatedToken() async throws {
+        let world = try World()
+        // A cache that would remember the old token for an hour: rotation must forget it.
+        let service = Self.service(world, authenticationCacheLifetime: .seconds(3600))
+        let (sw, oldToken) = try await world.fixture.staff(.socialWorker)
+        try await world.assign(sw, world.first)
+        #expect(try service.authenticate(token: oldToken) == sw)
+        let newToken = try #require(try await service.rotateToken(staffID: sw.id, actor: nil, requestID: "rot"))
+        #expect(newToken != oldToken && newToken.hasPrefix("shk_"))
+        #expect(try service.authenticate(token: oldToken) == nil)
+        let again = try #require(try service.authenticate(token: newToken))
+        #expect(again == sw)
+        _ = try await service.householdView(principal: again, householdID: world.first, requestID: "after-rotation")
+        let entry = try #require(await world.fixture.log.entries.first { $0.requestID == "rot" })
+        #expect(entry.policyIDs == ["users.rotate-token"] && entry.subjects == ["staff:\(sw.id)"])
+        #expect(entry.decision == .allow && entry.indicators.isEmpty)
+        // A revoked or unknown account gets no token, and nothing is recorded for it.
+        #expect(try await service.revokeStaff(id: sw.id, actor: nil, requestID: "rv"))
+        #expect(try await service.rotateToken(staffID: sw.id, actor: nil, requestID: "rot-revoked") == nil)
+        #expect(try await service.rotateToken(staffID: 9_999, actor: nil, requestID: "rot-unknown") == nil)
+        #expect(try service.authenticate(token: newToken) == nil)
+        let refused = await world.fixture.log.entries.filter { $0.requestID.hasPrefix("rot-") }
+        #expect(refused.isEmpty)
+    }
+
+    @Test("tokens: a rotation that cannot be audited replaces nothing")
+    func rotationNeedsTheAuditLog() async throws {
+        let world = try World()
+        let (sw, token) = try await world.fixture.staff(.socialWorker)
+        await world.fixture.log.setFailing(true)
+        await #expect(throws: AuditLogUnavailable.self) {
+            _ = try await world.fixture.service.rotateToken(staffID: sw.id, actor: nil, requestID: "rot")
+        }
+        await world.fixture.log.setFailing(false)
+        #expect(try world.fixture.service.authenticate(token: token) == sw)
+    }
+
     /// A service over the world's registry with its own authentication cache lifetime.
     static func service(_ world: World, authenticationCacheLifetime: Duration) -> AccessService {
         let f = world.fixture

@@ -48,9 +48,21 @@ if "$bin" households find --data d --register-id NOPE 2>/dev/null; then fail "un
 "$bin" unassign --data d --user "$sw_id" --register-id HH-1 | grep -q "unassigned" || fail "unassign by register id"
 if "$bin" assign --data d --user 999 --household "$h1" 2>/dev/null; then fail "assign to unknown user"; fi
 
+# Token rotation: a new token, printed once; the account keeps its id; the old token's hash is gone.
+"$bin" users rotate-token --data d --user "$sw_id" --json > rot.json
+rot_token=$(sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p' rot.json)
+grep -q "\"id\" *: *$sw_id" rot.json || fail "rotate-token --json does not name the account"
+case "$rot_token" in shk_*) ;; *) fail "no token from users rotate-token" ;; esac
+[ "$rot_token" != "$sw_token" ] || fail "rotate-token gave the same token"
+"$bin" users rotate-token --data d --user "$sw_id" | grep -q "token (shown once" || fail "rotate-token text output"
+if "$bin" users rotate-token --data d --user 999 2>err.txt; then fail "rotate-token for an unknown user succeeded"; fi
+grep -q "no active user with id 999" err.txt || fail "rotate-token unknown user: unclear message"
+"$bin" audit query --data d --json | grep -q 'users.rotate-token' || fail "token rotation not audited"
+
 # Revocation.
 "$bin" users revoke --data d --user "$sw_id" | grep -q "revoked" || fail "revoke"
 if "$bin" users revoke --data d --user "$sw_id" 2>/dev/null; then fail "second revoke succeeded"; fi
+if "$bin" users rotate-token --data d --user "$sw_id" 2>/dev/null; then fail "rotate-token of a revoked user succeeded"; fi
 "$bin" users list --data d | grep -q "revoked" || fail "users list does not show revocation"
 
 # Every change and lookup is in the Merkle audit log, without IINs or tokens.
