@@ -81,8 +81,9 @@ extension ServiceContext {
     }
 }
 
-/// The token that opens `/metrics`: read from `file` (which must be mode 0600, as a key file) or from
-/// `SHANYRAK_METRICS_TOKEN`; nil when neither is given, and `/metrics` is off.
+/// The token that opens `/metrics`: read from `file` (which must be mode 0600, as a key file, and is
+/// read again when it changes; see `MetricsToken`) or from `SHANYRAK_METRICS_TOKEN`; nil when neither is
+/// given, and `/metrics` is off.
 /// - Parameters:
 ///   - file: the path given by `--metrics-token-file`.
 ///   - environment: secrets given in environment variables.
@@ -94,9 +95,12 @@ func loadMetricsToken(file: String?, environment: EnvironmentSecrets = .process)
     case (nil, nil):
         return nil
     case (let file?, nil):
-        let url = URL(fileURLWithPath: file)
+        let logger = Logger(label: "shanyrak") { ServerLogHandler(label: $0, level: .notice) }
         return try MetricsToken(
-            secret: KeyFile.readSecretFile(url, what: "metrics token file"), from: "metrics token file \(url.path)")
+            file: URL(fileURLWithPath: file),
+            report: { message, isFailure in
+                if isFailure { logger.error("\(message)") } else { logger.notice("\(message)") }
+            })
     case (nil, let secret?):
         return try MetricsToken(secret: secret, from: "environment variable \(variable)")
     case (_?, _?):
@@ -112,7 +116,9 @@ extension Shanyrak {
             discussion: """
                 GET /metrics answers only to the metrics token, given by --metrics-token-file or \
                 SHANYRAK_METRICS_TOKEN (one of them; the variable is taken out of the environment at start); \
-                without one it is off (404). Set SHANYRAK_BENCH_FIXED_ROUTE=1 to add GET /bench/fixed (a fixed \
+                without one it is off (404). The file is read again when it changes (looked at once a second \
+                at most, when /metrics is asked for): write a new token to it to change the token without a \
+                restart. Set SHANYRAK_BENCH_FIXED_ROUTE=1 to add GET /bench/fixed (a fixed \
                 string, for benchmarks).
                 """)
 

@@ -4,6 +4,8 @@ import Hummingbird
 import HummingbirdTesting
 import ShanyrakAudit
 import ShanyrakCrypto
+import ShanyrakTestSupport
+import Synchronization
 import Testing
 
 @testable import ShanyrakServer
@@ -113,6 +115,56 @@ struct MetricsTokenTests {
             if !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                 #expect(!message.contains(text.trimmingCharacters(in: .whitespacesAndNewlines)))
             }
+        }
+    }
+
+    @Test(
+        "a token file is followed: a new token replaces the old after a look, a file failing the checks opens nothing")
+    func tokenFileIsFollowed() throws {
+        let folder = try TestDirectory.make("shanyrak-metrics-token")
+        let url = folder.appendingPathComponent("metrics.token")
+        let first = String(repeating: "a", count: 40)
+        let second = String(repeating: "b", count: 44)
+        func write(_ token: String, mode: Int = 0o600) throws {
+            // A new file each time, as `openssl rand > file` or an editor's save would make.
+            try? FileManager.default.removeItem(at: url)
+            try Data((token + "\n").utf8).write(to: url)
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: url.path)
+        }
+        try write(first)
+        let reports = Mutex<[(String, Bool)]>([])
+        let token = try MetricsToken(
+            file: url, report: { message, failed in reports.withLock { $0.append((message, failed)) } })
+        let second0: UInt64 = 1_000_000_000
+        let start = 5 * second0
+        #expect(token.matches(first, at: start))
+        try write(second)
+        // Not looked at again within a second: the old token still opens, the new one not yet.
+        #expect(token.matches(first, at: start + second0 / 2))
+        #expect(!token.matches(second, at: start + second0 / 2))
+        #expect(token.matches(second, at: start + second0 + 1))
+        #expect(!token.matches(first, at: start + second0 + 2))
+        #expect(reports.withLock { $0.last?.1 } == false)
+        // Readable by others: no token opens /metrics, and the report says why without the token.
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: url.path)
+        #expect(!token.matches(second, at: start + 3 * second0))
+        #expect(!token.matches(first, at: start + 3 * second0))
+        let failure = try #require(reports.withLock { $0.last })
+        #expect(failure.1 && failure.0.contains("chmod 600") && failure.0.contains(url.path))
+        #expect(!failure.0.contains(second) && !failure.0.contains(first))
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
+        #expect(token.matches(second, at: start + 5 * second0))
+        // Gone: closed again, and said so.
+        try FileManager.default.removeItem(at: url)
+        #expect(!token.matches(second, at: start + 7 * second0))
+        #expect(reports.withLock { $0.last.map { $0.1 && $0.0.contains("does not exist") } } == true)
+    }
+
+    @Test("a token given once (the environment) is not followed and keeps opening /metrics")
+    func tokenGivenOnceStays() throws {
+        let token = try Self.token(String(repeating: "c", count: 40))
+        for second in 0..<5 {
+            #expect(token.matches(String(repeating: "c", count: 40), at: UInt64(second) * 1_000_000_000))
         }
     }
 }
