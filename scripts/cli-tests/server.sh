@@ -87,6 +87,24 @@ grep -q '^shanyrak_http_requests_total{method="GET",route="/v1/households/{id}",
 grep -q '"detail":"the metrics token is required"' body || fail "metrics 401 is not a problem document"
 [ "$(code -H "Authorization: Bearer $administrator" "$url/metrics")" = 401 ] || fail "administrator token opens metrics"
 [ "$(code -H "$metrics" "$url/v1/caseload")" = 401 ] || fail "metrics token opens the caseload"
+# A new metrics token written to the file replaces the old one without a restart (the file is looked at
+# once a second at most).
+old_metrics_token=$(cat demo/metrics.token)
+(umask 077 && python3 -c "import secrets; print(secrets.token_urlsafe(32))" > demo/metrics.token.new)
+mv demo/metrics.token.new demo/metrics.token
+sleep 1.2
+[ "$(code -H "$metrics" "$url/metrics")" = 401 ] || fail "the old metrics token still opens metrics after the file changed"
+metrics="Authorization: Bearer $(cat demo/metrics.token)"
+[ "$(code -H "$metrics" "$url/metrics")" = 200 ] || { cat serve.log; fail "the new metrics token does not open metrics"; }
+grep -q "metrics token file $PWD/demo/metrics.token changed: read again" serve.log \
+    || { cat serve.log; fail "serve does not say it read the metrics token file again"; }
+# A rotated staff token stops working within the authentication cache's second; the new one works at once.
+sw_id=$(field "[a for a in d['accounts'] if a['role']=='social_worker'][0]['user_id']")
+new_sw=$("$bin" users rotate-token --data demo --user "$sw_id" --json \
+    | python3 -c "import json,sys; print(json.load(sys.stdin)['token'])") || fail "users rotate-token on a served folder"
+[ "$(code -H "Authorization: Bearer $new_sw" "$url/v1/households/$household")" = 200 ] || fail "rotated token refused"
+sleep 1.2
+[ "$(code -H "Authorization: Bearer $sw" "$url/v1/households/$household")" = 401 ] || fail "the old token works after rotation"
 kill $server; wait $server 2>/dev/null || true
 trap - EXIT
 grep -q "/metrics with the metrics token" serve.log || { cat serve.log; fail "serve does not say /metrics is on"; }
@@ -111,7 +129,9 @@ chmod 600 demo/metrics.token
 if SHANYRAK_METRICS_TOKEN=$(cat demo/metrics.token) "$bin" serve --data demo --port "$port" \
     --metrics-token-file demo/metrics.token 2> refused.log; then fail "a metrics token given twice was accepted"; fi
 grep -q "given twice" refused.log || { cat refused.log; fail "token given twice: message"; }
-if grep -Fq "$(cat demo/metrics.token)" refused.log serve.log serve-off.log; then fail "a log shows the metrics token"; fi
+if grep -Fq -e "$(cat demo/metrics.token)" -e "$old_metrics_token" refused.log serve.log serve-off.log; then
+    fail "a log shows the metrics token"
+fi
 "$bin" audit verify --data demo --keys keys > verify.log || { cat verify.log; fail "audit verify"; }
 # The auditor reads the break-glass justification; the reading is recorded first.
 "$bin" audit justifications --data demo > justifications.log || { cat justifications.log; fail "audit justifications"; }
