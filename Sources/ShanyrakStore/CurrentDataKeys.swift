@@ -10,7 +10,8 @@ public import ShanyrakCrypto
 /// A reader takes `current` when its work begins and keeps that set to the end, so a request in flight
 /// never sees its keys change. When the set it holds lacks a key the registry needs (a value sealed under a
 /// version it never loaded, a batch refused with `StoreError.dataKeysRotated`), it asks for
-/// `reload(replacing:)` and tries once more with what comes back.
+/// `reload(replacing:)` and tries once more with what comes back
+/// (`retryingAfterReload(when:_:)` and `retryingAfterReloadSynchronously(when:_:)` do both).
 ///
 /// A reload first compares the registry's active (class, version) pairs with the loaded ones (a handful of
 /// rows, no key material); only when they differ does it load the keys anew, with the `load` closure given
@@ -132,6 +133,51 @@ public final class CurrentDataKeys: @unchecked Sendable {
         guard let ticket = ticket(replacing: used) else { return current }
         return await withCheckedContinuation { continuation in
             queue.async { continuation.resume(returning: self.attempt(unlessStartedAfter: ticket)) }
+        }
+    }
+
+    /// Runs `body` with the set to use now; when it fails with an error that `isStale` takes for a sign of
+    /// keys changed since the set was loaded, loads the keys anew (`reloadSynchronously(replacing:)`: this
+    /// thread waits, so call it from a thread of the caller's own, never from Swift's cooperative pool) and
+    /// runs `body` once more, from its start, with the new set.
+    /// - Parameters:
+    ///   - isStale: whether an error `body` threw means that the set it used is stale.
+    ///   - body: the work; it may run twice, and must then start afresh.
+    /// - Returns: what `body` returns.
+    /// - Throws: what `body` throws: its first error when no newer set could be loaded, otherwise what the
+    ///   second run throws.
+    public func retryingAfterReloadSynchronously<T>(
+        when isStale: (any Error) -> Bool, _ body: (Loaded) throws -> T
+    ) throws -> T {
+        let loaded = current
+        do {
+            return try body(loaded)
+        } catch let error where isStale(error) {
+            let reloaded = reloadSynchronously(replacing: loaded)
+            guard reloaded.generation != loaded.generation else { throw error }
+            return try body(reloaded)
+        }
+    }
+
+    /// `retryingAfterReloadSynchronously(when:_:)` for an `async` caller: the reload runs on the holder's
+    /// queue (`reload(replacing:)`), shared with the callers that need one at the same moment, and the
+    /// caller's task is suspended, not its thread.
+    /// - Parameters:
+    ///   - isStale: whether an error `body` threw means that the set it used is stale.
+    ///   - body: the work; it may run twice, and must then start afresh.
+    /// - Returns: what `body` returns.
+    /// - Throws: what `body` throws: its first error when no newer set could be loaded, otherwise what the
+    ///   second run throws.
+    public func retryingAfterReload<T>(when isStale: (any Error) -> Bool, _ body: (Loaded) throws -> T)
+        async throws -> T
+    {
+        let loaded = current
+        do {
+            return try body(loaded)
+        } catch let error where isStale(error) {
+            let reloaded = await reload(replacing: loaded)
+            guard reloaded.generation != loaded.generation else { throw error }
+            return try body(reloaded)
         }
     }
 
