@@ -13,10 +13,11 @@ public import ShanyrakCrypto
 /// `reload(replacing:)` and tries once more with what comes back
 /// (`retryingAfterReload(when:_:)` and `retryingAfterReloadSynchronously(when:_:)` do both).
 ///
-/// A reload first compares the registry's active (class, version) pairs with the loaded ones (a handful of
-/// rows, no key material); only when they differ does it load the keys anew, with the `load` closure given
-/// at creation (for a server: under the key folder's `MasterKeyLock`, see `init(_:registry:keysDirectory:
-/// lockTimeout:report:)`). Reloads run one at a time on a queue of their own, never on the caller's thread
+/// A reload first compares the registry's active (class, version) pairs and its sealed-format floor
+/// (`SealedFormatFloor`) with the loaded ones (a handful of rows, no key material); a raised floor alone is
+/// taken in with the keys in hand, and only when the versions differ does it load the keys anew, with the
+/// `load` closure given at creation (for a server: under the key folder's `MasterKeyLock`, see
+/// `init(_:registry:keysDirectory:lockTimeout:report:)`). Reloads run one at a time on a queue of their own, never on the caller's thread
 /// for an `async` caller; callers that ask while a reload runs share the next one, so many requests that
 /// need new keys at once cause one reload. A reload that fails leaves the loaded set in use and is reported
 /// (without any key material). The keys of a replaced set are wiped (`SecureBytes` frees them with
@@ -34,12 +35,16 @@ public final class CurrentDataKeys: @unchecked Sendable {
         /// The active keys of each class by version, in the order of `DataKeys.allClasses` (see
         /// `classIndex(of:)`): for a reader that opens many values and finds a class by its position.
         public let keysByClass: [[UInt32: SecureBytes]]
+        /// The lowest sealed-value format the registry accepted when the set was loaded
+        /// (`DataKeys.sealedFormatFloor`): a reader refuses a stored value whose first byte is below it.
+        public let sealedFormatFloor: UInt8
         /// The active (class, version) pairs of `keys`.
         let versions: Set<KeyVersion>
 
         init(keys: DataKeys, generation: Int) {
             self.keys = keys
             self.generation = generation
+            sealedFormatFloor = keys.sealedFormatFloor
             keysByClass = DataKeys.allClasses.map { keys.versions(of: $0) }
             var versions = Set<KeyVersion>()
             for (cls, byVersion) in zip(DataKeys.allClasses, keysByClass) {
@@ -229,8 +234,17 @@ public final class CurrentDataKeys: @unchecked Sendable {
         guard let loaded else { return current }
         guard let registry, let load else { return loaded }
         do {
-            let active = try registry.activeDataKeyVersions()
-            guard active != loaded.versions else { return loaded }
+            let (active, floor) = try registry.activeDataKeyVersions()
+            guard active != loaded.versions else {
+                guard floor != loaded.sealedFormatFloor else { return loaded }
+                // Only the floor changed (a `keys rewrap` found no value left in an older format): the
+                // keys stay, nothing is loaded from the key folder.
+                let next = Loaded(
+                    keys: loaded.keys.withSealedFormatFloor(floor), generation: loaded.generation + 1)
+                lock.withLock { state.loaded = next }
+                report("sealed-value formats below \(floor) are refused from now on", false)
+                return next
+            }
             let next = Loaded(keys: try load(), generation: loaded.generation + 1)
             lock.withLock { state.loaded = next }
             let added = next.versions.subtracting(loaded.versions).sorted().map(\.description)
@@ -289,9 +303,10 @@ extension CurrentDataKeys {
 }
 
 extension Registry {
-    /// The active data-key versions (classes of `DataKeys.allClasses` only), without their keys.
+    /// The active data-key versions (classes of `DataKeys.allClasses` only), without their keys, and the
+    /// sealed-format floor, read together.
     /// - Throws: a database error.
-    func activeDataKeyVersions() throws -> Set<CurrentDataKeys.KeyVersion> {
+    func activeDataKeyVersions() throws -> (versions: Set<CurrentDataKeys.KeyVersion>, sealedFormatFloor: UInt8) {
         let classes = Set(DataKeys.allClasses)
         return try writer.read { db in
             var versions = Set<CurrentDataKeys.KeyVersion>()
@@ -301,7 +316,7 @@ extension Registry {
                     versions.insert(CurrentDataKeys.KeyVersion(keyClass: cls, version: UInt32(row[1] as Int64)))
                 }
             }
-            return versions
+            return (versions, try Self.sealedFormatFloor(db))
         }
     }
 }
