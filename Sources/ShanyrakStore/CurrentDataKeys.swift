@@ -234,7 +234,8 @@ public final class CurrentDataKeys: @unchecked Sendable {
         guard let loaded else { return current }
         guard let registry, let load else { return loaded }
         do {
-            let (active, floor) = try registry.activeDataKeyVersions()
+            let (active, registryFloor) = try registry.activeDataKeyVersions()
+            let floor = keptFloor(registryFloor, loaded: loaded.sealedFormatFloor)
             guard active != loaded.versions else {
                 guard floor != loaded.sealedFormatFloor else { return loaded }
                 // Only the floor changed (a `keys rewrap` found no value left in an older format): the
@@ -245,7 +246,10 @@ public final class CurrentDataKeys: @unchecked Sendable {
                 report("sealed-value formats below \(floor) are refused from now on", false)
                 return next
             }
-            let next = Loaded(keys: try load(), generation: loaded.generation + 1)
+            let keys = try load()
+            let next = Loaded(
+                keys: keys.sealedFormatFloor < floor ? keys.withSealedFormatFloor(floor) : keys,
+                generation: loaded.generation + 1)
             lock.withLock { state.loaded = next }
             let added = next.versions.subtracting(loaded.versions).sorted().map(\.description)
             let dropped = loaded.versions.subtracting(next.versions).sorted().map(\.description)
@@ -259,6 +263,18 @@ public final class CurrentDataKeys: @unchecked Sendable {
                 true)
             return loaded
         }
+    }
+
+    /// The floor to hold: the registry's, unless it is below the one loaded. No command lowers it, so a
+    /// lower one means that the registry was edited or replaced under the running process, which then
+    /// keeps refusing what it refused (and says so, as a failure, at each check).
+    private func keptFloor(_ registryFloor: UInt8, loaded: UInt8) -> UInt8 {
+        guard registryFloor < loaded else { return registryFloor }
+        report(
+            "the registry's sealed-format floor went down from \(loaded) to \(registryFloor), which no command "
+                + "does (was the registry file edited or replaced?); sealed-value formats below \(loaded) stay "
+                + "refused here", true)
+        return loaded
     }
 
     /// An error's text for the report: the library's own errors say what failed without key material;

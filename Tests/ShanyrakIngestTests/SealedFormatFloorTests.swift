@@ -147,4 +147,31 @@ struct SealedFormatFloorTests {
         #expect(loads.withLock { $0 } == 0)
         #expect(messages.withLock { $0 } == ["sealed-value formats below 3 are refused from now on"])
     }
+
+    /// No command lowers the floor: a process that holds it keeps it when the registry's goes down (its
+    /// row deleted by someone who can write the file), whether or not the keys are loaded again, and its
+    /// log says so.
+    @Test func aHolderOfTheKeysKeepsItsFloorWhenTheRegistrysGoesDown() throws {
+        let f = try Fixture()
+        let (registry, keyring) = (f.registry, f.keyring)
+        let failures = Mutex<[String]>([])
+        let keys = CurrentDataKeys(
+            try DataKeys.load(from: registry, keyring: keyring), registry: registry,
+            load: { try DataKeys.load(from: registry, keyring: keyring) },
+            report: { message, isFailure in if isFailure { failures.withLock { $0.append(message) } } })
+        #expect(keys.current.sealedFormatFloor == 3)
+        let attacker = try DatabaseQueue(path: f.dataDir.appendingPathComponent(Registry.fileName).path)
+        try attacker.write { db in try db.execute(sql: "DELETE FROM sealed_format_floor") }
+        try attacker.close()
+        #expect(try registry.sealedFormatFloor() == 1)
+
+        #expect(keys.checkNow().sealedFormatFloor == 3)
+        _ = try registry.rotateDataKey(className: "economic", keyring: keyring)
+        let reloaded = keys.checkNow()
+
+        #expect(reloaded.generation == 1 && reloaded.keys.writeKey(for: "economic")?.version == 2)
+        #expect(reloaded.sealedFormatFloor == 3 && reloaded.keys.sealedFormatFloor == 3)
+        #expect(failures.withLock { $0.count } == 2)
+        #expect(failures.withLock { $0 }.allSatisfy { $0.contains("went down from 3 to 1") })
+    }
 }
