@@ -30,17 +30,10 @@ extension AccessService {
     func readReloadingKeys<T>(_ keys: CurrentDataKeys, _ read: (CurrentDataKeys.Loaded) throws -> T) async throws
         -> T
     {
-        let loaded = keys.current
         do {
-            return try read(loaded)
+            return try await keys.retryingAfterReload(when: { $0 is UnknownKeyVersion }, read)
         } catch is UnknownKeyVersion {
-            let reloaded = await keys.reload(replacing: loaded)
-            do {
-                guard reloaded.generation != loaded.generation else { throw UnknownKeyVersion() }
-                return try read(reloaded)
-            } catch is UnknownKeyVersion {
-                throw AccessFailure("a stored value has no active data key")
-            }
+            throw AccessFailure("a stored value has no active data key")
         }
     }
 }

@@ -569,10 +569,17 @@ public struct AccessService: Sendable {
 
     /// Opens one fetched observation, where the registry holds it, with its indicator's data key of the stored
     /// version and its record's stored date and source: a value of a record re-dated or re-sourced in the
-    /// database does not open (format 3 binds both).
+    /// database does not open (format 3 binds both). A value in a sealed-value format below the registry's
+    /// floor (`SealedFormatFloor`, loaded with the keys) is refused unopened, like one that does not open.
     private func unseal(_ observation: SealedObservationBytes, slot: Int, keys: CurrentDataKeys.Loaded) throws
         -> String
     {
+        // One byte compare per value; an empty value has no format and fails to open below.
+        guard observation.sealed.isEmpty || observation.sealed[0] >= keys.sealedFormatFloor else {
+            throw AccessFailure(
+                "a stored value is in a sealed-value format older than the registry accepts (put there after "
+                    + "`keys rewrap` re-sealed every older value, from an older copy of the registry for instance)")
+        }
         guard let key = keys.keysByClass[slots[slot].keyClass][observation.keyVersion] else {
             throw UnknownKeyVersion()
         }

@@ -21,13 +21,8 @@ extension Ingester {
     public func ingest(file: URL, mapping: SourceMapping, options: IngestOptions = IngestOptions()) throws
         -> IngestSummary
     {
-        let loaded = dataKeys.current
-        do {
-            return try ingest(file: file, mapping: mapping, options: options, keys: loaded.keys)
-        } catch let error as StoreError where error.isDataKeysRotated {
-            let reloaded = dataKeys.reloadSynchronously(replacing: loaded)
-            guard reloaded.generation != loaded.generation else { throw error }
-            return try ingest(file: file, mapping: mapping, options: options, keys: reloaded.keys)
-        }
+        try dataKeys.retryingAfterReloadSynchronously(
+            when: { ($0 as? StoreError)?.isDataKeysRotated == true },
+            { try ingest(file: file, mapping: mapping, options: options, keys: $0.keys) })
     }
 }

@@ -13,6 +13,7 @@ internal import ShanyrakStore
 ///   value, sealed a moment ago under a key this process holds, is opened and its MAC computed that
 ///   way. That costs one open and one BLAKE2b per such value, and only until `keys rewrap` has
 ///   re-sealed the stored values (an identical re-delivery leaves the stored value as it is).
+/// - A stored value below the registry's sealed-format floor is refused, unopened: the batch is refused.
 struct RedeliveryCheck {
     let keys: DataKeys
     /// The `valuemac` key, which keys the MACs of values stored before format 3.
@@ -26,11 +27,20 @@ struct RedeliveryCheck {
     /// ingest) has the same plaintext as the stored value whose MAC is `stored`.
     /// - Throws: `StoreError.dataKeysRotated` (through `writer`) when the stored value is under a key
     ///   version this process does not hold because the keys were rotated since it loaded them;
+    ///   `StoreError.sealedFormatBelowFloor` when the stored value is in a format older than the registry
+    ///   accepts (put there from an older copy of the registry: it is no ground to take the new value for
+    ///   a re-delivery, nor to store it over a value nobody can tell is genuine);
     ///   `StoreError` or `CryptoError` when something is wrong with the keys or the new value.
     func isIdentical(
         _ new: RecordPayload.Entry, to stored: StoredMAC, subject: Pseudonym, observedAt: String,
         writer: BatchWriter
     ) throws -> Bool {
+        guard keys.accepts(sealedFormat: stored.sealedFormat) else {
+            let id = indicators[new.indicator]?.id ?? "indicator number \(new.indicator)"
+            throw StoreError.sealedFormatBelowFloor(
+                "the stored value of \(id) observed at \(observedAt) from source \(source) (the newest of its subject)",
+                format: stored.sealedFormat, floor: keys.sealedFormatFloor)
+        }
         let recordBound = SealedValueFormat.recordBoundVersion
         if stored.sealedFormat == recordBound && stored.keyVersion == new.keyVersion
             && new.sealedFormat == recordBound

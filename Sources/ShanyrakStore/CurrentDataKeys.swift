@@ -10,12 +10,14 @@ public import ShanyrakCrypto
 /// A reader takes `current` when its work begins and keeps that set to the end, so a request in flight
 /// never sees its keys change. When the set it holds lacks a key the registry needs (a value sealed under a
 /// version it never loaded, a batch refused with `StoreError.dataKeysRotated`), it asks for
-/// `reload(replacing:)` and tries once more with what comes back.
+/// `reload(replacing:)` and tries once more with what comes back
+/// (`retryingAfterReload(when:_:)` and `retryingAfterReloadSynchronously(when:_:)` do both).
 ///
-/// A reload first compares the registry's active (class, version) pairs with the loaded ones (a handful of
-/// rows, no key material); only when they differ does it load the keys anew, with the `load` closure given
-/// at creation (for a server: under the key folder's `MasterKeyLock`, see `init(_:registry:keysDirectory:
-/// lockTimeout:report:)`). Reloads run one at a time on a queue of their own, never on the caller's thread
+/// A reload first compares the registry's active (class, version) pairs and its sealed-format floor
+/// (`SealedFormatFloor`) with the loaded ones (a handful of rows, no key material); a raised floor alone is
+/// taken in with the keys in hand, and only when the versions differ does it load the keys anew, with the
+/// `load` closure given at creation (for a server: under the key folder's `MasterKeyLock`, see
+/// `init(_:registry:keysDirectory:lockTimeout:report:)`). Reloads run one at a time on a queue of their own, never on the caller's thread
 /// for an `async` caller; callers that ask while a reload runs share the next one, so many requests that
 /// need new keys at once cause one reload. A reload that fails leaves the loaded set in use and is reported
 /// (without any key material). The keys of a replaced set are wiped (`SecureBytes` frees them with
@@ -33,12 +35,16 @@ public final class CurrentDataKeys: @unchecked Sendable {
         /// The active keys of each class by version, in the order of `DataKeys.allClasses` (see
         /// `classIndex(of:)`): for a reader that opens many values and finds a class by its position.
         public let keysByClass: [[UInt32: SecureBytes]]
+        /// The lowest sealed-value format the registry accepted when the set was loaded
+        /// (`DataKeys.sealedFormatFloor`): a reader refuses a stored value whose first byte is below it.
+        public let sealedFormatFloor: UInt8
         /// The active (class, version) pairs of `keys`.
         let versions: Set<KeyVersion>
 
         init(keys: DataKeys, generation: Int) {
             self.keys = keys
             self.generation = generation
+            sealedFormatFloor = keys.sealedFormatFloor
             keysByClass = DataKeys.allClasses.map { keys.versions(of: $0) }
             var versions = Set<KeyVersion>()
             for (cls, byVersion) in zip(DataKeys.allClasses, keysByClass) {
@@ -135,6 +141,51 @@ public final class CurrentDataKeys: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` with the set to use now; when it fails with an error that `isStale` takes for a sign of
+    /// keys changed since the set was loaded, loads the keys anew (`reloadSynchronously(replacing:)`: this
+    /// thread waits, so call it from a thread of the caller's own, never from Swift's cooperative pool) and
+    /// runs `body` once more, from its start, with the new set.
+    /// - Parameters:
+    ///   - isStale: whether an error `body` threw means that the set it used is stale.
+    ///   - body: the work; it may run twice, and must then start afresh.
+    /// - Returns: what `body` returns.
+    /// - Throws: what `body` throws: its first error when no newer set could be loaded, otherwise what the
+    ///   second run throws.
+    public func retryingAfterReloadSynchronously<T>(
+        when isStale: (any Error) -> Bool, _ body: (Loaded) throws -> T
+    ) throws -> T {
+        let loaded = current
+        do {
+            return try body(loaded)
+        } catch let error where isStale(error) {
+            let reloaded = reloadSynchronously(replacing: loaded)
+            guard reloaded.generation != loaded.generation else { throw error }
+            return try body(reloaded)
+        }
+    }
+
+    /// `retryingAfterReloadSynchronously(when:_:)` for an `async` caller: the reload runs on the holder's
+    /// queue (`reload(replacing:)`), shared with the callers that need one at the same moment, and the
+    /// caller's task is suspended, not its thread.
+    /// - Parameters:
+    ///   - isStale: whether an error `body` threw means that the set it used is stale.
+    ///   - body: the work; it may run twice, and must then start afresh.
+    /// - Returns: what `body` returns.
+    /// - Throws: what `body` throws: its first error when no newer set could be loaded, otherwise what the
+    ///   second run throws.
+    public func retryingAfterReload<T>(when isStale: (any Error) -> Bool, _ body: (Loaded) throws -> T)
+        async throws -> T
+    {
+        let loaded = current
+        do {
+            return try body(loaded)
+        } catch let error where isStale(error) {
+            let reloaded = await reload(replacing: loaded)
+            guard reloaded.generation != loaded.generation else { throw error }
+            return try body(reloaded)
+        }
+    }
+
     /// Compares the registry's data-key versions with the loaded ones now, and reloads when they differ;
     /// waits on this thread, as `reloadSynchronously(replacing:)` does.
     /// - Returns: the set to use now.
@@ -183,9 +234,22 @@ public final class CurrentDataKeys: @unchecked Sendable {
         guard let loaded else { return current }
         guard let registry, let load else { return loaded }
         do {
-            let active = try registry.activeDataKeyVersions()
-            guard active != loaded.versions else { return loaded }
-            let next = Loaded(keys: try load(), generation: loaded.generation + 1)
+            let (active, registryFloor) = try registry.activeDataKeyVersions()
+            let floor = keptFloor(registryFloor, loaded: loaded.sealedFormatFloor)
+            guard active != loaded.versions else {
+                guard floor != loaded.sealedFormatFloor else { return loaded }
+                // Only the floor changed (a `keys rewrap` found no value left in an older format): the
+                // keys stay, nothing is loaded from the key folder.
+                let next = Loaded(
+                    keys: loaded.keys.withSealedFormatFloor(floor), generation: loaded.generation + 1)
+                lock.withLock { state.loaded = next }
+                report("sealed-value formats below \(floor) are refused from now on", false)
+                return next
+            }
+            let keys = try load()
+            let next = Loaded(
+                keys: keys.sealedFormatFloor < floor ? keys.withSealedFormatFloor(floor) : keys,
+                generation: loaded.generation + 1)
             lock.withLock { state.loaded = next }
             let added = next.versions.subtracting(loaded.versions).sorted().map(\.description)
             let dropped = loaded.versions.subtracting(next.versions).sorted().map(\.description)
@@ -199,6 +263,18 @@ public final class CurrentDataKeys: @unchecked Sendable {
                 true)
             return loaded
         }
+    }
+
+    /// The floor to hold: the registry's, unless it is below the one loaded. No command lowers it, so a
+    /// lower one means that the registry was edited or replaced under the running process, which then
+    /// keeps refusing what it refused (and says so, as a failure, at each check).
+    private func keptFloor(_ registryFloor: UInt8, loaded: UInt8) -> UInt8 {
+        guard registryFloor < loaded else { return registryFloor }
+        report(
+            "the registry's sealed-format floor went down from \(loaded) to \(registryFloor), which no command "
+                + "does (was the registry file edited or replaced?); sealed-value formats below \(loaded) stay "
+                + "refused here", true)
+        return loaded
     }
 
     /// An error's text for the report: the library's own errors say what failed without key material;
@@ -243,9 +319,10 @@ extension CurrentDataKeys {
 }
 
 extension Registry {
-    /// The active data-key versions (classes of `DataKeys.allClasses` only), without their keys.
+    /// The active data-key versions (classes of `DataKeys.allClasses` only), without their keys, and the
+    /// sealed-format floor, read together.
     /// - Throws: a database error.
-    func activeDataKeyVersions() throws -> Set<CurrentDataKeys.KeyVersion> {
+    func activeDataKeyVersions() throws -> (versions: Set<CurrentDataKeys.KeyVersion>, sealedFormatFloor: UInt8) {
         let classes = Set(DataKeys.allClasses)
         return try writer.read { db in
             var versions = Set<CurrentDataKeys.KeyVersion>()
@@ -255,7 +332,7 @@ extension Registry {
                     versions.insert(CurrentDataKeys.KeyVersion(keyClass: cls, version: UInt32(row[1] as Int64)))
                 }
             }
-            return versions
+            return (versions, try Self.sealedFormatFloor(db))
         }
     }
 }

@@ -10,7 +10,8 @@ public import ShanyrakCrypto
 /// (keys the MACs of values stored before sealed-value format 3, and feed file digests)
 /// and `justification`. New values are sealed under the newest active version of their
 /// class; every active version opens. Each indicator-class key comes with the iv key that
-/// format 3 derives from it (`ValueKey`), derived once here.
+/// format 3 derives from it (`ValueKey`), derived once here. The registry's sealed-format floor
+/// (`SealedFormatFloor`) is loaded with them, so that a reader holds both from one read.
 public struct DataKeys: Sendable {
     /// Class name of the key that seals quarantined lines.
     public static let quarantineClass = "quarantine"
@@ -29,12 +30,18 @@ public struct DataKeys: Sendable {
     private let current: [String: UInt32]
     /// The keys of the indicator classes with their derived iv keys, by class and version.
     private let valueKeys: [String: [UInt32: ValueKey]]
+    /// The lowest sealed-value format the registry accepted when the keys were loaded
+    /// (`SealedFormatFloor`): a stored value whose first byte is below it is refused unopened.
+    public let sealedFormatFloor: UInt8
 
     /// Unwraps every active data key of `registry` with the master key of `keyring`.
     /// - Throws: `StoreError` when a key does not unwrap (wrong master key) or a class has none.
     public static func load(from registry: Registry, keyring: Keyring) throws -> DataKeys {
-        let rows = try registry.writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT class, version, wrapped FROM data_key WHERE state = 'active'")
+        let (rows, floor) = try registry.writer.read { db in
+            (
+                try Row.fetchAll(db, sql: "SELECT class, version, wrapped FROM data_key WHERE state = 'active'"),
+                try Registry.sealedFormatFloor(db)
+            )
         }
         var keys: [String: [UInt32: SecureBytes]] = [:]
         var current: [String: UInt32] = [:]
@@ -51,7 +58,19 @@ public struct DataKeys: Sendable {
         for cls in allClasses where current[cls] == nil {
             throw StoreError(message: "registry has no active data key for class \(cls)")
         }
-        return DataKeys(keys: keys, current: current, valueKeys: valueKeys)
+        return DataKeys(keys: keys, current: current, valueKeys: valueKeys, sealedFormatFloor: floor)
+    }
+
+    /// These keys with the registry's floor `floor` (a reload that found the floor raised and the keys unchanged).
+    func withSealedFormatFloor(_ floor: UInt8) -> DataKeys {
+        DataKeys(keys: keys, current: current, valueKeys: valueKeys, sealedFormatFloor: floor)
+    }
+
+    /// Whether a stored value whose first byte is `format` is of a format the registry accepts: one byte
+    /// compare, made for every value before it is opened.
+    @inlinable
+    public func accepts(sealedFormat format: UInt8) -> Bool {
+        format >= sealedFormatFloor
     }
 
     /// Unwraps a `data_key` row (`class`, `version`, `wrapped`) with `keyring`'s master key.
@@ -114,8 +133,39 @@ public struct KeyVersionStatus: Sendable, Codable, Equatable {
     }
 }
 
+/// What one `keys rewrap` run did (`Registry.rewrapValues`).
+public struct RewrapOutcome: Sendable, Equatable {
+    /// Values (and quarantined lines) re-sealed.
+    public let resealed: Int
+    /// Values the run left in a sealed-value format older than 3 (of classes it was not asked to
+    /// re-seal), or nil when it did not read the records (only quarantined lines were asked for).
+    public let olderFormatsLeft: Int?
+    /// Whether the run raised the registry's sealed-format floor (`SealedFormatFloor`).
+    public let raisedSealedFormatFloor: Bool
+    /// The registry's sealed-format floor after the run.
+    public let sealedFormatFloor: UInt8
+
+    /// What an operator is told of the floor: that the run raised it, or that values of other classes
+    /// keep it from being raised; nil when there is nothing to say.
+    public var floorMessage: String? {
+        if raisedSealedFormatFloor {
+            return "no value is left in a sealed-value format older than \(sealedFormatFloor): the registry now "
+                + "refuses older formats (sealed-format floor raised to \(sealedFormatFloor))"
+        }
+        guard let left = olderFormatsLeft, left > 0 else { return nil }
+        return "\(left) values of other classes are still in sealed-value formats 1 and 2: run `keys rewrap` "
+            + "without --class to re-seal them, which then makes the registry refuse older formats"
+    }
+
+    /// What the run's audit entry adds to its request id: `:sealed-format-floor-3` when it raised the floor.
+    public var auditNote: String {
+        raisedSealedFormatFloor ? ":sealed-format-floor-\(sealedFormatFloor)" : ""
+    }
+}
+
 extension Registry {
-    /// Fills a new registry: the catalog's indicators and version 1 of every data key.
+    /// Fills a new registry: the catalog's indicators, version 1 of every data key, and the sealed-format
+    /// floor at 3 (`SealedFormatFloor.recordBound`): it only ever writes format 3.
     /// - Throws: a database or crypto error; nothing is written then.
     public func initialise(catalog: IndicatorCatalog, keyring: Keyring) throws {
         try writer.write { db in
@@ -130,6 +180,8 @@ extension Registry {
                 try Self.insertDataKey(db, className: cls, version: 1, keyring: keyring)
             }
             try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('format', '1')")
+            // It writes format 3 only, so it never needs to open anything older.
+            _ = try Self.raiseSealedFormatFloor(db, to: SealedFormatFloor.recordBound)
         }
     }
 
@@ -252,13 +304,26 @@ extension Registry {
     /// Resumable: each transaction commits on its own and the next run picks up what is
     /// left. Class `quarantine` re-seals quarantined lines. Records are read once, whatever
     /// the number of classes.
+    ///
+    /// When the run has read every record and left none of its values in a format older than 3, it
+    /// raises the registry's sealed-format floor (`SealedFormatFloor`) to 3: from then on a value in an
+    /// older format is refused by every reader. A value below the floor stops the run (it is not opened).
     /// - Parameter progress: called after each transaction with the number re-sealed so far.
     /// - Returns: how many values were re-sealed (0 once nothing is left to do).
-    /// - Throws: `StoreError` for an unknown class, or a record whose value does not open or whose
-    ///   source is missing.
+    /// - Throws: `StoreError` for an unknown class, or a record whose value does not open, is below the
+    ///   sealed-format floor, or whose source is missing.
     public func rewrap(
         className: String?, keyring: Keyring, batchSize: Int = 10_000, progress: (Int) -> Void = { _ in }
     ) throws -> Int {
+        try rewrapValues(className: className, keyring: keyring, batchSize: batchSize, progress: progress).resealed
+    }
+
+    /// `rewrap(className:keyring:batchSize:progress:)`, telling also what became of the sealed-format floor.
+    /// - Returns: what the run did.
+    /// - Throws: as `rewrap(className:keyring:batchSize:progress:)`.
+    public func rewrapValues(
+        className: String?, keyring: Keyring, batchSize: Int = 10_000, progress: (Int) -> Void = { _ in }
+    ) throws -> RewrapOutcome {
         let keys = try DataKeys.load(from: self, keyring: keyring)
         let classes = className.map { [$0] } ?? (IndicatorClass.allCases.map(\.rawValue) + [DataKeys.quarantineClass])
         for cls in classes
@@ -293,9 +358,14 @@ extension Registry {
                 cursor = pass.lastID
             }
         }
+        // Values left in a format older than 3 in the records read; nil when the records were not read.
+        var olderFormatsLeft: Int?
         if !targets.isEmpty {
+            olderFormatsLeft = 0
             try passes { db, cursor in
-                try Self.rewrapRecords(db, after: cursor, limit: batchSize, keys: keys, targets: targets)
+                let pass = try Self.rewrapRecords(db, after: cursor, limit: batchSize, keys: keys, targets: targets)
+                olderFormatsLeft? += pass.olderFormatsLeft
+                return pass
             }
         }
         if classes.contains(DataKeys.quarantineClass), let (version, key) = keys.writeKey(for: DataKeys.quarantineClass)
@@ -304,7 +374,14 @@ extension Registry {
                 try Self.rewrapQuarantine(db, after: cursor, limit: batchSize, keys: keys, to: version, key: key)
             }
         }
-        return total
+        // Every record was read and none holds an older format (ingest writes format 3 only): raise the floor.
+        var raised = false
+        if olderFormatsLeft == 0 {
+            raised = try writer.write { db in try Self.raiseSealedFormatFloor(db, to: SealedFormatFloor.recordBound) }
+        }
+        return RewrapOutcome(
+            resealed: total, olderFormatsLeft: olderFormatsLeft, raisedSealedFormatFloor: raised,
+            sealedFormatFloor: raised ? SealedFormatFloor.recordBound : keys.sealedFormatFloor)
     }
 
     /// The newest active version of every data-key class: what new values of the class are sealed under.
@@ -328,11 +405,13 @@ extension Registry {
         }
     }
 
-    /// What one rewrap transaction did: rows scanned (records or quarantined lines), values re-sealed, last id.
+    /// What one rewrap transaction did: rows scanned (records or quarantined lines), values re-sealed, last
+    /// id, and values of the records read that it left in a sealed-value format older than 3.
     struct RewrapPass {
         var scanned = 0
         var resealed = 0
         var lastID: Int64 = 0
+        var olderFormatsLeft = 0
     }
 
     /// An indicator whose values a rewrap re-seals, with the key (and version) to re-seal them under.
@@ -371,7 +450,7 @@ extension Registry {
             do {
                 resealed = try rewrapRecord(
                     subject: row[1], payload: row[2], observedAt: row[3], source: row[4], keys: keys, targets: targets,
-                    sealer: &sealer, moved: &moved)
+                    sealer: &sealer, moved: &moved, olderFormatsLeft: &pass.olderFormatsLeft)
             } catch {
                 throw rewrapStopped(at: "record \(id)", table: "record", cause: error)
             }
@@ -386,12 +465,15 @@ extension Registry {
     }
 
     /// Re-seals the values of one record that `targets` asks for, into format 3 bound to the record's
-    /// stored date and source.
+    /// stored date and source, and adds to `olderFormatsLeft` its values in an older format that it
+    /// leaves as they are (of classes not asked for).
     /// - Returns: the rebuilt payload and how many of its values were re-sealed, or `nil` when none was.
-    /// - Throws: `StoreError` or `CryptoError` saying what is wrong with the record (never a value).
+    /// - Throws: `StoreError` or `CryptoError` saying what is wrong with the record (never a value): a
+    ///   value to re-seal that is below the registry's sealed-format floor is refused unopened.
     private static func rewrapRecord(
         subject subjectData: Data, payload: Data, observedAt: String, source: String?, keys: DataKeys,
-        targets: [Int64: RewrapTarget], sealer: inout ValueSealer, moved: inout ValueCounts
+        targets: [Int64: RewrapTarget], sealer: inout ValueSealer, moved: inout ValueCounts,
+        olderFormatsLeft: inout Int
     ) throws -> (bytes: [UInt8], count: Int)? {
         let subject = Pseudonym(bytes: subjectData)
         let bytes = Array(payload)
@@ -403,9 +485,10 @@ extension Registry {
         try RecordPayload.forEachEntry(in: bytes) { entry in
             if let target = targets[entry.indicator], target.wants(entry) {
                 wanted += 1
-            } else if !SealedValueFormat.isSynthetic(entry.sealed) {
-                keepsRandomNonce = true
+                return
             }
+            if entry.sealedFormat < SealedValueFormat.recordBoundVersion { olderFormatsLeft += 1 }
+            if !SealedValueFormat.isSynthetic(entry.sealed) { keepsRandomNonce = true }
         }
         guard wanted > 0 else { return nil }
         guard let subject else { throw StoreError(message: "its subject pseudonym is malformed") }
@@ -417,6 +500,10 @@ extension Registry {
             guard let target = targets[entry.indicator], target.wants(entry) else {
                 try rebuilt.append(entry)
                 return
+            }
+            guard keys.accepts(sealedFormat: entry.sealedFormat) else {
+                throw StoreError.sealedFormatBelowFloor(
+                    "its value of \(target.indicatorID)", format: entry.sealedFormat, floor: keys.sealedFormatFloor)
             }
             guard let oldKey = keys.key(for: target.keyClass, version: entry.keyVersion) else {
                 throw StoreError(

@@ -90,6 +90,7 @@ extension Registry {
         }
         registerStaffMigration(&migrator)
         registerRecordMigration(&migrator)
+        registerSealedFormatFloorMigration(&migrator)
         return migrator
     }
 

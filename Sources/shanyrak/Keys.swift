@@ -86,7 +86,9 @@ extension Shanyrak {
                 Every value it re-seals goes to sealed-value format 3 under its class's current key version, bound \
                 to its record's observation date and source as they are stored now. Run it once on a data folder \
                 written before format 3 to upgrade it (no `keys rotate` needed); it is done when it reports \
-                "re-sealed 0 values".
+                "re-sealed 0 values". A run that leaves no value in formats 1 and 2 raises the registry's \
+                sealed-format floor to 3 and says so: from then on every reader refuses a value in an older \
+                format (one copied back from an old backup) instead of opening it. `keys status` shows the floor.
                 """)
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "Only this class (default: every indicator class).")
@@ -102,36 +104,56 @@ extension Shanyrak {
             try await runReportingErrors {
                 let context = try ServiceContext.open(data: data.data)
                 let terminal = standardErrorIsTerminal
-                let n = try context.registry.rewrap(
+                let outcome = try context.registry.rewrapValues(
                     className: `class`, keyring: context.keyring, batchSize: batchSize
                 ) { done in
                     if terminal { FileHandle.standardError.write(Data("\rre-sealed \(done) values".utf8)) }
                 }
                 if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
                 try await OperatorAudit.record(
-                    context, action: "keys.rewrap", requestId: "\(`class` ?? "all"):\(n)-resealed")
-                print("re-sealed \(n) values")
+                    context, action: "keys.rewrap",
+                    requestId: "\(`class` ?? "all"):\(outcome.resealed)-resealed\(outcome.auditNote)")
+                print("re-sealed \(outcome.resealed) values")
+                if let message = outcome.floorMessage { print(message) }
             }
         }
     }
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show data-key versions and how many values each seals.")
+            abstract: "Show data-key versions, how many values each seals, and the sealed-value formats accepted.",
+            discussion: """
+                The text form begins with the registry's sealed-format floor: the oldest sealed-value format its \
+                readers open. A registry written before format 3 accepts formats 1 to 3 until `keys rewrap` has \
+                re-sealed every older value; then it accepts format 3 only. (`--json` prints the key versions.)
+                """)
         @OptionGroup var data: DataOption
         @OptionGroup var output: JSONOption
 
         func run() async throws {
             try await data.printReport(
-                json: output.json, read: { try $0.keyStatus() },
-                text: { status in
-                    for s in status {
+                json: output.json, read: { try StatusReport(keys: $0.keyStatus(), floor: $0.sealedFormatFloor()) },
+                text: { report in
+                    print(
+                        report.floor > SealedFormatFloor.acceptsAll
+                            ? "sealed-value formats accepted: \(report.floor) and newer (older ones are refused)"
+                            : "sealed-value formats accepted: all (run `keys rewrap` until it re-seals 0 values to refuse formats 1 and 2)"
+                    )
+                    for s in report.keys {
                         print(
                             "\(s.keyClass) v\(s.version) \(s.state)\(s.current ? " (current)" : ""): \(s.sealedCount) sealed"
                         )
                     }
                 })
         }
+    }
+
+    /// What `keys status` reads: its JSON is the key versions alone, as before the floor existed.
+    struct StatusReport: Encodable {
+        let keys: [KeyVersionStatus]
+        let floor: UInt8
+
+        func encode(to encoder: any Encoder) throws { try keys.encode(to: encoder) }
     }
 
     struct Retire: AsyncParsableCommand {

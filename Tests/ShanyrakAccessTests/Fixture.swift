@@ -50,6 +50,7 @@ struct Fixture {
     let registry: Registry
     let catalog: IndicatorCatalog
     let keys: DataKeys
+    let keyring: Keyring
     let pseudonymiser: Pseudonymiser
     let log = FakeAuditLog()
     let service: AccessService
@@ -57,7 +58,7 @@ struct Fixture {
     init(policy: ((IndicatorCatalog) -> any AccessPolicy)? = nil) throws {
         directory = try TestDirectory.make("shanyrak-access")
         catalog = try IndicatorCatalog.load(contentsOf: Self.root.appendingPathComponent("policies/indicators.yaml"))
-        let keyring = Keyring(
+        keyring = Keyring(
             master: try SecureBytes.random(count: 32), pseudonymKey: try SecureBytes.random(count: 32),
             auditSigning: try Ed25519.SigningKey.generate())
         registry = try Registry.create(dataDirectory: directory)

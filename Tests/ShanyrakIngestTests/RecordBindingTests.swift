@@ -46,11 +46,13 @@ struct RecordBindingTests {
     }
 
     /// Turns the records of `source` into what an older version wrote: sealed-value format 1 in payload
-    /// format 2 with its `valuemac` MAC apart, or format 2 (iv keyed by `valuemac`) in payload format 3.
+    /// format 2 with its `valuemac` MAC apart, or format 2 (iv keyed by `valuemac`) in payload format 3;
+    /// and the registry into one made before the sealed-format floor (it has none: every format opens).
     static func makeLegacy(_ f: Fixture, source: String, sealedFormat: UInt8) throws {
         let keys = try DataKeys.load(from: f.registry, keyring: f.keyring)
         let macKey = try #require(keys.writeKey(for: DataKeys.valueMACClass)).key
         try f.registry.writer.write { db in
+            try db.execute(sql: "DELETE FROM sealed_format_floor")
             let rows = try Row.fetchAll(
                 db,
                 sql: """
