@@ -33,6 +33,18 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "AccessBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "ShanyrakAccess", package: "Shanyrak"),
+                .product(name: "ShanyrakStore", package: "Shanyrak"),
+                .product(name: "ShanyrakCrypto", package: "Shanyrak"),
+                .product(name: "ShanyrakCore", package: "Shanyrak"),
+            ],
+            path: "Benchmarks/AccessBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "AuditBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
