@@ -50,6 +50,11 @@ extension SHA256 {
             crypto_hash_sha256_update(&state, bytes, UInt64(bytes.count))
         }
 
+        /// Adds the bytes `bytes` points at.
+        public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+            crypto_hash_sha256_update(&state, bytes.bindMemory(to: UInt8.self).baseAddress, UInt64(bytes.count))
+        }
+
         /// The digest of everything added.
         public mutating func finalize() -> [UInt8] {
             var out = [UInt8](repeating: 0, count: SHA256.digestLength)

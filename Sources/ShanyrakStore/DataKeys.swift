@@ -252,12 +252,17 @@ extension Registry {
     /// Resumable: each transaction commits on its own and the next run picks up what is
     /// left. Class `quarantine` re-seals quarantined lines. Records are read once, whatever
     /// the number of classes.
-    /// - Parameter progress: called after each transaction with the number re-sealed so far.
+    /// - Parameters:
+    ///   - progress: called after each transaction with the number re-sealed so far.
+    ///   - rewritten: called after each transaction that committed with the ids of the batches whose
+    ///     records it rewrote (none for quarantined lines): their anchors in the audit log are to be
+    ///     renewed (`anchors(ofBatches:)`), even when a later transaction fails.
     /// - Returns: how many values were re-sealed (0 once nothing is left to do).
     /// - Throws: `StoreError` for an unknown class, or a record whose value does not open or whose
     ///   source is missing.
     public func rewrap(
-        className: String?, keyring: Keyring, batchSize: Int = 10_000, progress: (Int) -> Void = { _ in }
+        className: String?, keyring: Keyring, batchSize: Int = 10_000, progress: (Int) -> Void = { _ in },
+        rewritten: (Set<Int64>) -> Void = { _ in }
     ) throws -> Int {
         let keys = try DataKeys.load(from: self, keyring: keyring)
         let classes = className.map { [$0] } ?? (IndicatorClass.allCases.map(\.rawValue) + [DataKeys.quarantineClass])
@@ -288,6 +293,7 @@ extension Registry {
                     return try body(db, cursor)
                 }
                 total += pass.resealed
+                if !pass.batches.isEmpty { rewritten(pass.batches) }
                 progress(total)
                 if pass.scanned < batchSize { break }
                 cursor = pass.lastID
@@ -328,11 +334,13 @@ extension Registry {
         }
     }
 
-    /// What one rewrap transaction did: rows scanned (records or quarantined lines), values re-sealed, last id.
+    /// What one rewrap transaction did: rows scanned (records or quarantined lines), values re-sealed, last
+    /// id, and the batches whose records it rewrote.
     struct RewrapPass {
         var scanned = 0
         var resealed = 0
         var lastID: Int64 = 0
+        var batches: Set<Int64> = []
     }
 
     /// An indicator whose values a rewrap re-seals, with the key (and version) to re-seal them under.
@@ -379,6 +387,7 @@ extension Registry {
                 try db.execute(
                     sql: "UPDATE record SET payload = ? WHERE id = ?", arguments: [Data(resealed.bytes), id])
                 pass.resealed += resealed.count
+                pass.batches.insert(id >> 32)
             }
         }
         try moved.save(db)

@@ -102,9 +102,7 @@ extension Shanyrak {
             try await runReportingErrors {
                 let context = try ServiceContext.open(data: data.data)
                 let terminal = standardErrorIsTerminal
-                let n = try context.registry.rewrap(
-                    className: `class`, keyring: context.keyring, batchSize: batchSize
-                ) { done in
+                let n = try await context.rewrapAnchoringBatches(className: `class`, batchSize: batchSize) { done in
                     if terminal { FileHandle.standardError.write(Data("\rre-sealed \(done) values".utf8)) }
                 }
                 if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
