@@ -1,7 +1,7 @@
 /// What the audit log keeps of one ingest batch's records, so that a change to them in the registry
 /// file can be found later (`shanyrak registry verify`, docs/data-model.md, "Anchors").
 ///
-/// The digest is SHA-256 over the batch's records in id order, each as its id, subject pseudonym,
+/// The digest is BLAKE2b-256 (unkeyed) over the batch's records in id order, each as its id, subject pseudonym,
 /// source name, observation date and payload, length-prefixed; the registry computes it
 /// (`BatchRecordsDigest`), the audit log stores it in the entry of the ingest (or rewrap) that wrote
 /// them. It holds no value and no identifier: only a hash of sealed bytes and pseudonyms.
@@ -12,7 +12,7 @@ public struct BatchAnchor: Sendable, Hashable, Codable {
     public var source: String
     /// How many records the batch held when the digest was taken.
     public var records: Int64
-    /// SHA-256 of the records (32 bytes).
+    /// BLAKE2b-256 of the records (32 bytes).
     public var digest: [UInt8]
 
     /// Creates an anchor.

@@ -2,18 +2,20 @@ public import ShanyrakCore
 internal import ShanyrakCrypto
 
 /// The digest of one batch's records that the audit log anchors (`BatchAnchor`, docs/data-model.md,
-/// "Anchors"): SHA-256 of the tag `str "shanyrak batch records v1"`, then of each record in increasing id
+/// "Anchors"): BLAKE2b-256 (unkeyed) of the tag `str "shanyrak batch records v1"`, then of each record in increasing id
 /// order as `u64 id`, `bytes subject`, `str source name`, `str observed_at`, `bytes payload` (`u64` big-endian,
 /// `str` and `bytes` a `u32` big-endian length then the bytes, as in the audit log's entries).
 ///
 /// Records are framed into a buffer and hashed 64 KiB at a time, so that ingest pays one copy of each
-/// record and a SHA-256 pass over it, not a call per field.
-public struct BatchRecordsDigest: Sendable {
+/// record and a hash pass over it, not a call per field. BLAKE2b rather than SHA-256: libsodium's SHA-256
+/// is portable code, about three times slower here than its vectorised BLAKE2b, and ingest hashes every
+/// byte it stores (docs/benchmarks.md).
+public struct BatchRecordsDigest {
     /// The tag the digest starts with (its version).
     static let tag = Array("shanyrak batch records v1".utf8)
     private static let flushThreshold = 1 << 16
 
-    private var hasher = SHA256.Hasher()
+    private let hasher = KeyedBLAKE2b.Hasher.unkeyed()
     private var buffer: [UInt8] = []
     /// How many records were added.
     public private(set) var records: Int64 = 0
@@ -51,15 +53,14 @@ public struct BatchRecordsDigest: Sendable {
         }
     }
 
-    /// The anchor of batch `batch` of `source` holding the records added so far.
+    /// The anchor of batch `batch` of `source` holding the records added; call it once, after the last record.
     /// - Parameters:
     ///   - batch: the batch id.
     ///   - source: its source name.
-    /// - Returns: the anchor (the digest is taken from a copy: more records can still be added).
-    public func anchor(batch: Int64, source: String) -> BatchAnchor {
-        var copy = hasher
-        copy.update(buffer)
-        return BatchAnchor(batch: batch, source: source, records: records, digest: copy.finalize())
+    /// - Returns: the anchor.
+    public consuming func anchor(batch: Int64, source: String) -> BatchAnchor {
+        hasher.update(buffer)
+        return BatchAnchor(batch: batch, source: source, records: records, digest: hasher.finalize())
     }
 
     private mutating func appendField(_ field: UnsafeRawBufferPointer) {

@@ -379,8 +379,12 @@ public final class BatchWriter {
         }
     }
 
-    /// The anchor of the records this batch has written so far: what its audit entry records.
-    public var anchor: BatchAnchor { digest.anchor(batch: batchID, source: source) }
+    /// The anchor of the records this batch wrote, for its audit entry: taken once, when the batch is done.
+    func takeAnchor() -> BatchAnchor {
+        let finished = digest
+        digest = BatchRecordsDigest()
+        return finished.anchor(batch: batchID, source: source)
+    }
 
     /// Throws the refusal that the values counted so far earn when one of them is under a key version
     /// that is not its class's current one (`StoreError.dataKeysRotated`); does nothing otherwise.
@@ -483,7 +487,7 @@ extension Registry {
                     Int64(Date().timeIntervalSince1970), counts.rowsRead, counts.rowsAccepted, counts.rowsQuarantined,
                     counts.valuesWritten, counts.valuesUnchanged, batchWriter.fileDigest, batch,
                 ])
-            return (batch, counts, batchWriter.anchor)
+            return (batch, counts, batchWriter.takeAnchor())
         }
     }
 }

@@ -162,13 +162,21 @@ struct RegistryAnchor: AsyncParsableCommand {
         discussion: """
             For batches written before ingest anchored its batches, or left unanchored by an ingest interrupted \
             between its commit and its audit entry. It anchors the records as they are now: run it on a registry \
-            you trust. A batch that is anchored already is refused (if its records differ, restore them instead). \
-            Without --batch, every unanchored batch is anchored.
+            you trust. Without --batch, every unanchored batch is anchored. A batch that is anchored already is \
+            refused, unless --renew is given for it: that is for the batches a `keys rewrap` re-sealed and was \
+            killed before anchoring again (they are reported as changed); if the records of a batch were changed \
+            by anyone else, restore them from a backup instead.
             """)
 
     @OptionGroup var data: DataOption
     @Option(name: .long, help: "A batch id to anchor (repeatable; default: every unanchored batch).")
     var batch: [Int64] = []
+    @Flag(name: .long, help: "Also anchor the --batch batches whose records differ from their anchor.")
+    var renew = false
+
+    func validate() throws {
+        if renew && batch.isEmpty { throw ValidationError("--renew needs the batches to renew, each with --batch") }
+    }
 
     func run() async throws {
         try await runReportingErrors {
@@ -177,21 +185,24 @@ struct RegistryAnchor: AsyncParsableCommand {
             let report = try Registry.verifyAnchors(dataDirectory: context.dataDirectory) {
                 try reader.newestBatchAnchors().mapValues(\.anchor)
             }
-            let anchorable = Set(
-                report.problems.filter { $0.kind == .unanchored || $0.kind == .predatesAnchors }.map(\.batch))
+            var kinds: Set<BatchAnchorProblem.Kind> = [.unanchored, .predatesAnchors]
+            if renew { kinds.insert(.changed) }
+            let anchorable = Set(report.problems.filter { kinds.contains($0.kind) }.map(\.batch))
             for id in batch where !anchorable.contains(id) {
                 let problem = report.problems.first { $0.batch == id }
                 throw CLIError(
                     "batch \(id) cannot be anchored: "
-                        + (problem.map { "\($0.kind.rawValue)" } ?? "it is anchored already and matches its anchor")
-                        + "; only a batch of the registry without an anchor can be", code: 2)
+                        + (problem.map { "it is \($0.kind.rawValue)" }
+                            ?? "it is anchored already and matches its anchor")
+                        + (problem?.kind == .changed ? " (--renew anchors it as it is now)" : ""), code: 2)
             }
             let chosen = batch.isEmpty ? anchorable : Set(batch)
             let anchors = try context.registry.anchors(ofBatches: chosen)
             if !anchors.isEmpty {
                 try await OperatorAudit.record(
-                    context, action: "registry.anchor", requestId: "registry-anchor:\(anchors.count)-batches",
-                    batchAnchors: anchors)
+                    context, action: "registry.anchor",
+                    requestId: "registry-anchor\(renew ? "-renew" : ""):\(anchors.count)-batches", batchAnchors: anchors
+                )
             }
             print("anchored \(anchors.count) batches")
         }

@@ -45,7 +45,7 @@ assert sorted(anchors) == [1, 2, 3], anchors
 db = sqlite3.connect("file:data/registry.sqlite?mode=ro", uri=True)
 def framed(b):
     return struct.pack(">I", len(b)) + b
-h = hashlib.sha256(framed(b"shanyrak batch records v1"))
+h = hashlib.blake2b(framed(b"shanyrak batch records v1"), digest_size=32)
 n = 0
 for rid, subject, source, date, payload in db.execute(
         "SELECT r.id, r.subject, s.name, r.observed_at, r.payload FROM record r JOIN source s ON s.number = r.source "
@@ -78,6 +78,11 @@ edit "CREATE TEMP TABLE kept AS SELECT id, payload FROM record WHERE id IN ((2 <
       WHERE id IN ((2 << 32 | 1), (3 << 32 | 1))"
 expect_reported "two payloads swapped" "batch 2 (labour"
 grep -q "batch 3 (labour" out.txt || fail "a swap names only one of its batches"
+# A changed batch is re-anchored only when named with --renew (after a rewrap killed before its anchors).
+run 2 out.txt bin registry anchor --data edited --batch 2
+grep -q -- "--renew" out.txt || { cat out.txt >&2; fail "the refusal does not mention --renew"; }
+run 0 out.txt bin registry anchor --data edited --renew --batch 2 --batch 3
+run 0 out.txt bin registry verify --data edited
 edit "DELETE FROM record WHERE id >> 32 = 3; DELETE FROM batch WHERE id = 3"
 expect_reported "a batch deleted" "batch 3 (labour.*missing from the registry"
 edit "INSERT INTO record SELECT (2 << 32 | 9), subject, source, '2025-01-01', payload FROM record WHERE id = (2 << 32 | 1)"
