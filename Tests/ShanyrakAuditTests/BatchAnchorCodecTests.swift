@@ -66,7 +66,12 @@ struct BatchAnchorCodecTests {
     @Test(
         "a non-canonical field 15 is refused",
         arguments: [
-            ("presence 0 (absent is no byte)", "00"),
+            ("presence byte 0 alone", "00"),
+            (
+                "presence byte 0 before an anchor (absent is no byte)",
+                "0000000001" + "0000000000000007" + "0000000170" + "0000000000000003" + "00000020"
+                    + String(repeating: "cd", count: 32)
+            ),
             ("no anchor", "0100000000"),
             (
                 "digest of 31 bytes",
