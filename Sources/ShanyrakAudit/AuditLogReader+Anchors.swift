@@ -8,12 +8,15 @@ public struct LoggedBatchAnchor: Sendable, Hashable {
     public var sequence: UInt64
     /// The entry's time in microseconds since the Unix epoch.
     public var timeMicroseconds: Int64
+    /// How many earlier anchors of the batch this one replaced (by `keys rewrap` or `registry anchor`).
+    public var replaced: Int
 
     /// Creates a logged anchor.
-    public init(anchor: BatchAnchor, sequence: UInt64, timeMicroseconds: Int64) {
+    public init(anchor: BatchAnchor, sequence: UInt64, timeMicroseconds: Int64, replaced: Int = 0) {
         self.anchor = anchor
         self.sequence = sequence
         self.timeMicroseconds = timeMicroseconds
+        self.replaced = replaced
     }
 }
 
@@ -34,7 +37,8 @@ extension AuditLogReader {
             let decoded = try Self.anchors(of: bytes, index: index)
             for anchor in decoded.anchors {
                 newest[anchor.batch] = LoggedBatchAnchor(
-                    anchor: anchor, sequence: decoded.sequence, timeMicroseconds: decoded.timeMicroseconds)
+                    anchor: anchor, sequence: decoded.sequence, timeMicroseconds: decoded.timeMicroseconds,
+                    replaced: newest[anchor.batch].map { $0.replaced + 1 } ?? 0)
             }
             return true
         }

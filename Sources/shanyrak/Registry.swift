@@ -59,6 +59,8 @@ struct RegistryVerify: AsyncParsableCommand {
         let batchesAnchored: Int
         let batchesVerified: Int
         let recordsVerified: Int64
+        /// Batches whose newest anchor replaced an earlier one (`keys rewrap`, `registry anchor --renew`).
+        let reanchoredBatches: [Int64]
         let problems: [Problem]
         let message: String?
     }
@@ -118,12 +120,14 @@ struct RegistryVerify: AsyncParsableCommand {
                 + "batches and are not verified; `shanyrak registry anchor --data \(dir.path)` anchors them once you "
                 + "trust them"
         }
+        let reanchored = logged.filter { $0.value.replaced > 0 }.keys.sorted()
         if output.json {
             try printJSON(
                 Report(
                     valid: report.isValid, auditEntriesVerified: auditEntries,
                     batchesInRegistry: report.batchesInRegistry, batchesAnchored: report.batchesAnchored,
                     batchesVerified: report.batchesVerified, recordsVerified: report.recordsVerified,
+                    reanchoredBatches: reanchored,
                     problems: report.problems.map { problem in
                         Problem(
                             kind: problem.kind.rawValue, batch: problem.batch, source: problem.source,
@@ -135,6 +139,12 @@ struct RegistryVerify: AsyncParsableCommand {
             print(
                 "registry OK: \(report.batchesVerified) batches, \(report.recordsVerified) records match their anchors "
                     + "in the audit log (\(auditEntries) entries verified)")
+        }
+        if !output.json && !reanchored.isEmpty {
+            // Not a failure, but what an auditor checks: each re-anchoring is an entry of its own in the log.
+            print(
+                "note: \(reanchored.count) batches were anchored again after they were written (keys rewrap or "
+                    + "registry anchor): `shanyrak audit query --data \(dir.path) --action registry.anchor` lists them")
         }
         if report.isValid { return }
         if !output.json {

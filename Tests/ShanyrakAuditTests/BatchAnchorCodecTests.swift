@@ -117,6 +117,7 @@ struct BatchAnchorCodecTests {
         let newest = try reader.newestBatchAnchors()
         #expect(newest.mapValues(\.anchor.digest.first) == [1: 1, 2: 2])
         #expect(newest[2]?.sequence == 2)
+        #expect(newest.mapValues(\.replaced) == [1: 0, 2: 1])
         #expect(try reader.newestBatchAnchors(below: 2).mapValues(\.anchor.digest.first) == [1: 1, 2: 1])
     }
 }

@@ -112,6 +112,7 @@ run 0 out.txt bin keys rotate --data data --class economic
 run 0 out.txt bin keys rewrap --data data
 run 0 out.txt bin registry verify --data data
 grep -q "registry OK: 3 batches" out.txt || { cat out.txt >&2; fail "a rewrapped registry does not verify"; }
+grep -q "note: 2 batches were anchored again" out.txt || { cat out.txt >&2; fail "re-anchored batches not listed"; }
 run 0 out.txt bin audit query --data data --action registry.anchor --json
 grep -q '"batchAnchors"' out.txt || { cat out.txt >&2; fail "the rewrap's anchors are not in the log"; }
 ok "verify after keys rotate + rewrap is clean"
