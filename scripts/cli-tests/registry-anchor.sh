@@ -55,6 +55,20 @@ for rid, subject, source, date, payload in db.execute(
 assert anchors[3]["digest"] == h.hexdigest() and anchors[3]["records"] == n == 2, (anchors[3], n)
 assert anchors[3]["source"] == "labour"
 PY
+# The decoded anchors in `fields` must match the authenticated bytes.
+cp -r export export-edited
+"$py" - <<'PY'
+import json
+lines = open("export-edited/entries.jsonl").read().splitlines()
+out = []
+for line in lines:
+    e = json.loads(line)
+    for a in e["fields"].get("batchAnchors", []):
+        a["records"] += 1
+    out.append(json.dumps(e))
+open("export-edited/entries.jsonl", "w").write("\n".join(out) + "\n")
+PY
+run 1 out.txt "$py" "$SHANYRAK_ROOT/scripts/verify_audit_export.py" export-edited --vkey export/audit.vkey
 ok "export with anchors verifies in Python; the digest is as documented"
 
 # 3. Edits of registry.sqlite by someone who can write it: each is reported, naming the batch, exit 1.
