@@ -116,6 +116,28 @@ def decode_entry(b):
         sealed = take(u32("sealedJustification"), "sealedJustification")
         e["sealedJustification"] = base64.b64encode(sealed).decode()
     if pos != len(b):
+        # Field 15, batch anchors: absent is no byte at all (entries made before it keep their bytes).
+        if flag("batchAnchors presence") != 1:
+            raise Failure("batchAnchors presence: 0 is written as no byte at all")
+        count = u32("batchAnchors")
+        if count == 0:
+            raise Failure("batchAnchors: present with no anchor")
+        anchors = []
+        for i in range(count):
+            what = f"batchAnchors[{i}]"
+            batch = struct.unpack(">Q", take(8, what + ".batch"))[0]
+            source = text(what + ".source")
+            records = struct.unpack(">Q", take(8, what + ".records"))[0]
+            digest = take(u32(what + ".digest"), what + ".digest")
+            if batch >= 1 << 63 or records >= 1 << 63:
+                raise Failure(f"{what}: batch or record count out of range")
+            if len(digest) != 32:
+                raise Failure(f"{what}.digest: not 32 bytes")
+            if anchors and anchors[-1]["batch"] >= batch:
+                raise Failure(f"{what}: batches not strictly increasing")
+            anchors.append({"batch": batch, "source": source, "records": records, "digest": digest.hex()})
+        e["batchAnchors"] = anchors
+    if pos != len(b):
         raise Failure("bytes after the last field")
     return e
 

@@ -81,12 +81,14 @@ public struct AccessAuditEntry: Sendable, Hashable, Codable {
     public var breakGlass: Bool
     /// The sealed break-glass justification, if any.
     public var justification: SealedJustification?
+    /// For an ingest that committed: the anchor of the batch's records (`registry verify`).
+    public var batchAnchors: [BatchAnchor]?
 
     /// Creates an entry.
     public init(
         time: Int64, actor: Int64?, role: Role?, action: AccessAction, view: ViewKind, subjects: [String],
         indicators: [String], decision: AccessAuditDecision, policyIDs: [String], requestID: String,
-        breakGlass: Bool = false, justification: SealedJustification? = nil
+        breakGlass: Bool = false, justification: SealedJustification? = nil, batchAnchors: [BatchAnchor]? = nil
     ) {
         self.time = time
         self.actor = actor
@@ -100,10 +102,12 @@ public struct AccessAuditEntry: Sendable, Hashable, Codable {
         self.requestID = requestID
         self.breakGlass = breakGlass
         self.justification = justification
+        self.batchAnchors = batchAnchors
     }
 
     enum CodingKeys: String, CodingKey {
         case time, actor, role, action, view, subjects, indicators, decision, justification
+        case batchAnchors = "batch_anchors"
         case policyIDs = "policy_ids"
         case requestID = "request_id"
         case breakGlass = "break_glass"

@@ -53,6 +53,7 @@ public struct MerkleAccessAuditLog: AccessAuditLog {
             action: entry.breakGlass ? "break-glass" : entry.action.rawValue, view: entry.view.rawValue,
             subjects: entry.subjects, indicatorIds: entry.indicators,
             decision: entry.decision == .allow ? .allow : .deny, policyIds: entry.policyIDs,
-            policySetHash: policySetHash, requestId: entry.requestID, sealedJustification: justification)
+            policySetHash: policySetHash, requestId: entry.requestID, sealedJustification: justification,
+            batchAnchors: entry.batchAnchors ?? [])
     }
 }

@@ -1,4 +1,5 @@
 public import Foundation
+public import ShanyrakCore
 
 /// The outcome recorded for a request.
 public enum AuditDecision: String, Sendable, Codable, Hashable {
@@ -35,6 +36,10 @@ public struct AuditEntryDraft: Sendable, Hashable, Codable {
     public var requestId: String
     /// For break-glass access: the justification, already sealed by the caller. The log stores the bytes as given.
     public var sealedJustification: [UInt8]?
+    /// For an ingest, a rewrap or `registry anchor`: the digests of the registry batches whose records
+    /// the action wrote, by increasing batch id (empty for every other action). `registry verify`
+    /// compares each batch's records with its newest anchor.
+    public var batchAnchors: [BatchAnchor]
 
     /// Creates a draft; sets are sorted and de-duplicated.
     /// - Parameters:
@@ -49,10 +54,11 @@ public struct AuditEntryDraft: Sendable, Hashable, Codable {
     ///   - policySetHash: hash of the policy set in force.
     ///   - requestId: the request id.
     ///   - sealedJustification: sealed break-glass justification, if any.
+    ///   - batchAnchors: digests of the registry batches the action wrote (sorted by batch id here).
     public init(
         actorId: String, role: String, action: String, view: String, subjects: [String] = [],
         indicatorIds: [String] = [], decision: AuditDecision, policyIds: [String] = [], policySetHash: [UInt8] = [],
-        requestId: String, sealedJustification: [UInt8]? = nil
+        requestId: String, sealedJustification: [UInt8]? = nil, batchAnchors: [BatchAnchor] = []
     ) {
         self.actorId = actorId
         self.role = role
@@ -65,6 +71,7 @@ public struct AuditEntryDraft: Sendable, Hashable, Codable {
         self.policySetHash = policySetHash
         self.requestId = requestId
         self.sealedJustification = sealedJustification
+        self.batchAnchors = batchAnchors.sorted { $0.batch < $1.batch }
     }
 }
 
@@ -80,7 +87,7 @@ public struct AuditEntry: Sendable, Hashable, Codable {
     /// Time of the append in microseconds since 1970-01-01T00:00:00Z, never decreasing along the log.
     public var timeMicroseconds: Int64
     /// What the caller supplied: actor, role, action, view, subjects, indicators, decision, policies,
-    /// policy set hash, request id and sealed justification.
+    /// policy set hash, request id, sealed justification and batch anchors.
     public var draft: AuditEntryDraft
 
     /// Creates an entry from a draft and the values the log assigns.
@@ -96,6 +103,7 @@ public struct AuditEntry: Sendable, Hashable, Codable {
         draft.subjects = canonicalSet(draft.subjects)
         draft.indicatorIds = canonicalSet(draft.indicatorIds)
         draft.policyIds = canonicalSet(draft.policyIds)
+        draft.batchAnchors.sort { $0.batch < $1.batch }
         self.draft = draft
     }
 
@@ -110,10 +118,10 @@ public struct AuditEntry: Sendable, Hashable, Codable {
 
     private enum CodingKeys: String, CodingKey {
         case sequence, time, actorId, role, action, view, subjects, indicatorIds, decision, policyIds
-        case policySetHash, requestId, sealedJustification
+        case policySetHash, requestId, sealedJustification, batchAnchors
     }
 
-    /// Decodes the JSON form (hash as lowercase hex, justification as base64).
+    /// Decodes the JSON form (hash as lowercase hex, justification as base64, anchors absent when none).
     /// - Throws: `DecodingError` on a missing or malformed field.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -143,10 +151,12 @@ public struct AuditEntry: Sendable, Hashable, Codable {
                 policyIds: try c.decode([String].self, forKey: .policyIds),
                 policySetHash: hash,
                 requestId: try c.decode(String.self, forKey: .requestId),
-                sealedJustification: sealed))
+                sealedJustification: sealed,
+                batchAnchors: try c.decodeIfPresent([BatchAnchor].self, forKey: .batchAnchors) ?? []))
     }
 
-    /// Encodes the JSON form (hash as lowercase hex, justification as base64, absent when nil).
+    /// Encodes the JSON form (hash as lowercase hex, justification as base64, absent when nil; anchors
+    /// absent when there are none).
     /// - Throws: what the encoder throws.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -165,6 +175,7 @@ public struct AuditEntry: Sendable, Hashable, Codable {
         if let sealedJustification = draft.sealedJustification {
             try c.encode(Data(sealedJustification).base64EncodedString(), forKey: .sealedJustification)
         }
+        if !draft.batchAnchors.isEmpty { try c.encode(draft.batchAnchors, forKey: .batchAnchors) }
     }
 }
 
@@ -218,36 +229,7 @@ private func slowUTF8Compare(_ a: String, _ b: String) -> Int {
 }
 
 /// Lowercase hex of `bytes`.
-func hex(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out = [UInt8]()
-    out.reserveCapacity(bytes.count * 2)
-    for b in bytes {
-        out.append(digits[Int(b >> 4)])
-        out.append(digits[Int(b & 0x0f)])
-    }
-    return String(decoding: out, as: UTF8.self)
-}
+func hex(_ bytes: [UInt8]) -> String { Hex.encode(bytes) }
 
 /// Bytes from hex (either case); nil when malformed.
-func bytes(fromHex text: String) -> [UInt8]? {
-    let chars = Array(text.utf8)
-    guard chars.count % 2 == 0 else { return nil }
-    func value(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: return c - 0x30
-        case 0x61...0x66: return c - 0x61 + 10
-        case 0x41...0x46: return c - 0x41 + 10
-        default: return nil
-        }
-    }
-    var out = [UInt8]()
-    out.reserveCapacity(chars.count / 2)
-    var i = 0
-    while i < chars.count {
-        guard let hi = value(chars[i]), let lo = value(chars[i + 1]) else { return nil }
-        out.append(hi << 4 | lo)
-        i += 2
-    }
-    return out
-}
+func bytes(fromHex text: String) -> [UInt8]? { Hex.decode(text) }

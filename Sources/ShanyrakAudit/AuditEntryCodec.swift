@@ -1,10 +1,14 @@
+public import ShanyrakCore
+
 /// The canonical byte encoding of audit entries (the Merkle leaf data). See docs/audit.md.
 ///
 /// Version 1, in this order, integers big-endian:
 /// `u8 version (0x01)`, `u64 sequence`, `i64 time (µs since the Unix epoch)`, `str actorId`, `str role`,
 /// `str action`, `str view`, `list subjects`, `list indicatorIds`, `u8 decision (0 deny, 1 allow)`,
-/// `list policyIds`, `bytes policySetHash`, `str requestId`, `u8 0x00` or `u8 0x01 bytes sealedJustification`.
-/// `str` and `bytes` are a `u32` length then the UTF-8 or raw bytes; `list` is a `u32` count then that many
+/// `list policyIds`, `bytes policySetHash`, `str requestId`, `u8 0x00` or `u8 0x01 bytes sealedJustification`,
+/// then, only when the entry has batch anchors, `u8 0x01 u32 count` and per anchor `u64 batch`, `str source`,
+/// `u64 records`, `bytes digest` (32 bytes), batches strictly increasing (absent is written as nothing, so
+/// entries made before the field existed keep their bytes). `str` and `bytes` are a `u32` length then the UTF-8 or raw bytes; `list` is a `u32` count then that many
 /// `str`, strictly increasing in bytewise order. Nothing follows the last field. Decoding rejects anything else,
 /// so every entry has exactly one encoding.
 public enum AuditEntryCodec {
@@ -38,7 +42,26 @@ public enum AuditEntryCodec {
         } else {
             out.append(0)
         }
+        appendAnchors(entry.batchAnchors, to: &out)
         return out
+    }
+
+    /// Field 15: nothing when there are no anchors; else presence, count and the anchors by increasing batch.
+    private static func appendAnchors(_ anchors: [BatchAnchor], to out: inout [UInt8]) {
+        guard !anchors.isEmpty else { return }
+        // AuditEntry keeps them sorted; sort (and drop a repeated batch) again for a hand-edited entry.
+        var canonical: [BatchAnchor] = []
+        for anchor in anchors.sorted(by: { $0.batch < $1.batch }) where canonical.last?.batch != anchor.batch {
+            canonical.append(anchor)
+        }
+        out.append(1)
+        appendLength(canonical.count, to: &out)
+        for anchor in canonical {
+            appendInteger(UInt64(bitPattern: anchor.batch), to: &out)
+            appendString(anchor.source, to: &out)
+            appendInteger(UInt64(bitPattern: anchor.records), to: &out)
+            appendBytes(anchor.digest, to: &out)
+        }
     }
 
     /// Decodes canonical bytes.
@@ -72,6 +95,7 @@ public enum AuditEntryCodec {
             if try r.byte("sealedJustification presence", allowed: 1) == 1 {
                 sealed = try r.bytes("sealedJustification")
             }
+            let anchors = try r.anchors()
             try r.end()
             var entry = AuditEntry(
                 sequence: header.sequence, timeMicroseconds: header.time,
@@ -84,6 +108,7 @@ public enum AuditEntryCodec {
             entry.policyIds = policies
             entry.policySetHash = hash
             entry.sealedJustification = sealed
+            entry.batchAnchors = anchors
             return entry
         }
     }
@@ -94,6 +119,18 @@ public enum AuditEntryCodec {
     /// - Throws: `AuditError` (encoding) naming the field and rule.
     public static func validate(_ bytes: UnsafeRawBufferPointer) throws(AuditError) -> (
         sequence: UInt64, timeMicroseconds: Int64
+    ) {
+        let checked = try batchAnchors(bytes)
+        return (checked.sequence, checked.timeMicroseconds)
+    }
+
+    /// The batch anchors of an encoded entry (field 15), checking its canonical form without building the
+    /// rest of the entry: `validate` and `registry verify` read every entry of the log through this.
+    /// - Parameter bytes: an encoded entry.
+    /// - Returns: its sequence number, time and anchors (empty for an entry without any).
+    /// - Throws: `AuditError` (encoding) naming the field and rule.
+    public static func batchAnchors(_ bytes: UnsafeRawBufferPointer) throws(AuditError) -> (
+        sequence: UInt64, timeMicroseconds: Int64, anchors: [BatchAnchor]
     ) {
         var r = Reader(bytes)
         let header = try r.header()
@@ -108,8 +145,9 @@ public enum AuditEntryCodec {
         _ = try r.skipBytes("policySetHash")
         try r.skipString("requestId")
         if try r.byte("sealedJustification presence", allowed: 1) == 1 { _ = try r.skipBytes("sealedJustification") }
+        let anchors = try r.anchors()
         try r.end()
-        return (header.sequence, header.time)
+        return (header.sequence, header.time, anchors)
     }
 
     private static func appendInteger(_ value: UInt64, to out: inout [UInt8]) {
@@ -238,6 +276,34 @@ public enum AuditEntryCodec {
             var out: [String] = []
             out.reserveCapacity(count)
             for i in 0..<count { out.append(try string("\(field())[\(i)]")) }
+            return out
+        }
+
+        /// Field 15: no bytes left means no anchors; otherwise presence 1, a count of at least one, and
+        /// anchors by strictly increasing batch, each with a 32-byte digest.
+        mutating func anchors() throws(AuditError) -> [BatchAnchor] {
+            guard offset < raw.count else { return [] }
+            guard try byte("batchAnchors presence", allowed: 1) == 1 else {
+                throw .encoding("batchAnchors presence: 0 is written as no byte at all")
+            }
+            let count = try length("batchAnchors")
+            guard count > 0 else { throw .encoding("batchAnchors: present with no anchor") }
+            var out: [BatchAnchor] = []
+            for i in 0..<count {
+                let batch = try integer("batchAnchors[\(i)].batch")
+                let source = try string("batchAnchors[\(i)].source")
+                let records = try integer("batchAnchors[\(i)].records")
+                let digest = try bytes("batchAnchors[\(i)].digest")
+                guard batch <= UInt64(Int64.max), records <= UInt64(Int64.max) else {
+                    throw .encoding("batchAnchors[\(i)]: batch or record count out of range")
+                }
+                guard digest.count == 32 else { throw .encoding("batchAnchors[\(i)].digest: not 32 bytes") }
+                if let previous = out.last, previous.batch >= Int64(batch) {
+                    throw .encoding("batchAnchors[\(i)]: batches not strictly increasing")
+                }
+                out.append(
+                    BatchAnchor(batch: Int64(batch), source: source, records: Int64(records), digest: digest))
+            }
             return out
         }
 

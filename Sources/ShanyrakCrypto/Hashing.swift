@@ -105,7 +105,8 @@ public enum KeyedBLAKE2b {
 }
 
 extension KeyedBLAKE2b {
-    /// Incremental keyed BLAKE2b-256 for data that arrives in pieces (file digests).
+    /// Incremental BLAKE2b-256 for data that arrives in pieces: keyed (file digests) or, made by
+    /// `unkeyed()`, a plain hash that anyone can recompute (the registry's batch anchors).
     /// The state is 64-byte aligned memory, as libsodium requires; one owner at a time.
     public final class Hasher {
         private let state: UnsafeMutableRawPointer
@@ -120,6 +121,18 @@ extension KeyedBLAKE2b {
             let rc = key.withUnsafeBytes { k in crypto_generichash_init(s, k.sodiumPointer, k.count, 32) }
             try Sodium.check(rc, "crypto_generichash_init")
         }
+
+        private init() {
+            _ = Sodium.initialised
+            state = UnsafeMutableRawPointer.allocate(byteCount: crypto_generichash_statebytes(), alignment: 64)
+            // Without a key and with a 32-byte output libsodium cannot refuse: its arguments are in range.
+            let rc = crypto_generichash_init(OpaquePointer(state), nil, 0, 32)
+            precondition(rc == 0, "crypto_generichash_init refused an unkeyed 32-byte hash")
+        }
+
+        /// A fresh BLAKE2b-256 hasher without a key (`hashlib.blake2b(digest_size=32)` in Python).
+        /// - Returns: the hasher.
+        public static func unkeyed() -> Hasher { Hasher() }
 
         deinit {
             sodium_memzero(state, crypto_generichash_statebytes())

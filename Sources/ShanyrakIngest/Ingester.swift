@@ -36,6 +36,9 @@ public struct IngestSummary: Sendable, Codable {
     /// Keyed BLAKE2b-256 of the file (valuemac key), hex: identifies a re-delivered
     /// file without letting anyone who reads the registry guess a small feed's content.
     public var fileDigest = ""
+    /// The digest of the records the batch wrote, for the batch's audit entry (nil when nothing was
+    /// committed). Not part of the JSON summary.
+    public var anchor: BatchAnchor?
 
     enum CodingKeys: String, CodingKey {
         case source, batch, seconds, problems
@@ -143,9 +146,9 @@ public struct Ingester: Sendable {
         let problemLimit = options.problemLimit
         let allOrNothing = options.allOrNothing
         let progress = options.progress
-        let (batch, counts): (Int64, BatchCounts)
+        let (batch, counts, anchor): (Int64, BatchCounts, BatchAnchor)
         do {
-            (batch, counts) = try registry.writeBatch(source: mapping.source) { writer in
+            (batch, counts, anchor) = try registry.writeBatch(source: mapping.source) { writer in
                 let batchID = writer.batchID
                 let firstDelivery = writer.isFirstDeliveryOfSource
                 let thread = Thread { producer.run(batch: batchID, firstDelivery: firstDelivery, into: queue) }
@@ -212,6 +215,7 @@ public struct Ingester: Sendable {
             }
         }
         summary.batch = batch
+        summary.anchor = anchor
         summary.rowsRead = counts.rowsRead
         summary.rowsAccepted = counts.rowsAccepted
         summary.rowsQuarantined = counts.rowsQuarantined

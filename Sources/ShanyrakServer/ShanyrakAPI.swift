@@ -108,11 +108,12 @@ struct ShanyrakAPI: APIProtocol {
             if let error = error as? StoreError, error.isDataKeysRotated { throw Problem.dataKeysRotated }
             throw error
         }
-        // The batch is committed and its attempt recorded; record which batch it became.
+        // The batch is committed and its attempt recorded; record which batch it became, with the anchor of its
+        // records (a crash before this entry leaves the batch unanchored, which `registry verify` reports).
         do {
             try await record(
                 principal, action: .ingest, allowed: true, policyIDs: policyIDs, indicators: indicators,
-                subjects: ["batch:\(summary.batch ?? 0)"])
+                subjects: ["batch:\(summary.batch ?? 0)"], batchAnchors: summary.anchor.map { [$0] })
         } catch {
             throw Problem.batchLoadedUnrecorded(batch: summary.batch ?? 0)
         }
@@ -242,12 +243,13 @@ struct ShanyrakAPI: APIProtocol {
     /// Appends an administrative entry (ingest, auditor read) and waits until it is durable.
     private func record(
         _ principal: Principal, action: AccessAction, allowed: Bool, policyIDs: [String], indicators: [String] = [],
-        subjects: [String] = []
+        subjects: [String] = [], batchAnchors: [BatchAnchor]? = nil
     ) async throws {
         let entry = AccessAuditEntry(
             time: Int64(Date().timeIntervalSince1970), actor: principal.id, role: principal.role, action: action,
             view: .administration, subjects: subjects, indicators: allowed ? indicators.sorted() : [],
-            decision: allowed ? .allow : .deny, policyIDs: policyIDs, requestID: RequestScope.requestID)
+            decision: allowed ? .allow : .deny, policyIDs: policyIDs, requestID: RequestScope.requestID,
+            batchAnchors: batchAnchors)
         do { try await dependencies.accessLog.append(entry) } catch { throw AuditLogUnavailable() }
     }
 

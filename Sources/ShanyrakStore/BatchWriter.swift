@@ -81,6 +81,9 @@ public final class BatchWriter {
     private let db: Database
     private var statements: [OpaquePointer] = []
     private var sequence: Int64 = 0
+    /// The digest of the records written so far, which the batch's audit entry anchors.
+    private var digest = BatchRecordsDigest()
+    private let sourceName: [UInt8]
     /// Values written in this batch per (indicator number << 32 | key version), flushed to `value_count` at the end.
     private var valueCounts = ValueCounts()
     /// The key version every stored value must carry, by indicator number: the newest active
@@ -111,6 +114,7 @@ public final class BatchWriter {
         self.db = db
         self.batchID = batchID
         self.source = source
+        self.sourceName = Array(source.utf8)
         try db.execute(sql: "INSERT OR IGNORE INTO source (name) VALUES (?)", arguments: [source])
         // The source row commits with the first batch of the source, so a new row means no record exists.
         isFirstDeliveryOfSource = db.changesCount == 1
@@ -363,6 +367,23 @@ public final class BatchWriter {
             }
         }
         try check(rc)
+        var date = observedAt
+        subject.withUnsafeBytes { s in
+            payload.bytes.withUnsafeBytes { p in
+                sourceName.withUnsafeBytes { name in
+                    date.withUTF8 { d in
+                        digest.add(id: id, subject: s, source: name, observedAt: UnsafeRawBufferPointer(d), payload: p)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The anchor of the records this batch wrote, for its audit entry: taken once, when the batch is done.
+    func takeAnchor() -> BatchAnchor {
+        let finished = digest
+        digest = BatchRecordsDigest()
+        return finished.anchor(batch: batchID, source: source)
     }
 
     /// Throws the refusal that the values counted so far earn when one of them is under a key version
@@ -442,10 +463,10 @@ extension Registry {
     /// - Parameters:
     ///   - source: the feed's source name.
     ///   - body: writes the batch; returns the counts to record.
-    /// - Returns: the batch id and the counts.
+    /// - Returns: the batch id, the counts, and the anchor of the records written (for the batch's audit entry).
     public func writeBatch(
         source: String, _ body: (BatchWriter) throws -> BatchCounts
-    ) throws -> (batch: Int64, counts: BatchCounts) {
+    ) throws -> (batch: Int64, counts: BatchCounts, anchor: BatchAnchor) {
         try writer.write { db in
             let now = Int64(Date().timeIntervalSince1970)
             try db.execute(
@@ -466,7 +487,7 @@ extension Registry {
                     Int64(Date().timeIntervalSince1970), counts.rowsRead, counts.rowsAccepted, counts.rowsQuarantined,
                     counts.valuesWritten, counts.valuesUnchanged, batchWriter.fileDigest, batch,
                 ])
-            return (batch, counts)
+            return (batch, counts, batchWriter.takeAnchor())
         }
     }
 }

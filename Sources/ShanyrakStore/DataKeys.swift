@@ -308,21 +308,30 @@ extension Registry {
     /// When the run has read every record and left none of its values in a format older than 3, it
     /// raises the registry's sealed-format floor (`SealedFormatFloor`) to 3: from then on a value in an
     /// older format is refused by every reader. A value below the floor stops the run (it is not opened).
-    /// - Parameter progress: called after each transaction with the number re-sealed so far.
+    /// - Parameters:
+    ///   - progress: called after each transaction with the number re-sealed so far.
+    ///   - rewritten: called after each transaction that committed with the ids of the batches whose
+    ///     records it rewrote (none for quarantined lines): their anchors in the audit log are to be
+    ///     renewed (`anchors(ofBatches:)`), even when a later transaction fails.
     /// - Returns: how many values were re-sealed (0 once nothing is left to do).
     /// - Throws: `StoreError` for an unknown class, or a record whose value does not open, is below the
     ///   sealed-format floor, or whose source is missing.
     public func rewrap(
-        className: String?, keyring: Keyring, batchSize: Int = 10_000, progress: (Int) -> Void = { _ in }
+        className: String?, keyring: Keyring, batchSize: Int = 10_000, progress: (Int) -> Void = { _ in },
+        rewritten: (Set<Int64>) -> Void = { _ in }
     ) throws -> Int {
-        try rewrapValues(className: className, keyring: keyring, batchSize: batchSize, progress: progress).resealed
+        try rewrapValues(
+            className: className, keyring: keyring, batchSize: batchSize, progress: progress, rewritten: rewritten
+        ).resealed
     }
 
-    /// `rewrap(className:keyring:batchSize:progress:)`, telling also what became of the sealed-format floor.
+    /// `rewrap(className:keyring:batchSize:progress:rewritten:)`, telling also what became of the
+    /// sealed-format floor.
     /// - Returns: what the run did.
-    /// - Throws: as `rewrap(className:keyring:batchSize:progress:)`.
+    /// - Throws: as `rewrap(className:keyring:batchSize:progress:rewritten:)`.
     public func rewrapValues(
-        className: String?, keyring: Keyring, batchSize: Int = 10_000, progress: (Int) -> Void = { _ in }
+        className: String?, keyring: Keyring, batchSize: Int = 10_000, progress: (Int) -> Void = { _ in },
+        rewritten: (Set<Int64>) -> Void = { _ in }
     ) throws -> RewrapOutcome {
         let keys = try DataKeys.load(from: self, keyring: keyring)
         let classes = className.map { [$0] } ?? (IndicatorClass.allCases.map(\.rawValue) + [DataKeys.quarantineClass])
@@ -353,6 +362,7 @@ extension Registry {
                     return try body(db, cursor)
                 }
                 total += pass.resealed
+                if !pass.batches.isEmpty { rewritten(pass.batches) }
                 progress(total)
                 if pass.scanned < batchSize { break }
                 cursor = pass.lastID
@@ -406,12 +416,14 @@ extension Registry {
     }
 
     /// What one rewrap transaction did: rows scanned (records or quarantined lines), values re-sealed, last
-    /// id, and values of the records read that it left in a sealed-value format older than 3.
+    /// id, values of the records read that it left in a sealed-value format older than 3, and the batches
+    /// whose records it rewrote.
     struct RewrapPass {
         var scanned = 0
         var resealed = 0
         var lastID: Int64 = 0
         var olderFormatsLeft = 0
+        var batches: Set<Int64> = []
     }
 
     /// An indicator whose values a rewrap re-seals, with the key (and version) to re-seal them under.
@@ -458,6 +470,7 @@ extension Registry {
                 try db.execute(
                     sql: "UPDATE record SET payload = ? WHERE id = ?", arguments: [Data(resealed.bytes), id])
                 pass.resealed += resealed.count
+                pass.batches.insert(id >> 32)
             }
         }
         try moved.save(db)

@@ -95,7 +95,8 @@ struct AuditVerify: AsyncParsableCommand {
         let failures: [String]
     }
 
-    func run() async throws {
+    /// The keys of `--vkey FILE` (one per line) and `--keys DIR`.
+    static func verifiers(vkey: String?, key: AuditKeyOptions) throws -> [NoteVerifier] {
         var verifiers: [NoteVerifier] = []
         if let vkey {
             let text = try String(contentsOf: URL(fileURLWithPath: vkey), encoding: .utf8)
@@ -104,14 +105,22 @@ struct AuditVerify: AsyncParsableCommand {
             }
         }
         if let v = try key.verifier() { verifiers.append(v) }
-        let reader = try data.reader()
-        if verifiers.isEmpty {
-            guard let first = try reader.recordedVerifiers().first else {
-                throw ValidationError("no trusted key: pass --keys DIR or --vkey FILE")
-            }
-            printError("warning: trusting the log's own first key \(first.vkey); pass --vkey for an independent check")
-            verifiers = [first]
+        return verifiers
+    }
+
+    /// The first key the log recorded, trusted with a warning when no key was given.
+    static func firstRecordedVerifier(_ reader: AuditLogReader) throws -> NoteVerifier {
+        guard let first = try reader.recordedVerifiers().first else {
+            throw ValidationError("no trusted key: pass --keys DIR or --vkey FILE")
         }
+        printError("warning: trusting the log's own first key \(first.vkey); pass --vkey for an independent check")
+        return first
+    }
+
+    func run() async throws {
+        var verifiers = try Self.verifiers(vkey: vkey, key: key)
+        let reader = try data.reader()
+        if verifiers.isEmpty { verifiers = [try Self.firstRecordedVerifier(reader)] }
         let trusted = try checkpoint.map { try String(contentsOf: URL(fileURLWithPath: $0), encoding: .utf8) }
         let report = try reader.verify(verifiers: verifiers, origin: origin, trustedCheckpoint: trusted)
         if json {

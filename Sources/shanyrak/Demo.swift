@@ -126,9 +126,7 @@ extension Shanyrak {
                     source: source, directory: context.policiesDirectory.appendingPathComponent("sources"),
                     catalog: context.catalog)
                 let summary = try ingester.ingest(file: feeds.appendingPathComponent("\(source).csv"), mapping: mapping)
-                try await OperatorAudit.record(
-                    context, action: "ingest", indicatorIds: mapping.suppliableIndicators(in: context.catalog),
-                    requestId: "batch-\(summary.batch ?? 0):\(source):\(summary.valuesWritten)-written")
+                try await OperatorAudit.recordIngest(context, summary: summary, mapping: mapping)
                 print(
                     "  \(source): \(summary.rowsAccepted) rows accepted, \(summary.rowsQuarantined) quarantined, "
                         + String(format: "%.1f s", summary.seconds))

@@ -47,9 +47,7 @@ extension Shanyrak {
                 }
                 let summary = try ingester.ingest(file: fileURL, mapping: mapping, options: options)
                 if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
-                try await OperatorAudit.record(
-                    context, action: "ingest", indicatorIds: mapping.suppliableIndicators(in: context.catalog),
-                    requestId: "batch-\(summary.batch ?? 0):\(source):\(summary.valuesWritten)-written")
+                try await OperatorAudit.recordIngest(context, summary: summary, mapping: mapping)
                 try printJSONOrText(summary, json: json) { summary in
                     print(
                         "\(source): \(summary.rowsRead) rows read, \(summary.rowsAccepted) accepted, \(summary.rowsQuarantined) quarantined; "

@@ -104,9 +104,8 @@ extension Shanyrak {
             try await runReportingErrors {
                 let context = try ServiceContext.open(data: data.data)
                 let terminal = standardErrorIsTerminal
-                let outcome = try context.registry.rewrapValues(
-                    className: `class`, keyring: context.keyring, batchSize: batchSize
-                ) { done in
+                let outcome = try await context.rewrapAnchoringBatches(className: `class`, batchSize: batchSize) {
+                    done in
                     if terminal { FileHandle.standardError.write(Data("\rre-sealed \(done) values".utf8)) }
                 }
                 if terminal { FileHandle.standardError.write(Data("\n".utf8)) }

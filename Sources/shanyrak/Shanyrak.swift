@@ -8,7 +8,8 @@ struct Shanyrak: AsyncParsableCommand {
         abstract: "Shanyrak: privacy-preserving Family Social Card service.",
         subcommands: [
             Keys.self, Init.self, Generate.self, Ingest.self, Stats.self,
-            Policy.self, Audit.self, Users.self, Assign.self, Unassign.self, Households.self, Serve.self, Demo.self,
+            Policy.self, Audit.self, RegistryCommand.self, Users.self, Assign.self, Unassign.self, Households.self,
+            Serve.self, Demo.self,
         ]
     )
 

@@ -356,6 +356,12 @@ struct ServerTests {
             #expect(entries.last?.subjects.first?.hasPrefix("batch:") == true)
             #expect(entries.count == 2 && entries[0].sequence < entries[1].sequence)
             #expect(entries.allSatisfy { $0.decision == .allow })
+            // The batch's entry anchors its records (what `registry verify` compares the registry with).
+            let anchor = try #require(entries.last?.batchAnchors.first)
+            #expect(entries.last?.subjects == ["batch:\(anchor.batch)"])
+            #expect(anchor.source == "police" && anchor.digest.count == 32)
+            #expect(try f.registry.anchors(ofBatches: [anchor.batch]) == [anchor])
+            #expect(entries.first?.batchAnchors.isEmpty == true)
         }
         // The agency's standing is read from the registry, not from the authentication cache: an account
         // revoked while its feed arrived is refused before anything loads.

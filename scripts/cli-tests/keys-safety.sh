@@ -34,15 +34,7 @@ release_lock() { touch unlock; wait "$holder"; }
 pids=""
 trap 'for p in $pids; do kill "$p" 2>/dev/null || true; done' EXIT
 
-# Valid IINs from ../shared/vectors/iin.json.
-A=900101300017 B=900101300027
-cat >population.csv <<CSV
-iin,observed_on,household_id,relation_to_head,district_code,last_name,first_name,patronymic,birth_date,sex,marital_status,citizenship,address,phone
-$A,2024-01-01,H1,head,01-02,Zhaksylykov,Serik,Ergaliuly,1990-01-01,male,married,kz,"Abay 10, flat 4",+77015550001
-$B,2024-01-01,H1,sibling,01-02,Zhaksylykov,Nurlan,Ergaliuly,1990-01-01,male,single,kz,"Abay 10, flat 4",+77015550002
-CSV
-labour_header=iin,observed_on,employment_status,registered_unemployed,sector,monthly_income,targeted_social_assistance,pension,disability_benefit,child_benefit,housing_tenure,housing_waiting_list,large_family
-labour() { printf '%s\n%s\n%s\n' "$labour_header" "$A,2024-02-01,employed,,,$1,,,,,,," "$B,2024-02-01,employed,,,$1,,,,,,,"; }
+write_population
 labour 180000 >labour.csv
 labour 200000 >labour-2.csv
 
