@@ -150,8 +150,11 @@ struct RegistryVerify: AsyncParsableCommand {
         if !output.json {
             for problem in others { printError("registry verify: \(Self.describe(problem, logged[problem.batch]))") }
             if let message { printError("registry verify: \(message)") }
+            // Batches written before anchoring are not mismatches: they are counted apart, as unverified.
+            let mismatched = others.isEmpty ? "" : "\(others.count) batches do not match their anchors; "
+            let unverified = legacy.isEmpty ? "" : "\(legacy.count) batches written before anchoring not verified; "
             printError(
-                "registry verify FAILED: \(report.problems.count) batches do not match their anchors; "
+                "registry verify FAILED: \(mismatched)\(unverified)"
                     + "\(report.batchesVerified) of the registry's \(report.batchesInRegistry) batches verified")
         }
         throw ExitCode(others.isEmpty && report.batchesAnchored == 0 ? 2 : 1)
