@@ -140,6 +140,9 @@ run 0 out.txt bin audit checkpoint --data old --keys keys
 run 2 out.txt bin registry verify --data old
 grep -q "no batch of this registry is anchored in the audit log" out.txt || { cat out.txt >&2; fail "no clear message"; }
 [ "$(grep -c "registry verify" out.txt)" -le 3 ] || { cat out.txt >&2; fail "a wall of errors for a registry without anchors"; }
+# Batches written before anchoring are unverified, not mismatched.
+grep -q "3 batches written before anchoring not verified" out.txt || { cat out.txt >&2; fail "summary of unanchored batches"; }
+if grep -q "do not match" out.txt; then cat out.txt >&2; fail "batches without anchors reported as mismatches"; fi
 run 0 out.txt bin registry anchor --data old
 grep -q "anchored 3 batches" out.txt || { cat out.txt >&2; fail "registry anchor did not anchor the 3 batches"; }
 run 0 out.txt bin registry verify --data old
