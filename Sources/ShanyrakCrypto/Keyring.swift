@@ -105,26 +105,36 @@ public struct Keyring: Sendable {
         return all
     }
 
-    /// Wraps a data key under the master key, bound to its class and version.
+    /// Wraps a data key under the master key, bound to its class and version, and to the registry's
+    /// sealed-format floor when one is given.
+    /// - Parameter sealedFormatFloor: the lowest sealed-value format the registry accepts, bound into the
+    ///   wrapping so that the key opens only with the same floor: a floor lowered or deleted in the
+    ///   database leaves the keys unopenable rather than older formats accepted. Nil for a registry that
+    ///   accepts every format (the wrapping of keys made before floors existed).
     /// - Returns: `nonce || ciphertext || tag`.
-    public func wrapDataKey(_ key: SecureBytes, className: String, version: UInt32) throws(CryptoError) -> [UInt8] {
+    public func wrapDataKey(_ key: SecureBytes, className: String, version: UInt32, sealedFormatFloor: UInt8? = nil)
+        throws(CryptoError) -> [UInt8]
+    {
         var plain = key.withUnsafeBytes { Array($0) }
         defer { wipe(&plain) }
-        return try XChaCha20Poly1305.seal(plain, associatedData: Self.wrapContext(className, version), key: master)
+        return try XChaCha20Poly1305.seal(
+            plain, associatedData: Self.wrapContext(className, version, sealedFormatFloor), key: master)
     }
 
-    /// Unwraps a data key stored by `wrapDataKey`.
-    /// - Throws: `CryptoError.authenticationFailed` for a wrong master key, class or version.
-    public func unwrapDataKey(_ wrapped: [UInt8], className: String, version: UInt32) throws(CryptoError)
-        -> SecureBytes
+    /// Unwraps a data key stored by `wrapDataKey`, with the same sealed-format floor (or none).
+    /// - Throws: `CryptoError.authenticationFailed` for a wrong master key, class, version or floor.
+    public func unwrapDataKey(_ wrapped: [UInt8], className: String, version: UInt32, sealedFormatFloor: UInt8? = nil)
+        throws(CryptoError) -> SecureBytes
     {
         var plain = try XChaCha20Poly1305.open(
-            wrapped, associatedData: Self.wrapContext(className, version), key: master)
+            wrapped, associatedData: Self.wrapContext(className, version, sealedFormatFloor), key: master)
         defer { wipe(&plain) }
         return try SecureBytes(copying: plain)
     }
 
-    private static func wrapContext(_ className: String, _ version: UInt32) -> [UInt8] {
-        Array("shanyrak.datakey.v1\u{0}\(className)\u{0}\(version)".utf8)
+    /// `shanyrak.datakey.v1 NUL class NUL version`, and `NUL floor NUL n` when the key is bound to a floor.
+    private static func wrapContext(_ className: String, _ version: UInt32, _ floor: UInt8?) -> [UInt8] {
+        let base = "shanyrak.datakey.v1\u{0}\(className)\u{0}\(version)"
+        return Array((floor.map { base + "\u{0}floor\u{0}\($0)" } ?? base).utf8)
     }
 }

@@ -48,7 +48,7 @@ public struct DataKeys: Sendable {
         var valueKeys: [String: [UInt32: ValueKey]] = [:]
         let indicatorClasses = Set(IndicatorClass.allCases.map(\.rawValue))
         for row in rows {
-            let (cls, version, key) = try unwrap(row, keyring: keyring)
+            let (cls, version, key) = try unwrap(row, keyring: keyring, sealedFormatFloor: floor)
             keys[cls, default: [:]][version] = key
             current[cls] = max(current[cls] ?? 0, version)
             if indicatorClasses.contains(cls) {
@@ -73,16 +73,27 @@ public struct DataKeys: Sendable {
         format >= sealedFormatFloor
     }
 
-    /// Unwraps a `data_key` row (`class`, `version`, `wrapped`) with `keyring`'s master key.
+    /// Unwraps a `data_key` row (`class`, `version`, `wrapped`) with `keyring`'s master key, bound to the
+    /// registry's sealed-format floor `floor` as read in the same transaction (see
+    /// `SealedFormatFloor.wrappingBinding`).
     /// - Throws: `StoreError` naming the key when it does not open.
-    static func unwrap(_ row: Row, keyring: Keyring) throws -> (className: String, version: UInt32, key: SecureBytes) {
+    static func unwrap(_ row: Row, keyring: Keyring, sealedFormatFloor floor: UInt8) throws
+        -> (className: String, version: UInt32, key: SecureBytes)
+    {
         let cls: String = row["class"]
         let version = UInt32(row["version"] as Int64)
         let wrapped: Data = row["wrapped"]
         do {
-            return (cls, version, try keyring.unwrapDataKey(Array(wrapped), className: cls, version: version))
+            let key = try keyring.unwrapDataKey(
+                Array(wrapped), className: cls, version: version,
+                sealedFormatFloor: SealedFormatFloor.wrappingBinding(floor))
+            return (cls, version, key)
         } catch {
-            throw StoreError(message: "data key \(cls) v\(version) does not open with this master key")
+            throw StoreError(
+                message: "data key \(cls) v\(version) does not open with this master key and the registry's "
+                    + "sealed-format floor (\(floor)): the wrong master key, or a floor lowered or deleted in the "
+                    + "database, which no command does (the keys are bound to the floor so that older sealed "
+                    + "formats cannot be let back in)")
         }
     }
 
@@ -176,12 +187,13 @@ extension Registry {
                     sql: "INSERT INTO indicator (number, id, class, survivor_sensitive) VALUES (?, ?, ?, ?)",
                     arguments: [i + 1, indicator.id, indicator.indicatorClass.rawValue, indicator.survivorSensitive])
             }
+            // It writes format 3 only, so it never needs to open anything older; its keys are made bound
+            // to that floor.
+            _ = try Self.raiseSealedFormatFloor(db, to: SealedFormatFloor.recordBound, keyring: keyring)
             for cls in DataKeys.allClasses {
                 try Self.insertDataKey(db, className: cls, version: 1, keyring: keyring)
             }
             try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('format', '1')")
-            // It writes format 3 only, so it never needs to open anything older.
-            _ = try Self.raiseSealedFormatFloor(db, to: SealedFormatFloor.recordBound)
         }
     }
 
@@ -216,9 +228,13 @@ extension Registry {
         }
     }
 
+    /// Makes a random data key and stores it wrapped under `keyring`'s master key, bound to the registry's
+    /// sealed-format floor as it is in this transaction.
     static func insertDataKey(_ db: Database, className: String, version: UInt32, keyring: Keyring) throws {
         let key = try SecureBytes.random(count: 32)
-        let wrapped = try keyring.wrapDataKey(key, className: className, version: version)
+        let wrapped = try keyring.wrapDataKey(
+            key, className: className, version: version,
+            sealedFormatFloor: SealedFormatFloor.wrappingBinding(try Self.sealedFormatFloor(db)))
         try db.execute(
             sql: "INSERT INTO data_key (class, version, wrapped, state, created_at) VALUES (?, ?, ?, 'active', ?)",
             arguments: [className, Int64(version), Data(wrapped), Int64(Date().timeIntervalSince1970)])
@@ -248,7 +264,8 @@ extension Registry {
                 arguments: [className])
             {
                 do {
-                    _ = try DataKeys.unwrap(current, keyring: keyring)
+                    _ = try DataKeys.unwrap(
+                        current, keyring: keyring, sealedFormatFloor: try Self.sealedFormatFloor(db))
                 } catch {
                     throw StoreError(
                         message: "\(error) (a master-key rotation finished since this command loaded the key, "
@@ -387,7 +404,9 @@ extension Registry {
         // Every record was read and none holds an older format (ingest writes format 3 only): raise the floor.
         var raised = false
         if olderFormatsLeft == 0 {
-            raised = try writer.write { db in try Self.raiseSealedFormatFloor(db, to: SealedFormatFloor.recordBound) }
+            raised = try writer.write { db in
+                try Self.raiseSealedFormatFloor(db, to: SealedFormatFloor.recordBound, keyring: keyring)
+            }
         }
         return RewrapOutcome(
             resealed: total, olderFormatsLeft: olderFormatsLeft, raisedSealedFormatFloor: raised,

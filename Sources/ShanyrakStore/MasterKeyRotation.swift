@@ -306,11 +306,15 @@ extension Registry {
     func rewrapDataKeys(from old: Keyring, to new: Keyring, confirmingKeyFile keyFile: URL? = nil) throws -> Int {
         try writer.write { db in
             let rows = try Row.fetchAll(db, sql: "SELECT class, version, wrapped FROM data_key WHERE state = 'active'")
+            // The keys stay bound to the registry's sealed-format floor under the new master key.
+            let floor = try Self.sealedFormatFloor(db)
             for row in rows {
-                let (cls, version, key) = try DataKeys.unwrap(row, keyring: old)
+                let (cls, version, key) = try DataKeys.unwrap(row, keyring: old, sealedFormatFloor: floor)
+                let wrapped = try new.wrapDataKey(
+                    key, className: cls, version: version, sealedFormatFloor: SealedFormatFloor.wrappingBinding(floor))
                 try db.execute(
                     sql: "UPDATE data_key SET wrapped = ? WHERE class = ? AND version = ?",
-                    arguments: [Data(try new.wrapDataKey(key, className: cls, version: version)), cls, Int64(version)])
+                    arguments: [Data(wrapped), cls, Int64(version)])
             }
             if let keyFile {
                 let onDisk: SecureBytes

@@ -1,6 +1,6 @@
 internal import Foundation
 internal import GRDB
-internal import ShanyrakCrypto
+public import ShanyrakCrypto
 
 /// The lowest sealed-value format (`SealedValueFormat`) that a registry's readers accept.
 ///
@@ -17,6 +17,15 @@ public enum SealedFormatFloor {
     /// What `keys rewrap` raises the floor to once no value is left in an older format, and where a new
     /// registry starts: the format the registry writes.
     public static let recordBound: UInt8 = SealedValueFormat.recordBoundVersion
+
+    /// What the wrapping of the data keys binds for a registry with floor `floor`
+    /// (`Keyring.wrapDataKey(_:className:version:sealedFormatFloor:)`): nil while it accepts every format,
+    /// so that keys wrapped before floors existed still open. Once raised, every active key is wrapped
+    /// again bound to the floor, in the transaction that raises it: lowering or deleting the floor in the
+    /// database then leaves the keys unopenable, so no command can be made to accept older formats again.
+    static func wrappingBinding(_ floor: UInt8) -> UInt8? {
+        floor > acceptsAll ? floor : nil
+    }
 }
 
 extension Registry {
@@ -51,10 +60,24 @@ extension Registry {
         return UInt8(clamping: minimum)
     }
 
-    /// Raises the floor to `minimum` inside the caller's write transaction; a higher floor stays.
+    /// Raises the floor to `minimum` inside the caller's write transaction, and wraps every active data key
+    /// again bound to it (`SealedFormatFloor.wrappingBinding`); a higher floor stays.
+    /// - Parameter keyring: holds the master key the data keys are wrapped under.
     /// - Returns: whether the floor changed.
-    static func raiseSealedFormatFloor(_ db: Database, to minimum: UInt8) throws -> Bool {
-        guard try sealedFormatFloor(db) < minimum else { return false }
+    /// - Throws: `StoreError` when a data key does not open with `keyring` and the current floor (nothing
+    ///   is changed then: the caller's transaction is rolled back).
+    static func raiseSealedFormatFloor(_ db: Database, to minimum: UInt8, keyring: Keyring) throws -> Bool {
+        let floor = try sealedFormatFloor(db)
+        guard floor < minimum else { return false }
+        for row in try Row.fetchAll(db, sql: "SELECT class, version, wrapped FROM data_key WHERE state = 'active'") {
+            let (cls, version, key) = try DataKeys.unwrap(row, keyring: keyring, sealedFormatFloor: floor)
+            let wrapped = try keyring.wrapDataKey(
+                key, className: cls, version: version,
+                sealedFormatFloor: SealedFormatFloor.wrappingBinding(minimum))
+            try db.execute(
+                sql: "UPDATE data_key SET wrapped = ? WHERE class = ? AND version = ?",
+                arguments: [Data(wrapped), cls, Int64(version)])
+        }
         try db.execute(
             sql: """
                 INSERT INTO sealed_format_floor (singleton, minimum, raised_at) VALUES (1, ?, ?)
@@ -62,6 +85,30 @@ extension Registry {
                 """,
             arguments: [Int(minimum), Int64(Date().timeIntervalSince1970)])
         return true
+    }
+}
+
+extension Registry {
+    /// Makes the registry what one made before the sealed-format floor existed: no floor row, and every
+    /// active data key wrapped without a floor. For tests that build registries of that time (no command
+    /// lowers a floor).
+    /// - Parameter keyring: holds the master key the data keys are wrapped under.
+    /// - Throws: `StoreError` when a data key does not open.
+    @_spi(Testing)
+    public func removeSealedFormatFloor(keyring: Keyring) throws {
+        try writer.write { db in
+            let floor = try Self.sealedFormatFloor(db)
+            for row in try Row.fetchAll(db, sql: "SELECT class, version, wrapped FROM data_key WHERE state = 'active'")
+            {
+                let (cls, version, key) = try DataKeys.unwrap(row, keyring: keyring, sealedFormatFloor: floor)
+                try db.execute(
+                    sql: "UPDATE data_key SET wrapped = ? WHERE class = ? AND version = ?",
+                    arguments: [
+                        Data(try keyring.wrapDataKey(key, className: cls, version: version)), cls, Int64(version),
+                    ])
+            }
+            try db.execute(sql: "DELETE FROM sealed_format_floor")
+        }
     }
 }
 

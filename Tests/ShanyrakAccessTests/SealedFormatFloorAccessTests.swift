@@ -3,7 +3,7 @@ import GRDB
 import ShanyrakAccess
 import ShanyrakCore
 import ShanyrakCrypto
-import ShanyrakStore
+@_spi(Testing) import ShanyrakStore
 import Testing
 
 /// The access path and the sealed-format floor: an old-format value opens until `keys rewrap` has
@@ -17,8 +17,8 @@ struct SealedFormatFloorAccessTests {
         let f = world.fixture
         let subject = try #require(Pseudonym(hex: world.victim))
         let macKey = try #require(f.keys.writeKey(for: DataKeys.valueMACClass)).key
+        try f.registry.removeSealedFormatFloor(keyring: f.keyring)
         return try f.registry.writer.write { db in
-            try db.execute(sql: "DELETE FROM sealed_format_floor")
             let row = try #require(
                 try Row.fetchOne(
                     db,

@@ -187,6 +187,17 @@ struct KeyringTests {
             try other.unwrapDataKey(wrapped, className: "health", version: 2)
         }
         #expect(!wrapped.contains(subsequence: dataKey.withUnsafeBytes { Array($0) }))
+        // Bound to a sealed-format floor, it opens with that floor only; one wrapped without opens without.
+        let bound = try ring.wrapDataKey(dataKey, className: "health", version: 2, sealedFormatFloor: 3)
+        #expect(try ring.unwrapDataKey(bound, className: "health", version: 2, sealedFormatFloor: 3) == dataKey)
+        for floor: UInt8? in [nil, 1, 2, 4] {
+            #expect(throws: CryptoError.authenticationFailed) {
+                try ring.unwrapDataKey(bound, className: "health", version: 2, sealedFormatFloor: floor)
+            }
+        }
+        #expect(throws: CryptoError.authenticationFailed) {
+            try ring.unwrapDataKey(wrapped, className: "health", version: 2, sealedFormatFloor: 3)
+        }
     }
 }
 

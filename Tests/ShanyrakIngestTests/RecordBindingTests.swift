@@ -3,7 +3,7 @@ import GRDB
 import ShanyrakCore
 import ShanyrakCrypto
 import ShanyrakIngest
-import ShanyrakStore
+@_spi(Testing) import ShanyrakStore
 import Testing
 
 /// Registry values in sealed-value format 3: bound to their record's date and source, recognised
@@ -51,8 +51,8 @@ struct RecordBindingTests {
     static func makeLegacy(_ f: Fixture, source: String, sealedFormat: UInt8) throws {
         let keys = try DataKeys.load(from: f.registry, keyring: f.keyring)
         let macKey = try #require(keys.writeKey(for: DataKeys.valueMACClass)).key
+        try f.registry.removeSealedFormatFloor(keyring: f.keyring)
         try f.registry.writer.write { db in
-            try db.execute(sql: "DELETE FROM sealed_format_floor")
             let rows = try Row.fetchAll(
                 db,
                 sql: """

@@ -82,6 +82,18 @@ struct SealedFormatFloorTests {
         // Re-deliveries are still recognised once the floor is raised.
         let again = try f.ingest("labour", feed)
         #expect(again.valuesWritten == 0 && again.valuesUnchanged == 2 * persons.count)
+        // The raise wrapped the data keys again, bound to the floor: deleting it in the file does not let
+        // older formats back in, it leaves the keys unopenable.
+        try Self.deleteFloorAsAnAttacker(f)
+        let refused = #expect(throws: StoreError.self) { try DataKeys.load(from: f.registry, keyring: f.keyring) }
+        #expect(refused?.message.contains("sealed-format floor (1)") == true)
+    }
+
+    /// Deletes the registry's floor through a connection of its own, as someone who can write the file could.
+    static func deleteFloorAsAnAttacker(_ f: Fixture) throws {
+        let attacker = try DatabaseQueue(path: f.dataDir.appendingPathComponent(Registry.fileName).path)
+        try attacker.write { db in try db.execute(sql: "DELETE FROM sealed_format_floor") }
+        try attacker.close()
     }
 
     /// A rewrap of the quarantine alone reads no record, so it cannot tell and leaves the floor alone.
@@ -160,17 +172,18 @@ struct SealedFormatFloorTests {
             load: { try DataKeys.load(from: registry, keyring: keyring) },
             report: { message, isFailure in if isFailure { failures.withLock { $0.append(message) } } })
         #expect(keys.current.sealedFormatFloor == 3)
-        let attacker = try DatabaseQueue(path: f.dataDir.appendingPathComponent(Registry.fileName).path)
-        try attacker.write { db in try db.execute(sql: "DELETE FROM sealed_format_floor") }
-        try attacker.close()
+        try Self.deleteFloorAsAnAttacker(f)
         #expect(try registry.sealedFormatFloor() == 1)
 
         #expect(keys.checkNow().sealedFormatFloor == 3)
-        _ = try registry.rotateDataKey(className: "economic", keyring: keyring)
-        let reloaded = keys.checkNow()
-
-        #expect(reloaded.generation == 1 && reloaded.keys.writeKey(for: "economic")?.version == 2)
-        #expect(reloaded.sealedFormatFloor == 3 && reloaded.keys.sealedFormatFloor == 3)
+        // Anyone who reads the registry afresh finds keys that do not open with the lowered floor (they are
+        // bound to the floor they were wrapped under): no command can be made to accept older formats, and
+        // none makes a key under it.
+        let load = #expect(throws: StoreError.self) { try DataKeys.load(from: registry, keyring: keyring) }
+        #expect(load?.message.contains("sealed-format floor (1)") == true)
+        #expect(throws: StoreError.self) { try registry.rotateDataKey(className: "economic", keyring: keyring) }
+        let held = keys.checkNow()
+        #expect(held.generation == 0 && held.sealedFormatFloor == 3 && held.keys.sealedFormatFloor == 3)
         #expect(failures.withLock { $0.count } == 2)
         #expect(failures.withLock { $0 }.allSatisfy { $0.contains("went down from 3 to 1") })
     }
