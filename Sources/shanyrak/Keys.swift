@@ -124,15 +124,19 @@ extension Shanyrak {
             discussion: """
                 The text form begins with the registry's sealed-format floor: the oldest sealed-value format its \
                 readers open. A registry written before format 3 accepts formats 1 to 3 until `keys rewrap` has \
-                re-sealed every older value; then it accepts format 3 only. (`--json` prints the key versions.)
+                re-sealed every older value; then it accepts format 3 only. (`--json` prints the key versions.) \
+                It also opens the active keys, bound to that floor: when they do not open (the wrong master key, \
+                or a floor lowered or deleted in the database), it says so and exits 1 after the report.
                 """)
         @OptionGroup var data: DataOption
         @OptionGroup var output: JSONOption
 
         func run() async throws {
-            try await data.printReport(
-                json: output.json, read: { try StatusReport(keys: $0.keyStatus(), floor: $0.sealedFormatFloor()) },
-                text: { report in
+            try await runReportingErrors {
+                let context = try ServiceContext.open(data: data.data)
+                let registry = context.registry
+                let report = try StatusReport(keys: registry.keyStatus(), floor: registry.sealedFormatFloor())
+                try printJSONOrText(report, json: output.json) { report in
                     print(
                         report.floor > SealedFormatFloor.acceptsAll
                             ? "sealed-value formats accepted: \(report.floor) and newer (older ones are refused)"
@@ -143,7 +147,10 @@ extension Shanyrak {
                             "\(s.keyClass) v\(s.version) \(s.state)\(s.current ? " (current)" : ""): \(s.sealedCount) sealed"
                         )
                     }
-                })
+                }
+                // The floor shown is the database's; the keys say whether it is the one they were bound to.
+                _ = try DataKeys.load(from: registry, keyring: context.keyring)
+            }
         }
     }
 

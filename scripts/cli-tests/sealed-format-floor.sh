@@ -27,6 +27,9 @@ ok "a demo registry accepts sealed-value format 3 only"
 # but holds no master key) leaves every command that opens a key refusing, instead of accepting old formats.
 cp -r demo attacked
 "$py" -c 'import sqlite3; c=sqlite3.connect("attacked/registry.sqlite"); c.execute("DELETE FROM sealed_format_floor"); c.commit()'
+run 1 out.txt bin keys status --data attacked
+grep -q "sealed-value formats accepted: all" out.txt && grep -q "sealed-format floor (1)" out.txt \
+    || { cat out.txt >&2; fail "keys status does not say that the keys do not open with the deleted floor"; }
 run 1 out.txt bin keys rewrap --data attacked
 grep -q "does not open with this master key and the registry's sealed-format floor (1)" out.txt \
     || { cat out.txt >&2; fail "a deleted floor is not refused with a clear message"; }
