@@ -10,13 +10,7 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 HOUSEHOLDS=${HOUSEHOLDS:-10000}
 cd "$root"
-chmod 600 keys-example/*.key
-if [ -n "${BIN:-}" ]; then
-    bin=$BIN
-else
-    swift build -c release --product shanyrak >/dev/null
-    bin="$root/.build/release/shanyrak"
-fi
+. scripts/bench-binary.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM
 echo "bench-access: generating and loading $HOUSEHOLDS households ..."

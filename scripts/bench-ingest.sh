@@ -12,13 +12,7 @@ seed=${2:-1}
 work=${BENCH_DIR:-$(mktemp -d)}
 python=${SHANYRAK_PYTHON:-$root/.venv/bin/python}
 cd "$root"
-if [ -n "${BIN:-}" ]; then
-    bin=$BIN
-else
-    swift build -c release --product shanyrak >/dev/null
-    bin="$root/.build/release/shanyrak"
-fi
-chmod 600 keys-example/*.key
+. scripts/bench-binary.sh
 rm -rf "$work/feeds" "$work/data"
 start=$(date +%s.%N)
 "$bin" generate --households "$households" --seed "$seed" --out "$work/feeds" >/dev/null

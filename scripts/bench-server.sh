@@ -29,13 +29,7 @@ command -v wrk >/dev/null || { echo "bench-server: needs wrk (apt-get install wr
 command -v python3 >/dev/null || { echo "bench-server: needs python3" >&2; exit 2; }
 
 cd "$root"
-chmod 600 keys-example/*.key
-if [ -n "${BIN:-}" ]; then
-    bin=$BIN
-else
-    swift build -c release --product shanyrak >/dev/null
-    bin="$root/.build/release/shanyrak"
-fi
+. scripts/bench-binary.sh
 work=$(mktemp -d)
 server=""
 cleanup() {

@@ -575,7 +575,7 @@ public struct AccessService: Sendable {
         -> String
     {
         // One byte compare per value; an empty value has no format and fails to open below.
-        guard observation.sealed.isEmpty || observation.sealed[0] >= keys.sealedFormatFloor else {
+        guard observation.sealed.isEmpty || keys.keys.accepts(sealedFormat: observation.sealed[0]) else {
             throw AccessFailure(
                 "a stored value is in a sealed-value format older than the registry accepts (put there after "
                     + "`keys rewrap` re-sealed every older value, from an older copy of the registry for instance)")

@@ -151,15 +151,15 @@ public final class MetricsToken: Sendable {
         let path = file.url.path
         // One caller looks at a time, and none before the next check is due; the others go on with the token
         // they find.
-        let seen: FileIdentity?? = file.state.withLock { state in
-            guard now >= state.nextCheck else { return .none }
+        let changed = file.state.withLock { state in
+            guard now >= state.nextCheck else { return false }
             state.nextCheck = now &+ Self.fileCheckInterval
             let identity = FileIdentity(path: path)
-            guard identity != state.identity else { return .none }
+            guard identity != state.identity else { return false }
             state.identity = identity
-            return .some(identity)
+            return true
         }
-        guard case .some = seen else { return }
+        guard changed else { return }
         do throws(CryptoError) {
             let fresh = try Self.digest(
                 of: KeyFile.readSecretFile(file.url, what: "metrics token file"), from: Self.name(file.url))

@@ -37,14 +37,13 @@ public final class CurrentDataKeys: @unchecked Sendable {
         public let keysByClass: [[UInt32: SecureBytes]]
         /// The lowest sealed-value format the registry accepted when the set was loaded
         /// (`DataKeys.sealedFormatFloor`): a reader refuses a stored value whose first byte is below it.
-        public let sealedFormatFloor: UInt8
+        public var sealedFormatFloor: UInt8 { keys.sealedFormatFloor }
         /// The active (class, version) pairs of `keys`.
         let versions: Set<KeyVersion>
 
         init(keys: DataKeys, generation: Int) {
             self.keys = keys
             self.generation = generation
-            sealedFormatFloor = keys.sealedFormatFloor
             keysByClass = DataKeys.allClasses.map { keys.versions(of: $0) }
             var versions = Set<KeyVersion>()
             for (cls, byVersion) in zip(DataKeys.allClasses, keysByClass) {

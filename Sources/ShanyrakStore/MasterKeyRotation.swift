@@ -305,17 +305,9 @@ extension Registry {
     ///   hold the new key; nothing is changed then.
     func rewrapDataKeys(from old: Keyring, to new: Keyring, confirmingKeyFile keyFile: URL? = nil) throws -> Int {
         try writer.write { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT class, version, wrapped FROM data_key WHERE state = 'active'")
             // The keys stay bound to the registry's sealed-format floor under the new master key.
             let floor = try Self.sealedFormatFloor(db)
-            for row in rows {
-                let (cls, version, key) = try DataKeys.unwrap(row, keyring: old, sealedFormatFloor: floor)
-                let wrapped = try new.wrapDataKey(
-                    key, className: cls, version: version, sealedFormatFloor: SealedFormatFloor.wrappingBinding(floor))
-                try db.execute(
-                    sql: "UPDATE data_key SET wrapped = ? WHERE class = ? AND version = ?",
-                    arguments: [Data(wrapped), cls, Int64(version)])
-            }
+            let rewrapped = try Self.rewrapActiveDataKeys(db, from: old, floor: floor, to: new, floor: floor)
             if let keyFile {
                 let onDisk: SecureBytes
                 do {
@@ -331,7 +323,7 @@ extension Registry {
                             + "nothing was rewrapped and \(Keyring.FileName.master) still opens the registry")
                 }
             }
-            return rows.count
+            return rewrapped
         }
     }
 }

@@ -69,15 +69,7 @@ extension Registry {
     static func raiseSealedFormatFloor(_ db: Database, to minimum: UInt8, keyring: Keyring) throws -> Bool {
         let floor = try sealedFormatFloor(db)
         guard floor < minimum else { return false }
-        for row in try Row.fetchAll(db, sql: "SELECT class, version, wrapped FROM data_key WHERE state = 'active'") {
-            let (cls, version, key) = try DataKeys.unwrap(row, keyring: keyring, sealedFormatFloor: floor)
-            let wrapped = try keyring.wrapDataKey(
-                key, className: cls, version: version,
-                sealedFormatFloor: SealedFormatFloor.wrappingBinding(minimum))
-            try db.execute(
-                sql: "UPDATE data_key SET wrapped = ? WHERE class = ? AND version = ?",
-                arguments: [Data(wrapped), cls, Int64(version)])
-        }
+        _ = try rewrapActiveDataKeys(db, from: keyring, floor: floor, to: keyring, floor: minimum)
         try db.execute(
             sql: """
                 INSERT INTO sealed_format_floor (singleton, minimum, raised_at) VALUES (1, ?, ?)
@@ -98,17 +90,32 @@ extension Registry {
     public func removeSealedFormatFloor(keyring: Keyring) throws {
         try writer.write { db in
             let floor = try Self.sealedFormatFloor(db)
-            for row in try Row.fetchAll(db, sql: "SELECT class, version, wrapped FROM data_key WHERE state = 'active'")
-            {
-                let (cls, version, key) = try DataKeys.unwrap(row, keyring: keyring, sealedFormatFloor: floor)
-                try db.execute(
-                    sql: "UPDATE data_key SET wrapped = ? WHERE class = ? AND version = ?",
-                    arguments: [
-                        Data(try keyring.wrapDataKey(key, className: cls, version: version)), cls, Int64(version),
-                    ])
-            }
+            _ = try Self.rewrapActiveDataKeys(
+                db, from: keyring, floor: floor, to: keyring, floor: SealedFormatFloor.acceptsAll)
             try db.execute(sql: "DELETE FROM sealed_format_floor")
         }
+    }
+}
+
+extension Registry {
+    /// Wraps every active data key again, inside the caller's write transaction: opened with `old`'s master
+    /// key bound to floor `oldFloor`, wrapped with `new`'s bound to `newFloor` (a master-key rotation, a
+    /// raised floor). The one place that rewrites `data_key.wrapped`.
+    /// - Returns: how many keys were wrapped again.
+    /// - Throws: `StoreError` when a key does not open (the caller's transaction is then rolled back).
+    static func rewrapActiveDataKeys(
+        _ db: Database, from old: Keyring, floor oldFloor: UInt8, to new: Keyring, floor newFloor: UInt8
+    ) throws -> Int {
+        let rows = try Row.fetchAll(db, sql: "SELECT class, version, wrapped FROM data_key WHERE state = 'active'")
+        for row in rows {
+            let (cls, version, key) = try DataKeys.unwrap(row, keyring: old, sealedFormatFloor: oldFloor)
+            let wrapped = try new.wrapDataKey(
+                key, className: cls, version: version, sealedFormatFloor: SealedFormatFloor.wrappingBinding(newFloor))
+            try db.execute(
+                sql: "UPDATE data_key SET wrapped = ? WHERE class = ? AND version = ?",
+                arguments: [Data(wrapped), cls, Int64(version)])
+        }
+        return rows.count
     }
 }
 
