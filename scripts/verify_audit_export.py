@@ -115,10 +115,20 @@ def decode_entry(b):
     if flag("sealedJustification presence"):
         sealed = take(u32("sealedJustification"), "sealedJustification")
         e["sealedJustification"] = base64.b64encode(sealed).decode()
-    if pos != len(b):
-        # Field 15, batch anchors: absent is no byte at all (entries made before it keep their bytes).
-        if flag("batchAnchors presence") != 1:
-            raise Failure("batchAnchors presence: 0 is written as no byte at all")
+    # Optional trailing fields: a tag byte and its contents, tags increasing; absent is no byte at all
+    # (entries made before a field existed keep their bytes).
+    def tagged(tag, what):
+        if pos == len(b):
+            return False
+        if b[pos] == 0:
+            raise Failure(f"{what} presence: 0 is written as no byte at all")
+        if b[pos] != tag:
+            return False
+        take(1, what)
+        return True
+
+    if tagged(1, "batchAnchors"):
+        # Field 15, batch anchors.
         count = u32("batchAnchors")
         if count == 0:
             raise Failure("batchAnchors: present with no anchor")
@@ -137,6 +147,12 @@ def decode_entry(b):
                 raise Failure(f"{what}: batches not strictly increasing")
             anchors.append({"batch": batch, "source": source, "records": records, "digest": digest.hex()})
         e["batchAnchors"] = anchors
+    if tagged(2, "occurrences"):
+        # Field 16, occurrences: how many refused requests the entry stands for, at least 2.
+        count = struct.unpack(">Q", take(8, "occurrences"))[0]
+        if count < 2:
+            raise Failure(f"occurrences: {count} is written as no field at all")
+        e["occurrences"] = count
     if pos != len(b):
         raise Failure("bytes after the last field")
     return e

@@ -83,12 +83,16 @@ public struct AccessAuditEntry: Sendable, Hashable, Codable {
     public var justification: SealedJustification?
     /// For an ingest that committed: the anchor of the batch's records (`registry verify`).
     public var batchAnchors: [BatchAnchor]?
+    /// For a summary of failed authentications that were throttled and not recorded one by one: how many
+    /// refused requests the entry stands for. Nil for every other entry (it stands for one).
+    public var occurrences: UInt64?
 
     /// Creates an entry.
     public init(
         time: Int64, actor: Int64?, role: Role?, action: AccessAction, view: ViewKind, subjects: [String],
         indicators: [String], decision: AccessAuditDecision, policyIDs: [String], requestID: String,
-        breakGlass: Bool = false, justification: SealedJustification? = nil, batchAnchors: [BatchAnchor]? = nil
+        breakGlass: Bool = false, justification: SealedJustification? = nil, batchAnchors: [BatchAnchor]? = nil,
+        occurrences: UInt64? = nil
     ) {
         self.time = time
         self.actor = actor
@@ -103,6 +107,7 @@ public struct AccessAuditEntry: Sendable, Hashable, Codable {
         self.breakGlass = breakGlass
         self.justification = justification
         self.batchAnchors = batchAnchors
+        self.occurrences = occurrences
     }
 
     enum CodingKeys: String, CodingKey {
@@ -111,6 +116,7 @@ public struct AccessAuditEntry: Sendable, Hashable, Codable {
         case policyIDs = "policy_ids"
         case requestID = "request_id"
         case breakGlass = "break_glass"
+        case occurrences
     }
 
     /// The entry as canonical JSON (sorted keys): the bytes a log stores.

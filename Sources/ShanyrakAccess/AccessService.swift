@@ -180,13 +180,15 @@ public struct AccessService: Sendable {
 
     /// Records a failed authentication (wrong, revoked or missing token) without the token, with what the
     /// request tried to do (`action`, `view`).
+    /// - Parameter occurrences: for a summary of throttled failures of the same kind, how many there were
+    ///   (`requestID` is then the first one's); 1 for a single failure.
     /// - Throws: `AuditLogUnavailable` when it could not be recorded.
     public func recordFailedAuthentication(
-        requestID: String, action: AccessAction = .read, view: ViewKind = .household
+        requestID: String, action: AccessAction = .read, view: ViewKind = .household, occurrences: UInt64 = 1
     ) async throws {
         let entry = AccessAuditEntry(
             time: now(), actor: nil, role: nil, action: action, view: view, subjects: [], indicators: [],
-            decision: .deny, policyIDs: [], requestID: requestID)
+            decision: .deny, policyIDs: [], requestID: requestID, occurrences: occurrences > 1 ? occurrences : nil)
         try await audited(entry) { () }
     }
 

@@ -7,8 +7,9 @@ internal import ShanyrakCore
 /// Each `AccessAuditEntry` becomes an `AuditEntryDraft`: actor id (`staff:<id>`, or
 /// `cli` / `anonymous` when there is no principal), role, action (`break-glass` for
 /// break-glass reads, so auditors can list them), view, subjects, indicator ids,
-/// decision, policy ids, the policy-set hash in force, request id and the sealed
-/// justification (its JSON form, still sealed). The log assigns sequence and time.
+/// decision, policy ids, the policy-set hash in force, request id, the sealed
+/// justification (its JSON form, still sealed), batch anchors and occurrences. The log assigns sequence
+/// and time.
 public struct MerkleAccessAuditLog: AccessAuditLog {
     /// The Merkle log.
     public let log: AuditLog
@@ -54,6 +55,6 @@ public struct MerkleAccessAuditLog: AccessAuditLog {
             subjects: entry.subjects, indicatorIds: entry.indicators,
             decision: entry.decision == .allow ? .allow : .deny, policyIds: entry.policyIDs,
             policySetHash: policySetHash, requestId: entry.requestID, sealedJustification: justification,
-            batchAnchors: entry.batchAnchors ?? [])
+            batchAnchors: entry.batchAnchors ?? [], occurrences: entry.occurrences ?? 1)
     }
 }

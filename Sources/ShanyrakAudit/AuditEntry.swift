@@ -40,6 +40,10 @@ public struct AuditEntryDraft: Sendable, Hashable, Codable {
     /// the action wrote, by increasing batch id (empty for every other action). `registry verify`
     /// compares each batch's records with its newest anchor.
     public var batchAnchors: [BatchAnchor]
+    /// How many requests of the same kind this entry stands for: 1 for every entry but a summary of refused
+    /// requests that were not recorded one by one (the server's throttled failed authentications), which
+    /// counts them all. Never 0.
+    public var occurrences: UInt64
 
     /// Creates a draft; sets are sorted and de-duplicated.
     /// - Parameters:
@@ -55,10 +59,12 @@ public struct AuditEntryDraft: Sendable, Hashable, Codable {
     ///   - requestId: the request id.
     ///   - sealedJustification: sealed break-glass justification, if any.
     ///   - batchAnchors: digests of the registry batches the action wrote (sorted by batch id here).
+    ///   - occurrences: how many requests the entry stands for (at least 1; 0 is taken as 1).
     public init(
         actorId: String, role: String, action: String, view: String, subjects: [String] = [],
         indicatorIds: [String] = [], decision: AuditDecision, policyIds: [String] = [], policySetHash: [UInt8] = [],
-        requestId: String, sealedJustification: [UInt8]? = nil, batchAnchors: [BatchAnchor] = []
+        requestId: String, sealedJustification: [UInt8]? = nil, batchAnchors: [BatchAnchor] = [],
+        occurrences: UInt64 = 1
     ) {
         self.actorId = actorId
         self.role = role
@@ -72,6 +78,7 @@ public struct AuditEntryDraft: Sendable, Hashable, Codable {
         self.requestId = requestId
         self.sealedJustification = sealedJustification
         self.batchAnchors = batchAnchors.sorted { $0.batch < $1.batch }
+        self.occurrences = max(occurrences, 1)
     }
 }
 
@@ -87,7 +94,7 @@ public struct AuditEntry: Sendable, Hashable, Codable {
     /// Time of the append in microseconds since 1970-01-01T00:00:00Z, never decreasing along the log.
     public var timeMicroseconds: Int64
     /// What the caller supplied: actor, role, action, view, subjects, indicators, decision, policies,
-    /// policy set hash, request id, sealed justification and batch anchors.
+    /// policy set hash, request id, sealed justification, batch anchors and occurrences.
     public var draft: AuditEntryDraft
 
     /// Creates an entry from a draft and the values the log assigns.
@@ -104,6 +111,7 @@ public struct AuditEntry: Sendable, Hashable, Codable {
         draft.indicatorIds = canonicalSet(draft.indicatorIds)
         draft.policyIds = canonicalSet(draft.policyIds)
         draft.batchAnchors.sort { $0.batch < $1.batch }
+        draft.occurrences = max(draft.occurrences, 1)
         self.draft = draft
     }
 
@@ -118,10 +126,11 @@ public struct AuditEntry: Sendable, Hashable, Codable {
 
     private enum CodingKeys: String, CodingKey {
         case sequence, time, actorId, role, action, view, subjects, indicatorIds, decision, policyIds
-        case policySetHash, requestId, sealedJustification, batchAnchors
+        case policySetHash, requestId, sealedJustification, batchAnchors, occurrences
     }
 
-    /// Decodes the JSON form (hash as lowercase hex, justification as base64, anchors absent when none).
+    /// Decodes the JSON form (hash as lowercase hex, justification as base64, anchors absent when none,
+    /// occurrences absent when 1).
     /// - Throws: `DecodingError` on a missing or malformed field.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -152,11 +161,22 @@ public struct AuditEntry: Sendable, Hashable, Codable {
                 policySetHash: hash,
                 requestId: try c.decode(String.self, forKey: .requestId),
                 sealedJustification: sealed,
-                batchAnchors: try c.decodeIfPresent([BatchAnchor].self, forKey: .batchAnchors) ?? []))
+                batchAnchors: try c.decodeIfPresent([BatchAnchor].self, forKey: .batchAnchors) ?? [],
+                occurrences: try Self.occurrences(c)))
+    }
+
+    /// The JSON form's `occurrences`: absent means 1, and a present one is at least 2 (as in the bytes).
+    private static func occurrences(_ c: KeyedDecodingContainer<CodingKeys>) throws -> UInt64 {
+        guard let count = try c.decodeIfPresent(UInt64.self, forKey: .occurrences) else { return 1 }
+        guard count >= 2 else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .occurrences, in: c, debugDescription: "present only for 2 or more")
+        }
+        return count
     }
 
     /// Encodes the JSON form (hash as lowercase hex, justification as base64, absent when nil; anchors
-    /// absent when there are none).
+    /// absent when there are none; occurrences absent when 1).
     /// - Throws: what the encoder throws.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -176,6 +196,7 @@ public struct AuditEntry: Sendable, Hashable, Codable {
             try c.encode(Data(sealedJustification).base64EncodedString(), forKey: .sealedJustification)
         }
         if !draft.batchAnchors.isEmpty { try c.encode(draft.batchAnchors, forKey: .batchAnchors) }
+        if draft.occurrences > 1 { try c.encode(draft.occurrences, forKey: .occurrences) }
     }
 }
 

@@ -6,9 +6,11 @@ public import ShanyrakCore
 /// `u8 version (0x01)`, `u64 sequence`, `i64 time (µs since the Unix epoch)`, `str actorId`, `str role`,
 /// `str action`, `str view`, `list subjects`, `list indicatorIds`, `u8 decision (0 deny, 1 allow)`,
 /// `list policyIds`, `bytes policySetHash`, `str requestId`, `u8 0x00` or `u8 0x01 bytes sealedJustification`,
-/// then, only when the entry has batch anchors, `u8 0x01 u32 count` and per anchor `u64 batch`, `str source`,
-/// `u64 records`, `bytes digest` (32 bytes), batches strictly increasing (absent is written as nothing, so
-/// entries made before the field existed keep their bytes). `str` and `bytes` are a `u32` length then the UTF-8 or raw bytes; `list` is a `u32` count then that many
+/// then the optional trailing fields, each written only when it has something to say, as a tag byte and its
+/// contents, tags strictly increasing (absent is written as nothing, so entries made before a field existed
+/// keep their bytes): tag `0x01`, batch anchors (field 15): `u32 count` (at least 1) and per anchor
+/// `u64 batch`, `str source`, `u64 records`, `bytes digest` (32 bytes), batches strictly increasing; tag `0x02`,
+/// occurrences (field 16): `u64` of at least 2, for an entry that stands for that many refused requests. `str` and `bytes` are a `u32` length then the UTF-8 or raw bytes; `list` is a `u32` count then that many
 /// `str`, strictly increasing in bytewise order. Nothing follows the last field. Decoding rejects anything else,
 /// so every entry has exactly one encoding.
 public enum AuditEntryCodec {
@@ -43,10 +45,22 @@ public enum AuditEntryCodec {
             out.append(0)
         }
         appendAnchors(entry.batchAnchors, to: &out)
+        if entry.occurrences > 1 {
+            out.append(Tag.occurrences)
+            appendInteger(entry.occurrences, to: &out)
+        }
         return out
     }
 
-    /// Field 15: nothing when there are no anchors; else presence, count and the anchors by increasing batch.
+    /// The tags of the optional trailing fields, in the order they are written.
+    private enum Tag {
+        /// Field 15, batch anchors.
+        static let batchAnchors: UInt8 = 1
+        /// Field 16, occurrences.
+        static let occurrences: UInt8 = 2
+    }
+
+    /// Field 15: nothing when there are no anchors; else tag, count and the anchors by increasing batch.
     private static func appendAnchors(_ anchors: [BatchAnchor], to out: inout [UInt8]) {
         guard !anchors.isEmpty else { return }
         // AuditEntry keeps them sorted; sort (and drop a repeated batch) again for a hand-edited entry.
@@ -54,7 +68,7 @@ public enum AuditEntryCodec {
         for anchor in anchors.sorted(by: { $0.batch < $1.batch }) where canonical.last?.batch != anchor.batch {
             canonical.append(anchor)
         }
-        out.append(1)
+        out.append(Tag.batchAnchors)
         appendLength(canonical.count, to: &out)
         for anchor in canonical {
             appendInteger(UInt64(bitPattern: anchor.batch), to: &out)
@@ -96,6 +110,7 @@ public enum AuditEntryCodec {
                 sealed = try r.bytes("sealedJustification")
             }
             let anchors = try r.anchors()
+            let occurrences = try r.occurrences()
             try r.end()
             var entry = AuditEntry(
                 sequence: header.sequence, timeMicroseconds: header.time,
@@ -109,6 +124,7 @@ public enum AuditEntryCodec {
             entry.policySetHash = hash
             entry.sealedJustification = sealed
             entry.batchAnchors = anchors
+            entry.occurrences = occurrences
             return entry
         }
     }
@@ -146,6 +162,7 @@ public enum AuditEntryCodec {
         try r.skipString("requestId")
         if try r.byte("sealedJustification presence", allowed: 1) == 1 { _ = try r.skipBytes("sealedJustification") }
         let anchors = try r.anchors()
+        _ = try r.occurrences()
         try r.end()
         return (header.sequence, header.time, anchors)
     }
@@ -279,13 +296,21 @@ public enum AuditEntryCodec {
             return out
         }
 
-        /// Field 15: no bytes left means no anchors; otherwise presence 1, a count of at least one, and
-        /// anchors by strictly increasing batch, each with a 32-byte digest.
+        /// Whether the next byte is `tag` (then it is taken): an optional trailing field is present. A byte that is
+        /// no tag, or a tag out of order, is left for `end()` or the next field to refuse.
+        mutating func takeTag(_ tag: UInt8, _ field: String) throws(AuditError) -> Bool {
+            guard offset < raw.count else { return false }
+            let b = raw[offset]
+            guard b != 0 else { throw .encoding("\(field) presence: 0 is written as no byte at all") }
+            guard b == tag else { return false }
+            offset += 1
+            return true
+        }
+
+        /// Field 15: absent means no anchors; otherwise tag 1, a count of at least one, and anchors by strictly
+        /// increasing batch, each with a 32-byte digest.
         mutating func anchors() throws(AuditError) -> [BatchAnchor] {
-            guard offset < raw.count else { return [] }
-            guard try byte("batchAnchors presence", allowed: 1) == 1 else {
-                throw .encoding("batchAnchors presence: 0 is written as no byte at all")
-            }
+            guard try takeTag(Tag.batchAnchors, "batchAnchors") else { return [] }
             let count = try length("batchAnchors")
             guard count > 0 else { throw .encoding("batchAnchors: present with no anchor") }
             var out: [BatchAnchor] = []
@@ -305,6 +330,14 @@ public enum AuditEntryCodec {
                     BatchAnchor(batch: Int64(batch), source: source, records: Int64(records), digest: digest))
             }
             return out
+        }
+
+        /// Field 16: absent means 1; otherwise tag 2 and a count of at least 2.
+        mutating func occurrences() throws(AuditError) -> UInt64 {
+            guard try takeTag(Tag.occurrences, "occurrences") else { return 1 }
+            let count = try integer("occurrences")
+            guard count >= 2 else { throw .encoding("occurrences: \(count) is written as no field at all") }
+            return count
         }
 
         func end() throws(AuditError) {

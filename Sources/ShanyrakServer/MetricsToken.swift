@@ -10,10 +10,9 @@ import Synchronization
 /// with it in constant time. Staff tokens do not open `/metrics`, and this token opens nothing else: it
 /// is not an account.
 ///
-/// Failed metrics authentications are audited like staff-token failures (a denial by `anonymous`), but
-/// at most one per `failureAuditInterval`: a scraper left with a wrong token asks every few seconds,
-/// and its failures would otherwise fill the audit log with entries that say the same thing. Every one
-/// of them is still counted (`shanyrak_http_requests_total{route="/metrics",status="401"}`).
+/// Failed metrics authentications are audited like staff-token failures (a denial by `anonymous`), and
+/// throttled like them beyond a burst per client address (`FailedAuthenticationLimiter`): a scraper left
+/// with a wrong token leaves one entry per scrape, a flood a bounded number of entries that count it all.
 ///
 /// A token read from a file (`init(file:report:)`) follows the file: when `/metrics` is asked for, the
 /// file is looked at (one `stat`) at most once per `fileCheckInterval`, and read again when it changed,
@@ -25,16 +24,11 @@ public final class MetricsToken: Sendable {
     public static let minimumLength = 32
     /// The most characters a token may have.
     public static let maximumLength = 256
-    /// At most one failed metrics authentication is audited in this many nanoseconds (one minute).
-    public static let failureAuditInterval: UInt64 = 60 * 1_000_000_000
-
     /// The token file is looked at no more often than this, in nanoseconds (one second).
     public static let fileCheckInterval: UInt64 = 1_000_000_000
 
     /// SHA-256 of the token; nil while its file does not pass the checks (nothing opens `/metrics`).
     private let digest: Mutex<[UInt8]?>
-    /// When the last audited failure happened (monotonic nanoseconds, plus one), 0 before the first.
-    private let lastAuditedFailure = Atomic<UInt64>(0)
     /// The file the token is read from, with what is known of it; nil for a token given once.
     private let file: TokenFile?
 
@@ -168,26 +162,6 @@ public final class MetricsToken: Sendable {
         } catch {
             digest.withLock { $0 = nil }
             file.report("\(error); /metrics is closed to every token until the file passes", true)
-        }
-    }
-
-    /// Whether a failed metrics authentication happening now is to be audited: the first one, and then
-    /// one at most every `failureAuditInterval`.
-    /// - Returns: true for the failure to audit.
-    func shouldAuditFailure() -> Bool { shouldAuditFailure(at: DispatchTime.now().uptimeNanoseconds) }
-
-    /// `shouldAuditFailure()` at a given time of the monotonic clock.
-    /// - Parameter now: nanoseconds of the monotonic clock.
-    /// - Returns: true when no failure was audited in the `failureAuditInterval` before `now`.
-    func shouldAuditFailure(at now: UInt64) -> Bool {
-        let stamp = now &+ 1
-        var last = lastAuditedFailure.load(ordering: .relaxed)
-        while true {
-            if last != 0 && stamp < last &+ Self.failureAuditInterval { return false }
-            let (exchanged, original) = lastAuditedFailure.compareExchange(
-                expected: last, desired: stamp, ordering: .relaxed)
-            if exchanged { return true }
-            last = original
         }
     }
 }

@@ -46,6 +46,18 @@ public struct Problem: Error, Sendable, Equatable, Encodable {
     /// 401: `/metrics` without the metrics token (a staff token does not open it).
     public static let metricsUnauthenticated = Problem(
         "unauthenticated", title: "Unauthorized", status: .unauthorized, detail: "the metrics token is required")
+    /// 429: a failed authentication from a client address that has failed too often; it is counted in a
+    /// summary audit entry instead of one of its own.
+    /// - Parameter retryAfterSeconds: when the address may fail again and be answered 401.
+    /// - Returns: the problem.
+    public static func tooManyFailedAuthentications(retryAfterSeconds: Int) -> Problem {
+        var problem = Problem(
+            "too-many-failed-authentications", title: "Too Many Requests", status: .tooManyRequests,
+            detail: "too many requests without a valid token came from this address; try again later with a valid one")
+        problem.retryAfterSeconds = retryAfterSeconds
+        return problem
+    }
+
     /// 404: `/metrics` on a server started without a metrics token.
     public static let metricsOff = Problem(
         "metrics-off", title: "Not Found", status: .notFound,

@@ -26,6 +26,9 @@ public struct ServerDependencies: Sendable {
     /// The largest request body of any operation but ingest (which has `IngestDependencies.maximumBytes`);
     /// a longer one is refused with 413 before it is decoded.
     public var maximumRequestBodyBytes: Int
+    /// Failed authentications per client address: beyond a burst they are throttled (429) and recorded in
+    /// summary entries (`recordThrottledFailures`), so a flood cannot grow the audit log without bound.
+    var failedAuthentications: FailedAuthenticationLimiter
 
     /// The default of `maximumRequestBodyBytes`: 64 KiB, far above any JSON body of the contract.
     public static let defaultMaximumRequestBodyBytes = 64 * 1024
@@ -41,11 +44,15 @@ public struct ServerDependencies: Sendable {
     ///   - metricsToken: the token that opens `/metrics` (nil: it answers 404).
     ///   - benchFixedRoute: mount `GET /bench/fixed`.
     ///   - maximumRequestBodyBytes: the largest body of an operation other than ingest (default 64 KiB).
+    ///   - failedAuthenticationBurst: failed authentications a client address may make in a row before the
+    ///     next are throttled (default 30).
+    ///   - failedAuthenticationsPerSecond: the rate at which an address may go on failing (default 1).
     public init(
         access: AccessService, accessLog: any AccessAuditLog, auditLog: AuditLog? = nil,
         policy: (any AccessPolicy)? = nil, ingest: IngestDependencies? = nil, metrics: ServerMetrics = ServerMetrics(),
         metricsToken: MetricsToken? = nil, benchFixedRoute: Bool = false,
-        maximumRequestBodyBytes: Int = ServerDependencies.defaultMaximumRequestBodyBytes
+        maximumRequestBodyBytes: Int = ServerDependencies.defaultMaximumRequestBodyBytes,
+        failedAuthenticationBurst: Int = 30, failedAuthenticationsPerSecond: Double = 1
     ) {
         self.access = access
         self.accessLog = accessLog
@@ -56,6 +63,9 @@ public struct ServerDependencies: Sendable {
         self.metricsToken = metricsToken
         self.benchFixedRoute = benchFixedRoute
         self.maximumRequestBodyBytes = maximumRequestBodyBytes
+        self.failedAuthentications = FailedAuthenticationLimiter(
+            configuration: .init(
+                burst: max(1, failedAuthenticationBurst), perSecond: max(0.001, failedAuthenticationsPerSecond)))
     }
 }
 

@@ -21,6 +21,7 @@ public final class ServerMetrics: Sendable {
     private let counters = Mutex<[Key: Totals]>([:])
     private let auditUnavailable = Atomic<Int>(0)
     private let failedAuthentications = Atomic<Int>(0)
+    private let throttledAuthentications = Atomic<Int>(0)
 
     /// Creates an empty counter set.
     public init() {}
@@ -39,6 +40,8 @@ public final class ServerMetrics: Sendable {
         }
         if status == 503 { auditUnavailable.add(1, ordering: .relaxed) }
         if status == 401 { failedAuthentications.add(1, ordering: .relaxed) }
+        // The server answers 429 only to failed authentications over their address's budget.
+        if status == 429 { throttledAuthentications.add(1, ordering: .relaxed) }
     }
 
     /// The counters in the Prometheus text exposition format (version 0.0.4).
@@ -57,6 +60,10 @@ public final class ServerMetrics: Sendable {
             "shanyrak_failed_authentications_total", .counter,
             "Requests refused for a missing, unknown or revoked token.",
             [" \(failedAuthentications.load(ordering: .relaxed))"])
+        out += Self.family(
+            "shanyrak_failed_authentications_throttled_total", .counter,
+            "Failed authentications answered 429 (over their client address's budget), audited in summary entries.",
+            [" \(throttledAuthentications.load(ordering: .relaxed))"])
         out += Self.family(
             "shanyrak_audit_unavailable_total", .counter,
             "Requests refused because the audit log could not be written.",

@@ -68,13 +68,10 @@ struct ShanyrakResponder<Inner: HTTPResponder<ShanyrakRequestContext>>: HTTPResp
         case let error as Problem:
             problem = error
         case is Unauthenticated:
-            problem = await recordFailedAuthentication(requestID: requestID, context: context) ?? .unauthenticated
+            problem = await failedAuthentication(requestID: requestID, context: context, answer: .unauthenticated)
         case is MetricsUnauthenticated:
-            // Audited like a staff-token failure, but one a minute at most (`MetricsToken`).
-            let audited = dependencies.metricsToken?.shouldAuditFailure() ?? true
-            problem =
-                (audited ? await recordFailedAuthentication(requestID: requestID, context: context) : nil)
-                ?? .metricsUnauthenticated
+            problem = await failedAuthentication(
+                requestID: requestID, context: context, answer: .metricsUnauthenticated)
         case is AccessDenied:
             problem = .accessDenied
         case let error as InvalidJustification:
@@ -99,15 +96,27 @@ struct ShanyrakResponder<Inner: HTTPResponder<ShanyrakRequestContext>>: HTTPResp
         return problem
     }
 
-    /// Records a failed authentication in the audit log, without the token.
-    /// - Returns: nil when it was recorded, the 503 problem when it could not be.
-    private func recordFailedAuthentication(requestID: String, context: ShanyrakRequestContext) async -> Problem? {
-        do {
-            let (action, view) = Self.attempted(route: context.endpointPath)
-            try await dependencies.access.recordFailedAuthentication(requestID: requestID, action: action, view: view)
-            return nil
-        } catch {
-            return .auditUnavailable
+    /// A failed authentication: recorded in the audit log on its own (without the token) and answered with
+    /// `answer` (401), or, when its client address is over its budget (`FailedAuthenticationLimiter`),
+    /// counted for the next summary entry and answered 429.
+    /// - Returns: `answer`, the 429 problem, or the 503 problem when the failure could not be recorded.
+    private func failedAuthentication(requestID: String, context: ShanyrakRequestContext, answer: Problem) async
+        -> Problem
+    {
+        let (action, view) = Self.attempted(route: context.endpointPath)
+        switch dependencies.failedAuthentications.failed(
+            address: context.clientAddress, action: action, view: view, requestID: requestID)
+        {
+        case .throttle(let seconds):
+            return .tooManyFailedAuthentications(retryAfterSeconds: seconds)
+        case .record:
+            do {
+                try await dependencies.access.recordFailedAuthentication(
+                    requestID: requestID, action: action, view: view)
+                return answer
+            } catch {
+                return .auditUnavailable
+            }
         }
     }
 

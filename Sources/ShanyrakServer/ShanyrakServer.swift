@@ -82,7 +82,11 @@ public enum ShanyrakServer {
             logger: logger)
     }
 
-    /// Serves until SIGINT or SIGTERM.
+    /// How often a running server records the failed authentications it throttled (and once more when it stops).
+    static let throttledFailuresInterval: Duration = .seconds(60)
+
+    /// Serves until SIGINT or SIGTERM. Meanwhile, and once more when the server has stopped, the failed
+    /// authentications it throttled are recorded in the audit log (`recordThrottledFailures`).
     /// - Parameters:
     ///   - dependencies: the access path and the rest.
     ///   - host: the address to bind.
@@ -94,8 +98,22 @@ public enum ShanyrakServer {
         _ dependencies: ServerDependencies, host: String, port: Int, logger: Logger? = nil,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
-        try await application(
-            dependencies, host: host, port: port, logger: logger, onServerRunning: onServerRunning
-        ).runService()
+        let log = logger ?? Logger(label: "shanyrak")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await application(
+                    dependencies, host: host, port: port, logger: logger, onServerRunning: onServerRunning
+                ).runService()
+            }
+            group.addTask {
+                // Ends only when cancelled (the server stopped), after recording what was left.
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: throttledFailuresInterval)
+                    await dependencies.recordThrottledFailures(logger: log)
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
     }
 }

@@ -15,9 +15,12 @@ extension ServiceContext {
     /// - Parameters:
     ///   - benchFixedRoute: mount `GET /bench/fixed` (load benchmark only).
     ///   - metricsToken: the token that opens `/metrics` (nil: it answers 404).
-    func serverDependencies(benchFixedRoute: Bool = false, metricsToken: MetricsToken? = nil) async throws
-        -> (ServerDependencies, AuditLog)
-    {
+    ///   - failedAuthentications: the burst and rate of failed authentications per client address before
+    ///     the next are throttled (`ServerDependencies`).
+    func serverDependencies(
+        benchFixedRoute: Bool = false, metricsToken: MetricsToken? = nil,
+        failedAuthentications: (burst: Int, perSecond: Double) = (30, 1)
+    ) async throws -> (ServerDependencies, AuditLog) {
         let keys = try DataKeys.load(from: registry, keyring: keyring)
         let policy = try loadAccessPolicy()
         let log = try await openAuditLog()
@@ -51,17 +54,24 @@ extension ServiceContext {
         }
         let dependencies = ServerDependencies(
             access: service, accessLog: accessLog, auditLog: log, policy: policy, ingest: ingest,
-            metricsToken: metricsToken, benchFixedRoute: benchFixedRoute)
+            metricsToken: metricsToken, benchFixedRoute: benchFixedRoute,
+            failedAuthenticationBurst: failedAuthentications.burst,
+            failedAuthenticationsPerSecond: failedAuthentications.perSecond)
         return (dependencies, log)
     }
 
     /// Serves the API on `host:port` until SIGINT or SIGTERM, then closes the audit log. Says where it
     /// listens, and whether `/metrics` is on, once the server listens.
-    /// - Parameter metricsToken: the token that opens `/metrics` (nil: it answers 404).
-    func serve(host: String, port: Int, metricsToken: MetricsToken?) async throws {
+    /// - Parameters:
+    ///   - metricsToken: the token that opens `/metrics` (nil: it answers 404).
+    ///   - failedAuthentications: the burst and rate of failed authentications per client address.
+    func serve(
+        host: String, port: Int, metricsToken: MetricsToken?,
+        failedAuthentications: (burst: Int, perSecond: Double) = (30, 1)
+    ) async throws {
         let benchFixed = ProcessInfo.processInfo.environment["SHANYRAK_BENCH_FIXED_ROUTE"] == "1"
         let (dependencies, log) = try await serverDependencies(
-            benchFixedRoute: benchFixed, metricsToken: metricsToken)
+            benchFixedRoute: benchFixed, metricsToken: metricsToken, failedAuthentications: failedAuthentications)
         let logger = Logger(label: "shanyrak") { ServerLogHandler(label: $0, level: .notice) }
         let metrics = metricsToken == nil ? "off (no --metrics-token-file)" : "with the metrics token"
         do {
@@ -120,6 +130,13 @@ extension Shanyrak {
                 at most, when /metrics is asked for): write a new token to it to change the token without a \
                 restart. Set SHANYRAK_BENCH_FIXED_ROUTE=1 to add GET /bench/fixed (a fixed \
                 string, for benchmarks).
+
+                Requests without a valid token are answered 401 and each is recorded in the audit log, up to \
+                --failed-authentication-burst from one client address in a row; beyond it they are answered \
+                429 (Retry-After) until the address is back under --failed-authentications-per-second, and \
+                recorded in summary entries, one per address and kind of request every minute and when the \
+                server stops, each with its number of occurrences. A valid token is never refused this way. \
+                Behind a reverse proxy every client has the proxy's address.
                 """)
 
         @OptionGroup var data: DataOption
@@ -134,12 +151,31 @@ extension Shanyrak {
                 discussion: "One line of 32 to 256 visible ASCII characters, e.g. from `openssl rand -base64 32`.",
                 valueName: "path"))
         var metricsTokenFile: String?
+        @Option(
+            name: .long,
+            help: "Failed authentications one client address may make in a row, each audited on its own (1 or more).")
+        var failedAuthenticationBurst = 30
+        @Option(
+            name: .long,
+            help: "Failed authentications per second one address may go on making after its burst (above 0).")
+        var failedAuthenticationsPerSecond = 1.0
+
+        func validate() throws {
+            guard failedAuthenticationBurst >= 1 else {
+                throw ValidationError("--failed-authentication-burst must be 1 or more")
+            }
+            guard failedAuthenticationsPerSecond > 0, failedAuthenticationsPerSecond.isFinite else {
+                throw ValidationError("--failed-authentications-per-second must be a number above 0")
+            }
+        }
 
         func run() async throws {
             try await runReportingErrors {
                 let metricsToken = try loadMetricsToken(file: metricsTokenFile)
                 let context = try ServiceContext.open(data: data.data)
-                try await context.serve(host: host, port: port, metricsToken: metricsToken)
+                try await context.serve(
+                    host: host, port: port, metricsToken: metricsToken,
+                    failedAuthentications: (failedAuthenticationBurst, failedAuthenticationsPerSecond))
             }
         }
     }

@@ -40,8 +40,8 @@ struct MetricsTokenTests {
         await f.close()
     }
 
-    @Test("a missing or wrong metrics token, or a staff token, gets 401; failures are audited one a minute at most")
-    func failuresAnswer401AndAreAuditedSparingly() async throws {
+    @Test("a missing or wrong metrics token, or a staff token, gets 401, and each failure is audited")
+    func failuresAnswer401AndAreAudited() async throws {
         let f = try await ServerFixture.make()
         let callers = ["no token", "wrong token", "administrator", "auditor", "wrong token", "no token"]
         let requestIDs = try await f.application().test(.router) { client -> [String] in
@@ -61,27 +61,11 @@ struct MetricsTokenTests {
         }
         let entries = try f.auditLog.reader.query(AuditQuery(limit: 100_000))
         let audited = entries.filter { requestIDs.contains($0.requestId) }
-        #expect(audited.count == 1, "one entry for \(callers.count) failures within a minute")
-        #expect(audited.first?.requestId == requestIDs.first)
-        #expect(audited.first?.actorId == "anonymous" && audited.first?.decision == .deny)
-        #expect(audited.first?.view == "administration")
+        // Throttled beyond a burst, as staff-token failures are (FailedAuthenticationLimiterTests); these are fewer.
+        #expect(audited.map(\.requestId).sorted() == requestIDs.sorted(), "one entry per failure")
+        #expect(audited.allSatisfy { $0.actorId == "anonymous" && $0.decision == .deny && $0.occurrences == 1 })
+        #expect(audited.allSatisfy { $0.view == "administration" })
         await f.close()
-    }
-
-    @Test("the first failure is audited, then one per minute at most, on the monotonic clock")
-    func auditIntervalOfFailures() throws {
-        let token = try Self.token(String(repeating: "a", count: 32))
-        let minute = MetricsToken.failureAuditInterval
-        let start: UInt64 = 5_000_000_000
-        #expect(token.shouldAuditFailure(at: start))
-        #expect(!token.shouldAuditFailure(at: start))
-        #expect(!token.shouldAuditFailure(at: start + minute - 1))
-        #expect(token.shouldAuditFailure(at: start + minute))
-        #expect(!token.shouldAuditFailure(at: start + minute + 1))
-        // A clock read a moment earlier by another thread is not audited again.
-        #expect(!token.shouldAuditFailure(at: start + minute - 10))
-        // The clock may start at 0.
-        #expect(try Self.token(String(repeating: "b", count: 32)).shouldAuditFailure(at: 0))
     }
 
     @Test(

@@ -134,7 +134,10 @@ struct ServerFixture {
                 ingester: ingester, sourcesDirectory: sources, catalog: catalog,
                 spoolDirectory: directory.appendingPathComponent("spool")),
             metricsToken: try MetricsToken(secret: SecureBytes(copying: Array(metricsToken.utf8)), from: "test"),
-            benchFixedRoute: true)
+            benchFixedRoute: true,
+            // Every request of a router test comes from no address, so they share one budget: the tests that
+            // are not about throttling (the authorization matrix makes dozens of failures) get a large one.
+            failedAuthenticationBurst: 10_000)
 
         var fixture = ServerFixture(
             directory: directory, keysDirectory: keysDirectory, keyring: keyring, keys: keys, registry: registry,
