@@ -63,20 +63,28 @@ public enum ShanyrakServer {
         ShanyrakResponder(inner: router(dependencies).buildResponder(), dependencies: dependencies)
     }
 
+    /// How long a connection may stay idle, or take to send a request's head, before the server closes it
+    /// (`application`'s default): a client cannot hold connections (and their descriptors) open for nothing.
+    public static let defaultIdleTimeout: Duration = .seconds(60)
+
     /// The application, listening on `host:port` (port 0 picks a free one).
     /// - Parameters:
     ///   - dependencies: the access path and the rest.
     ///   - host: the address to bind.
     ///   - port: the port to bind.
+    ///   - idleTimeout: how long a connection may stay idle between requests (or before a request's head is
+    ///     complete) before it is closed; a request being read or answered is never cut.
     ///   - logger: the server log (never tokens or record data).
     ///   - onServerRunning: called with the bound port once the server listens.
     /// - Returns: the application; run it with `runService()`.
     public static func application(
-        _ dependencies: ServerDependencies, host: String = "127.0.0.1", port: Int = 8080, logger: Logger? = nil,
+        _ dependencies: ServerDependencies, host: String = "127.0.0.1", port: Int = 8080,
+        idleTimeout: Duration = defaultIdleTimeout, logger: Logger? = nil,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
             responder: responder(dependencies),
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(idleTimeout / .nanoseconds(1))))),
             configuration: .init(address: .hostname(host, port: port), serverName: "shanyrak"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger)
@@ -91,18 +99,20 @@ public enum ShanyrakServer {
     ///   - dependencies: the access path and the rest.
     ///   - host: the address to bind.
     ///   - port: the port to bind (0 picks a free one).
+    ///   - idleTimeout: how long a connection may stay idle (see `application`).
     ///   - logger: the server log.
     ///   - onServerRunning: called with the bound port once the server listens.
     /// - Throws: when the server cannot start.
     public static func run(
-        _ dependencies: ServerDependencies, host: String, port: Int, logger: Logger? = nil,
-        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        _ dependencies: ServerDependencies, host: String, port: Int, idleTimeout: Duration = defaultIdleTimeout,
+        logger: Logger? = nil, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         let log = logger ?? Logger(label: "shanyrak")
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await application(
-                    dependencies, host: host, port: port, logger: logger, onServerRunning: onServerRunning
+                    dependencies, host: host, port: port, idleTimeout: idleTimeout, logger: logger,
+                    onServerRunning: onServerRunning
                 ).runService()
             }
             group.addTask {

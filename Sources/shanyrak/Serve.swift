@@ -65,9 +65,11 @@ extension ServiceContext {
     /// - Parameters:
     ///   - metricsToken: the token that opens `/metrics` (nil: it answers 404).
     ///   - failedAuthentications: the burst and rate of failed authentications per client address.
+    ///   - idleTimeout: how long a connection may stay idle before the server closes it.
     func serve(
         host: String, port: Int, metricsToken: MetricsToken?,
-        failedAuthentications: (burst: Int, perSecond: Double) = (30, 1)
+        failedAuthentications: (burst: Int, perSecond: Double) = (30, 1),
+        idleTimeout: Duration = ShanyrakServer.defaultIdleTimeout
     ) async throws {
         let benchFixed = ProcessInfo.processInfo.environment["SHANYRAK_BENCH_FIXED_ROUTE"] == "1"
         let (dependencies, log) = try await serverDependencies(
@@ -76,7 +78,7 @@ extension ServiceContext {
         let metrics = metricsToken == nil ? "off (no --metrics-token-file)" : "with the metrics token"
         do {
             try await ShanyrakServer.run(
-                dependencies, host: host, port: port, logger: logger,
+                dependencies, host: host, port: port, idleTimeout: idleTimeout, logger: logger,
                 onServerRunning: { bound in
                     print(
                         "shanyrak: serving http://\(host):\(bound) (openapi.yaml at /openapi.yaml; /metrics \(metrics)); "
@@ -159,8 +161,15 @@ extension Shanyrak {
             name: .long,
             help: "Failed authentications per second one address may go on making after its burst (above 0).")
         var failedAuthenticationsPerSecond = 1.0
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Seconds a connection may stay idle, or take to send a request's head, before it is closed (1 or more).",
+                valueName: "seconds"))
+        var idleTimeout = 60
 
         func validate() throws {
+            guard idleTimeout >= 1 else { throw ValidationError("--idle-timeout must be 1 second or more") }
             guard failedAuthenticationBurst >= 1 else {
                 throw ValidationError("--failed-authentication-burst must be 1 or more")
             }
@@ -175,7 +184,8 @@ extension Shanyrak {
                 let context = try ServiceContext.open(data: data.data)
                 try await context.serve(
                     host: host, port: port, metricsToken: metricsToken,
-                    failedAuthentications: (failedAuthenticationBurst, failedAuthenticationsPerSecond))
+                    failedAuthentications: (failedAuthenticationBurst, failedAuthenticationsPerSecond),
+                    idleTimeout: .seconds(idleTimeout))
             }
         }
     }
