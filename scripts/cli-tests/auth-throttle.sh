@@ -8,7 +8,7 @@ bin="$SHANYRAK_BIN"
 root="$SHANYRAK_ROOT"
 py="${SHANYRAK_PYTHON:-python3}"
 [ -x "$py" ] || py=python3
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$root/scripts/cli-tests/serve.inc"
 command -v curl >/dev/null || { echo "skipped: no curl"; exit 0; }
 cp -r "$root/keys-example" keys && chmod 600 keys/*.key
 "$bin" demo --data demo --keys keys --policies "$root/policies" --households 50 --no-serve > demo.log
@@ -22,17 +22,8 @@ for bad in "--failed-authentication-burst 0" "--failed-authentications-per-secon
     grep -q -- "${bad%% *}" refused.txt || { cat refused.txt; fail "the refusal of $bad does not name the option"; }
 done
 
-port=$((20000 + $$ % 20000))
-url="http://127.0.0.1:$port"
-"$bin" serve --data demo --port "$port" --failed-authentication-burst 5 --failed-authentications-per-second 0.01 \
-    --metrics-token-file demo/metrics.token > serve.log 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
-i=0
-until curl -fs "$url/health" >/dev/null 2>&1; do
-    i=$((i + 1)); [ $i -gt 100 ] && { cat serve.log; fail "server did not start"; }
-    sleep 0.1
-done
+start_server serve.log --failed-authentication-burst 5 --failed-authentications-per-second 0.01 \
+    --metrics-token-file demo/metrics.token
 
 # Twelve requests with a wrong token: five 401s, then seven 429s with Retry-After.
 : > statuses.txt

@@ -5,7 +5,7 @@
 set -eu
 bin="$SHANYRAK_BIN"
 root="$SHANYRAK_ROOT"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$root/scripts/cli-tests/serve.inc"
 command -v curl >/dev/null || { echo "skipped: no curl"; exit 0; }
 cp -r "$root/keys-example" keys && chmod 600 keys/*.key
 "$bin" demo --data demo --keys keys --policies "$root/policies" --households 20 --no-serve > demo.log
@@ -13,15 +13,7 @@ cp -r "$root/keys-example" keys && chmod 600 keys/*.key
 if "$bin" serve --data demo --port 1 --idle-timeout 0 2> refused.txt; then fail "serve took --idle-timeout 0"; fi
 grep -q -- "--idle-timeout" refused.txt || { cat refused.txt; fail "the refusal does not name --idle-timeout"; }
 
-port=$((20000 + $$ % 20000))
-"$bin" serve --data demo --port "$port" --idle-timeout 1 > serve.log 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
-i=0
-until curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1; do
-    i=$((i + 1)); [ $i -gt 100 ] && { cat serve.log; fail "server did not start"; }
-    sleep 0.1
-done
+start_server serve.log --idle-timeout 1
 
 python3 - "$port" <<'PY' || fail "idle connections are not closed as documented"
 import socket, sys, time

@@ -4,7 +4,7 @@
 set -eu
 bin="$SHANYRAK_BIN"
 root="$SHANYRAK_ROOT"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$root/scripts/cli-tests/serve.inc"
 command -v curl >/dev/null || { echo "skipped: no curl"; exit 0; }
 cp -r "$root/keys-example" keys && chmod 600 keys/*.key
 
@@ -35,21 +35,6 @@ auditor=$(field "[a for a in d['accounts'] if a['role']=='auditor'][0]['token']"
 household=$(field "d['example_household']")
 person=$(field "d['example_person']")
 
-port=$((20000 + $$ % 20000))
-url="http://127.0.0.1:$port"
-# start_server LOG [OPTION...]: `shanyrak serve` on the demo folder in the background ($server), until it answers.
-start_server() {
-    log=$1
-    shift
-    "$bin" serve --data demo --port "$port" "$@" > "$log" 2>&1 &
-    server=$!
-    trap 'kill $server 2>/dev/null || true' EXIT
-    i=0
-    until curl -fs "$url/health" >/dev/null 2>&1; do
-        i=$((i + 1)); [ $i -gt 100 ] && { cat "$log"; fail "server did not start ($*)"; }
-        sleep 0.1
-    done
-}
 start_server serve.log --metrics-token-file demo/metrics.token
 # The server may not dump core (keys and opened values would be in the dump).
 grep -Eq "^Max core file size +0 +0 " "/proc/$server/limits" || fail "serve may dump core: $(grep core "/proc/$server/limits")"
