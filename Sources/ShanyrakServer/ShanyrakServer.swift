@@ -88,12 +88,17 @@ public enum ShanyrakServer {
     ///   - host: the address to bind.
     ///   - port: the port to bind (0 picks a free one).
     ///   - logger: the server log.
+    ///   - registryWatch: checks of the registry against its anchors, run in the background while the server
+    ///     runs (nil: none).
     ///   - onServerRunning: called with the bound port once the server listens.
     /// - Throws: when the server cannot start.
     public static func run(
         _ dependencies: ServerDependencies, host: String, port: Int, logger: Logger? = nil,
-        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        registryWatch: RegistryWatch? = nil, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
+        // Stopped with the server; a check under way is read-only, so it is not waited for.
+        let watching = registryWatch.map { watch in Task { await watch.run() } }
+        defer { watching?.cancel() }
         try await application(
             dependencies, host: host, port: port, logger: logger, onServerRunning: onServerRunning
         ).runService()
