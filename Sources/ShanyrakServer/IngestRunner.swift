@@ -38,9 +38,7 @@ final class IngestRunner: Sendable {
         /// - Throws: what `work` throws.
         func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
             defer { finish() }
-            return try await withCheckedThrowingContinuation { continuation in
-                runner.queue.async { continuation.resume(with: Result { try work() }) }
-            }
+            return try await runner.queue.run(work)
         }
 
         private func finish() {

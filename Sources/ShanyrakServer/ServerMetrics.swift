@@ -1,5 +1,6 @@
 import Foundation
 public import ShanyrakAudit
+import ShanyrakStore
 import Synchronization
 
 /// A small Prometheus counter set: requests by method, route template and status, and their durations.
@@ -18,10 +19,25 @@ public final class ServerMetrics: Sendable {
         var seconds = 0.0
     }
 
+    /// What the registry watch (`RegistryWatch`) has found so far.
+    struct RegistryChecks {
+        /// Problems of the last completed check by kind (nil until one completed).
+        var problems: [BatchAnchorProblem.Kind: Int]?
+        /// When the last check completed (Unix seconds; 0: none yet) and how long it took.
+        var lastCompleted = 0.0
+        var lastSeconds = 0.0
+        /// Checks by result: passed, found problems, could not run.
+        var passed = 0
+        var foundProblems = 0
+        var failed = 0
+    }
+
     private let counters = Mutex<[Key: Totals]>([:])
     private let auditUnavailable = Atomic<Int>(0)
     private let failedAuthentications = Atomic<Int>(0)
     private let throttledAuthentications = Atomic<Int>(0)
+    /// Nil while the server has no registry watch: then `/metrics` shows no registry-check family.
+    private let registryChecks = Mutex<RegistryChecks?>(nil)
 
     /// Creates an empty counter set.
     public init() {}
@@ -42,6 +58,49 @@ public final class ServerMetrics: Sendable {
         if status == 401 { failedAuthentications.add(1, ordering: .relaxed) }
         // The server answers 429 only to failed authentications over their address's budget.
         if status == 429 { throttledAuthentications.add(1, ordering: .relaxed) }
+    }
+
+    /// Shows the registry-check families on `/metrics` (a server with a `RegistryWatch`).
+    func enableRegistryChecks() {
+        registryChecks.withLock { $0 = $0 ?? RegistryChecks() }
+    }
+
+    /// Records a completed registry check: its problems become the gauges until the next one completes.
+    /// - Parameters:
+    ///   - problems: what it found.
+    ///   - seconds: how long it took.
+    ///   - completedAt: when it completed.
+    func recordRegistryCheck(problems: [BatchAnchorProblem], seconds: Double, completedAt: Date) {
+        var counts = Dictionary(uniqueKeysWithValues: BatchAnchorProblem.Kind.allCases.map { ($0, 0) })
+        for problem in problems { counts[problem.kind, default: 0] += 1 }
+        registryChecks.withLock { checks in
+            var updated = checks ?? RegistryChecks()
+            updated.problems = counts
+            updated.lastCompleted = completedAt.timeIntervalSince1970
+            updated.lastSeconds = seconds
+            if problems.isEmpty { updated.passed += 1 } else { updated.foundProblems += 1 }
+            checks = updated
+        }
+    }
+
+    /// Counts a registry check that could not run (the gauges keep the last completed check's values).
+    func recordRegistryCheckFailure() {
+        registryChecks.withLock { checks in
+            var updated = checks ?? RegistryChecks()
+            updated.failed += 1
+            checks = updated
+        }
+    }
+
+    /// The name of a kind of registry problem in metric labels and log lines.
+    static func label(_ kind: BatchAnchorProblem.Kind) -> String {
+        switch kind {
+        case .changed: "changed"
+        case .missing: "missing"
+        case .unanchored: "unanchored"
+        case .unknownBatch: "unknown"
+        case .predatesAnchors: "predates_anchors"
+        }
     }
 
     /// The counters in the Prometheus text exposition format (version 0.0.4).
@@ -69,7 +128,33 @@ public final class ServerMetrics: Sendable {
             "Requests refused because the audit log could not be written.",
             [" \(auditUnavailable.load(ordering: .relaxed))"])
         if let groupCommits { out += Self.exposition(groupCommits) }
+        if let checks = registryChecks.withLock({ $0 }) { out += Self.exposition(checks) }
         return out
+    }
+
+    /// The registry watch's results: checks by result, and the last completed check's problems by kind, time and
+    /// duration. Labels are kinds only: batch ids and sources go to the server log.
+    static func exposition(_ checks: RegistryChecks) -> String {
+        let results = [("passed", checks.passed), ("problems", checks.foundProblems), ("failed", checks.failed)]
+        var out = family(
+            "shanyrak_registry_checks_total", .counter,
+            "Registry checks against the batch anchors in the audit log, by result (failed: could not run).",
+            results.map { "{result=\"\($0.0)\"} \($0.1)" })
+        if let problems = checks.problems {
+            out += family(
+                "shanyrak_registry_check_problems", .gauge,
+                "Batches the last completed registry check found differing from their anchors, by kind "
+                    + "(predates_anchors: written before anchoring, not verified).",
+                BatchAnchorProblem.Kind.allCases.map { "{kind=\"\(label($0))\"} \(problems[$0] ?? 0)" })
+        }
+        return out
+            + family(
+                "shanyrak_registry_check_last_completed_timestamp_seconds", .gauge,
+                "When the last registry check completed (Unix time; 0: none yet).",
+                [" \(seconds(checks.lastCompleted))"])
+            + family(
+                "shanyrak_registry_check_duration_seconds", .gauge, "How long the last completed registry check took.",
+                [" \(seconds(checks.lastSeconds))"])
     }
 
     /// The audit log's group commits: a duration histogram (every request waits for one), entries and failures.

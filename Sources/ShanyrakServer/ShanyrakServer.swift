@@ -101,12 +101,18 @@ public enum ShanyrakServer {
     ///   - port: the port to bind (0 picks a free one).
     ///   - idleTimeout: how long a connection may stay idle (see `application`).
     ///   - logger: the server log.
+    ///   - registryWatch: checks of the registry against its anchors, run in the background while the server
+    ///     runs (nil: none).
     ///   - onServerRunning: called with the bound port once the server listens.
     /// - Throws: when the server cannot start.
     public static func run(
         _ dependencies: ServerDependencies, host: String, port: Int, idleTimeout: Duration = defaultIdleTimeout,
-        logger: Logger? = nil, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        logger: Logger? = nil, registryWatch: RegistryWatch? = nil,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
+        // Stopped with the server; a check under way is read-only, so it is not waited for.
+        let watching = registryWatch.map { watch in Task { await watch.run() } }
+        defer { watching?.cancel() }
         let log = logger ?? Logger(label: "shanyrak")
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {

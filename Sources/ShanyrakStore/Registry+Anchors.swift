@@ -7,7 +7,7 @@ public import ShanyrakCore
 /// the batch (id, source, time), never a value, a subject or an IIN.
 public struct BatchAnchorProblem: Sendable, Hashable, CustomStringConvertible {
     /// What is wrong.
-    public enum Kind: String, Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
         /// The batch's records differ from its newest anchor (one deleted, added, re-dated, moved or
         /// its payload changed).
         case changed
@@ -112,8 +112,7 @@ extension Registry {
     }
 
     /// Compares every batch of the registry in `dataDirectory` with its newest anchor, reading the registry
-    /// file read-only in one snapshot: records are streamed in id order and digested batch by batch, so
-    /// memory grows with the number of batches, not of records.
+    /// file read-only (`digestBatches`), then calling `anchors` and comparing (`RegistryBatchDigests.compare`).
     ///
     /// `anchors` is called once the registry has been read: a batch that an ingest commits while this runs
     /// is then either not seen or seen with its anchor (unless its ingest has yet to append it).
@@ -125,34 +124,80 @@ extension Registry {
     public static func verifyAnchors(
         dataDirectory: URL, anchors: () throws -> [Int64: BatchAnchor]
     ) throws -> RegistryAnchorReport {
+        try digestBatches(dataDirectory: dataDirectory).compare(with: try anchors())
+    }
+
+    /// Reads every batch of the registry in `dataDirectory` read-only and digests its records as ingest
+    /// anchored them: records are streamed in id order and digested batch by batch, so memory grows with
+    /// the number of batches, not of records.
+    ///
+    /// Each batch is read in a read transaction of its own (with its row of the `batch` table and the
+    /// source names), not the whole registry in one: a running server's registry can then be checkpointed
+    /// between two batches, and the longest snapshot held is that of the largest batch (about a second for
+    /// a million-person population feed). A batch is written in one transaction and only rewritten whole
+    /// by `keys rewrap`, so each one is read as a commit left it. Records of any id are read, negative ones
+    /// included (their batch is then unknown).
+    /// - Parameter dataDirectory: the data folder holding `registry.sqlite`.
+    /// - Returns: the batch rows and the digest of each batch's records.
+    /// - Throws: `StoreError` when the registry cannot be read.
+    public static func digestBatches(dataDirectory: URL) throws -> RegistryBatchDigests {
         let path = dataDirectory.appendingPathComponent(fileName).path
         guard FileManager.default.fileExists(atPath: path) else { throw StoreError.notInitialised(dataDirectory.path) }
         let connection = try ReadConnection(path: path)
-        var rows: [Int64: (source: String, startedAt: Int64)] = [:]
-        var found: [Int64: BatchAnchor] = [:]
+        var digests = RegistryBatchDigests()
         try connection.transaction {
             try forEachRow(
                 connection, "SELECT id, source, started_at FROM batch", bind: { _ in SQLITE_OK },
                 row: { stmt in
-                    rows[sqlite3_column_int64(stmt, 0)] = (text(stmt, 1) ?? "", sqlite3_column_int64(stmt, 2))
+                    digests.rows[sqlite3_column_int64(stmt, 0)] = (text(stmt, 1) ?? "", sqlite3_column_int64(stmt, 2))
                     return true
                 })
-            let sources = try sourceNames(connection)
-            var open: Int64?
-            var digest = BatchRecordsDigest()
-            try forEachRecord(connection, from: 0, to: nil, sources: sources) { batch, record in
-                if let previous = open, previous != batch {
-                    found[previous] = digest.anchor(batch: previous, source: "")
-                    digest = BatchRecordsDigest()
-                }
-                open = batch
-                record(&digest)
-            }
-            if let open { found[open] = digest.anchor(batch: open, source: "") }
         }
-        var check = AnchorCheck(rows: rows, anchors: try anchors())
-        for (batch, anchor) in found.sorted(by: { $0.key < $1.key }) { check.compare(batch: batch, found: anchor) }
-        return check.report()
+        var next: Int64? = Int64.min
+        while let from = next {
+            next = try connection.transaction {
+                guard let first = try firstRecordID(connection, from: from) else { return nil }
+                let batch = first >> 32
+                // The last possible batch has no successor to bound it: read to the end.
+                let end: Int64? = batch < Int64.max >> 32 ? (batch + 1) << 32 : nil
+                // A batch committed after the rows were read: its row is read with its records.
+                if digests.rows[batch] == nil, let row = try batchRow(connection, batch) { digests.rows[batch] = row }
+                var digest = BatchRecordsDigest()
+                try forEachRecord(connection, from: batch << 32, to: end, sources: try sourceNames(connection)) {
+                    _, record in record(&digest)
+                }
+                digests.found[batch] = digest.anchor(batch: batch, source: "")
+                return end
+            }
+        }
+        return digests
+    }
+
+    /// The smallest record id at or above `from`, or nil when there is none.
+    private static func firstRecordID(_ db: some PreparedStatements, from: Int64) throws -> Int64? {
+        var first: Int64?
+        try forEachRow(
+            db, "SELECT id FROM record WHERE id >= ?1 ORDER BY id LIMIT 1",
+            bind: { sqlite3_bind_int64($0, 1, from) },
+            row: { stmt in
+                first = sqlite3_column_int64(stmt, 0)
+                return false
+            })
+        return first
+    }
+
+    /// The source name and start time of batch `id`, or nil when the batch table does not hold it.
+    private static func batchRow(_ db: some PreparedStatements, _ id: Int64) throws -> (
+        source: String, startedAt: Int64
+    )? {
+        var found: (source: String, startedAt: Int64)?
+        try forEachRow(
+            db, "SELECT source, started_at FROM batch WHERE id = ?1", bind: { sqlite3_bind_int64($0, 1, id) },
+            row: { stmt in
+                found = (text(stmt, 0) ?? "", sqlite3_column_int64(stmt, 1))
+                return false
+            })
+        return found
     }
 
     /// The name of every source by number, as bytes (what records are digested with).
@@ -198,7 +243,25 @@ extension Registry {
     }
 }
 
-/// The comparison of `Registry.verifyAnchors`, batch by batch.
+/// The registry's batches as `Registry.digestBatches` read them: each batch's row of the `batch` table and the
+/// digest of its records, to be compared with the audit log's anchors (`compare(with:)`) once or more.
+public struct RegistryBatchDigests: Sendable {
+    /// Rows of the `batch` table by id: source name and start time (Unix seconds).
+    var rows: [Int64: (source: String, startedAt: Int64)] = [:]
+    /// The digest of each batch's records by id, for every batch that has records (under an empty source name).
+    var found: [Int64: BatchAnchor] = [:]
+
+    /// Compares every batch read with its newest anchor.
+    /// - Parameter anchors: the newest anchor of each batch the audit log anchors, by batch id.
+    /// - Returns: what matches and what does not.
+    public func compare(with anchors: [Int64: BatchAnchor]) -> RegistryAnchorReport {
+        var check = AnchorCheck(rows: rows, anchors: anchors)
+        for (batch, anchor) in found.sorted(by: { $0.key < $1.key }) { check.compare(batch: batch, found: anchor) }
+        return check.report()
+    }
+}
+
+/// The comparison of `RegistryBatchDigests.compare`, batch by batch.
 private struct AnchorCheck {
     let rows: [Int64: (source: String, startedAt: Int64)]
     let anchors: [Int64: BatchAnchor]

@@ -124,7 +124,8 @@ extension Shanyrak {
             discussion: """
                 The text form begins with the registry's sealed-format floor: the oldest sealed-value format its \
                 readers open. A registry written before format 3 accepts formats 1 to 3 until `keys rewrap` has \
-                re-sealed every older value; then it accepts format 3 only. (`--json` prints the key versions.) \
+                re-sealed every older value; then it accepts format 3 only. (`--json` prints the key versions, \
+                each with the floor as `sealed_format_floor`.) \
                 It also opens the active keys, bound to that floor: when they do not open (the wrong master key, \
                 or a floor lowered or deleted in the database), it says so and exits 1 after the report.
                 """)
@@ -154,12 +155,31 @@ extension Shanyrak {
         }
     }
 
-    /// What `keys status` reads: its JSON is the key versions alone, as before the floor existed.
+    /// What `keys status` reads. Its JSON is the list of key versions it was before the floor existed (scripts
+    /// read it as one), each with the registry's floor as `sealed_format_floor`.
     struct StatusReport: Encodable {
         let keys: [KeyVersionStatus]
         let floor: UInt8
 
-        func encode(to encoder: any Encoder) throws { try keys.encode(to: encoder) }
+        /// One key version and the floor, in one JSON object.
+        private struct Element: Encodable {
+            let key: KeyVersionStatus
+            let floor: UInt8
+
+            enum CodingKeys: String, CodingKey {
+                case floor = "sealed_format_floor"
+            }
+
+            func encode(to encoder: any Encoder) throws {
+                try key.encode(to: encoder)
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(floor, forKey: .floor)
+            }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            try keys.map { Element(key: $0, floor: floor) }.encode(to: encoder)
+        }
     }
 
     struct Retire: AsyncParsableCommand {

@@ -86,9 +86,12 @@ struct RegistryVerify: AsyncParsableCommand {
             let verifiers = try trust.verifiers(data: dir, reader: reader)
             var logged: [Int64: LoggedBatchAnchor] = [:]
             var audit: AuditVerificationReport?
+            // Anchors are taken below the log's size before the registry is read: one appended later may be of
+            // a batch committed after the read, which would show as missing.
+            let size = try reader.treeSize()
             let report = try Registry.verifyAnchors(dataDirectory: dir) {
-                // Read after the registry's snapshot: a batch committed before it has its anchor by now,
-                // unless its ingest is still appending it.
+                // Read after the registry: a batch committed before it has its anchor by now, unless its ingest
+                // is still appending it.
                 let verified = try reader.verify(verifiers: verifiers)
                 audit = verified
                 if let failure = verified.failures.first {
@@ -96,7 +99,7 @@ struct RegistryVerify: AsyncParsableCommand {
                         "the audit log does not verify (\(failure)); registry verify needs a log that does: run "
                             + "`shanyrak audit verify --data \(dir.path)`", code: 2)
                 }
-                logged = try reader.newestBatchAnchors(below: verified.entriesVerified)
+                logged = try reader.newestBatchAnchors(below: min(size, verified.entriesVerified))
                 return logged.mapValues(\.anchor)
             }
             try printResult(report, auditEntries: audit?.entriesVerified ?? 0, logged: logged, dir: dir)

@@ -3,6 +3,8 @@ import ShanyrakAudit
 import ShanyrakCore
 import Testing
 
+@testable import ShanyrakAudit
+
 /// Field 15 of an entry: the batch anchors of an ingest or rewrap (docs/audit.md, section 1.1).
 struct BatchAnchorCodecTests {
     static let digest = [UInt8](repeating: 0xCD, count: 32)
@@ -119,5 +121,13 @@ struct BatchAnchorCodecTests {
         #expect(newest[2]?.sequence == 2)
         #expect(newest.mapValues(\.replaced) == [1: 0, 2: 1])
         #expect(try reader.newestBatchAnchors(below: 2).mapValues(\.anchor.digest.first) == [1: 1, 2: 1])
+        // From an entry on: only the anchors appended since (what a server's registry check reads again).
+        #expect(try reader.newestBatchAnchors(from: 1).mapValues(\.anchor.digest.first) == [2: 2])
+        #expect(try reader.newestBatchAnchors(from: 1, below: 2).isEmpty)
+        // Read a chunk of entries per read transaction, the result is the same as in one.
+        for chunk: UInt64 in [1, 2, 3] {
+            #expect(try reader.newestBatchAnchors(from: 0, below: nil, chunk: chunk) == newest, "chunk \(chunk)")
+            #expect(try reader.newestBatchAnchors(from: 0, below: 2, chunk: chunk).count == 2, "chunk \(chunk)")
+        }
     }
 }

@@ -98,6 +98,12 @@ struct BatchAnchorTests {
             [.unknownBatch: [9]]
         ),
         (
+            // Views take the newest record by date, then id: one with a negative id still wins by its date.
+            "add a record with a negative id",
+            "INSERT INTO record SELECT -5, subject, source, '2025-01-01', payload FROM record WHERE id = (3 << 32 | 1)",
+            [.unknownBatch: [-1]]
+        ),
+        (
             "add a batch",
             """
             INSERT INTO batch SELECT 4, source, file_digest, started_at, finished_at, rows_read, rows_accepted,

@@ -18,6 +18,12 @@ head -n 1 out.txt | grep -q "sealed-value formats accepted: 3 and newer" \
 run 0 status.json bin keys status --data demo --json
 "$py" -c 'import json; s=json.load(open("status.json")); assert isinstance(s, list) and s and "class" in s[0], s' \
     || { cat status.json >&2; fail "keys status --json is no longer the list of key versions"; }
+# floor_in_json N: every key version of `keys status --json` (status.json) shows the floor N, as the text does.
+floor_in_json() {
+    "$py" -c 'import json,sys; s=json.load(open("status.json")); assert all(k["sealed_format_floor"] == int(sys.argv[1]) for k in s), s' "$1" \
+        || { cat status.json >&2; fail "keys status --json does not show the sealed-format floor $1"; }
+}
+floor_in_json 3
 run 0 out.txt bin keys rewrap --data demo
 grep -q "re-sealed 0 values" out.txt || { cat out.txt >&2; fail "rewrap of a demo registry re-sealed something"; }
 ! grep -q "floor" out.txt || { cat out.txt >&2; fail "rewrap raised a floor that was at 3 already"; }
@@ -60,6 +66,8 @@ PY
 run 0 out.txt bin keys status --data demo
 head -n 1 out.txt | grep -q "sealed-value formats accepted: all" \
     || { cat out.txt >&2; fail "a registry without a floor does not say it accepts every format"; }
+run 0 status.json bin keys status --data demo --json
+floor_in_json 1
 run 0 out.txt bin keys rewrap --data demo --class quarantine
 ! grep -q "floor raised" out.txt || { cat out.txt >&2; fail "a rewrap of the quarantine alone raised the floor"; }
 run 0 out.txt bin keys rewrap --data demo
@@ -68,6 +76,8 @@ grep -q "sealed-format floor raised to 3" out.txt || { cat out.txt >&2; fail "re
 run 0 out.txt bin keys status --data demo
 head -n 1 out.txt | grep -q "sealed-value formats accepted: 3 and newer" \
     || { cat out.txt >&2; fail "keys status does not show the raised floor"; }
+run 0 status.json bin keys status --data demo --json
+floor_in_json 3
 run 0 audit.txt bin audit query --data demo --action keys.rewrap --json
 grep -q 'sealed-format-floor-3' audit.txt || { cat audit.txt >&2; fail "the floor raise is not in the audit log"; }
 # The raise bound the keys to the floor: the same deletion is refused now.

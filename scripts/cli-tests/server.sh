@@ -118,6 +118,37 @@ if grep -Fq -e "$(cat demo/metrics.token)" -e "$old_metrics_token" refused.log s
     fail "a log shows the metrics token"
 fi
 "$bin" audit verify --data demo --keys keys > verify.log || { cat verify.log; fail "audit verify"; }
+
+# The server checks its registry against the batch anchors in the audit log (--verify-registry-every):
+# the first check passes; a survivor's newest police record deleted through SQLite shows on /metrics
+# with the next one, and the log names the batch and its source. On a copy: the demo folder stays as it is.
+cp -r demo watched
+served=watched start_server serve-watch.log --metrics-token-file demo/metrics.token --verify-registry-every 2s
+grep -q "registry checked every 2s" serve-watch.log || { cat serve-watch.log; fail "serve does not say it checks the registry"; }
+# metric NAME: its value on /metrics, or nothing.
+metric() { curl -s -H "$metrics" "$url/metrics" | awk -v name="$1" '$1 == name { print $2 }'; }
+# wait_metric NAME VALUE: until NAME shows VALUE (20 s at most).
+wait_metric() {
+    i=0
+    until [ "$(metric "$1")" = "$2" ]; do
+        i=$((i + 1)); [ $i -gt 200 ] && { cat serve-watch.log; fail "$1 is '$(metric "$1")', not $2"; }
+        sleep 0.1
+    done
+}
+wait_metric 'shanyrak_registry_checks_total{result="passed"}' 1
+[ "$(metric 'shanyrak_registry_check_problems{kind="changed"}')" = 0 ] || fail "an untouched registry has changed batches"
+grep -q "registry check passed: " serve-watch.log || { cat serve-watch.log; fail "no log line for a passed check"; }
+police=$(python3 -c "import sqlite3; print(sqlite3.connect('watched/registry.sqlite').execute(\"SELECT id FROM batch WHERE source = 'police'\").fetchone()[0])")
+python3 -c "
+import sqlite3; c = sqlite3.connect('watched/registry.sqlite')
+c.execute('DELETE FROM record WHERE id = (SELECT max(id) FROM record WHERE id >> 32 = $police)'); c.commit()"
+wait_metric 'shanyrak_registry_check_problems{kind="changed"}' 1
+grep -q "warning shanyrak: registry check: changed: batch $police (police, " serve-watch.log \
+    || { cat serve-watch.log; fail "the log does not name the changed batch"; }
+[ "$(code -H "Authorization: Bearer $new_sw" "$url/v1/households/$household")" = 200 ] || fail "no card while the check finds problems"
+if grep -q "shanyrak_registry" body; then fail "a card carries registry-check results"; fi
+kill $server; wait $server 2>/dev/null || true
+trap - EXIT
 # The auditor reads the break-glass justification; the reading is recorded first.
 "$bin" audit justifications --data demo > justifications.log || { cat justifications.log; fail "audit justifications"; }
 [ "$(wc -l < justifications.log)" = 1 ] || fail "caller's newline or tab forged a line: $(cat justifications.log)"
