@@ -109,6 +109,20 @@ extension FailedAuthenticationLimiterTests {
         #expect(limiter.fail("g", "g3", at: later) != .record)
     }
 
+    @Test(
+        "an IPv6 client is counted by its /64 network, an IPv4-mapped one by its IPv4 address",
+        arguments: [
+            ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+            ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+            ("fe80::1", "fe80:0:0:0::/64"),
+            ("::ffff:192.0.2.7", nil),
+        ])
+    func ipv6Network(_ text: String, _ expected: String?) throws {
+        var address = in6_addr()
+        #expect(inet_pton(AF_INET6, text, &address) == 1)
+        #expect(ShanyrakRequestContext.network64(address) == expected)
+    }
+
     @Test("over the burst: 429 with Retry-After, a valid token still works, and one summary entry counts the rest")
     func serverThrottlesAndSummarises() async throws {
         let f = try await ServerFixture.make()
