@@ -329,13 +329,14 @@ extension Registry {
     ///   - progress: called after each transaction with the number re-sealed so far.
     ///   - rewritten: called after each transaction that committed with the ids of the batches whose
     ///     records it rewrote (none for quarantined lines): their anchors in the audit log are to be
-    ///     renewed (`anchors(ofBatches:)`), even when a later transaction fails.
+    ///     renewed (`anchors(ofBatches:)`) before the next transaction. When it throws, the run stops
+    ///     there with its error.
     /// - Returns: how many values were re-sealed (0 once nothing is left to do).
     /// - Throws: `StoreError` for an unknown class, or a record whose value does not open, is below the
     ///   sealed-format floor, or whose source is missing.
     public func rewrap(
         className: String?, keyring: Keyring, batchSize: Int = 10_000, progress: (Int) -> Void = { _ in },
-        rewritten: (Set<Int64>) -> Void = { _ in }
+        rewritten: (Set<Int64>) throws -> Void = { _ in }
     ) throws -> Int {
         try rewrapValues(
             className: className, keyring: keyring, batchSize: batchSize, progress: progress, rewritten: rewritten
@@ -348,7 +349,7 @@ extension Registry {
     /// - Throws: as `rewrap(className:keyring:batchSize:progress:rewritten:)`.
     public func rewrapValues(
         className: String?, keyring: Keyring, batchSize: Int = 10_000, progress: (Int) -> Void = { _ in },
-        rewritten: (Set<Int64>) -> Void = { _ in }
+        rewritten: (Set<Int64>) throws -> Void = { _ in }
     ) throws -> RewrapOutcome {
         let keys = try DataKeys.load(from: self, keyring: keyring)
         let classes = className.map { [$0] } ?? (IndicatorClass.allCases.map(\.rawValue) + [DataKeys.quarantineClass])
@@ -379,7 +380,7 @@ extension Registry {
                     return try body(db, cursor)
                 }
                 total += pass.resealed
-                if !pass.batches.isEmpty { rewritten(pass.batches) }
+                if !pass.batches.isEmpty { try rewritten(pass.batches) }
                 progress(total)
                 if pass.scanned < batchSize { break }
                 cursor = pass.lastID

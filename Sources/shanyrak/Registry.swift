@@ -4,6 +4,7 @@ import ShanyrakAudit
 import ShanyrakCore
 import ShanyrakCrypto
 import ShanyrakStore
+import Synchronization
 
 extension Shanyrak {
     /// `shanyrak registry ...`: check the registry's records against their anchors in the audit log.
@@ -226,30 +227,56 @@ struct RegistryAnchor: AsyncParsableCommand {
 }
 
 extension ServiceContext {
-    /// `keys rewrap` with the anchors of the batches it re-sealed renewed in the audit log: after every run,
-    /// and also when it stops with an error (the transactions before it are committed).
-    /// - Throws: the rewrap's error, or `CLIError` (exit 5) when the anchors cannot be recorded.
-    func rewrapAnchoringBatches(className: String?, batchSize: Int, progress: (Int) -> Void) async throws
-        -> RewrapOutcome
+    /// `keys rewrap` with the anchors of the batches it re-sealed renewed in the audit log after every
+    /// transaction, before the next one: so an interrupted rewrap (killed, or the machine stopped) leaves at
+    /// most one transaction's batches unanchored, and a registry check running meanwhile (`serve
+    /// --verify-registry-every`) sees at most those as changed, for about the time of one transaction.
+    ///
+    /// The rewrap runs on a thread of its own, which waits for each anchor to be durable: the transactions are
+    /// synchronous, the audit log's appends asynchronous, and a thread of Swift's cooperative pool must not be
+    /// blocked waiting for another task.
+    /// - Throws: the rewrap's error, or `CLIError` (exit 5) when an anchor cannot be recorded (then the rewrap
+    ///   stops after the transaction whose batches it names).
+    func rewrapAnchoringBatches(className: String?, batchSize: Int, progress: @escaping @Sendable (Int) -> Void)
+        async throws -> RewrapOutcome
     {
-        var rewritten = Set<Int64>()
-        let outcome: RewrapOutcome
-        do {
-            outcome = try registry.rewrapValues(
-                className: className, keyring: keyring, batchSize: batchSize, progress: progress,
-                rewritten: { rewritten.formUnion($0) })
-        } catch {
-            try? await anchorRewritten(rewritten)
-            throw error
+        let registry = registry
+        let keyring = keyring
+        return try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue(label: "shanyrak.rewrap").async {
+                continuation.resume(
+                    with: Result {
+                        try registry.rewrapValues(
+                            className: className, keyring: keyring, batchSize: batchSize, progress: progress,
+                            rewritten: { batches in try self.anchorRewrittenWaiting(batches) })
+                    })
+            }
         }
-        try await anchorRewritten(rewritten)
-        return outcome
     }
 
-    private func anchorRewritten(_ batches: Set<Int64>) async throws {
-        guard !batches.isEmpty else { return }
-        try await OperatorAudit.record(
-            self, action: "registry.anchor", requestId: "keys.rewrap:\(batches.count)-batches",
-            batchAnchors: try registry.anchors(ofBatches: batches))
+    /// Records the renewed anchors of `batches` and waits until they are durable. Called on the rewrap's own
+    /// thread, never on one of the cooperative pool.
+    /// - Throws: `CLIError` (exit 5) naming the batches when they could not be recorded.
+    private func anchorRewrittenWaiting(_ batches: Set<Int64>) throws {
+        let done = DispatchSemaphore(value: 0)
+        let failure = Mutex<(any Error)?>(nil)
+        Task {
+            do {
+                try await OperatorAudit.record(
+                    self, action: "registry.anchor", requestId: "keys.rewrap:\(batches.count)-batches",
+                    batchAnchors: try registry.anchors(ofBatches: batches))
+            } catch {
+                failure.withLock { $0 = error }
+            }
+            done.signal()
+        }
+        done.wait()
+        if let error = failure.withLock({ $0 }) {
+            let ids = batches.sorted().map(String.init).joined(separator: ", ")
+            throw CLIError(
+                "the rewrap stopped: the new anchors of batches \(ids), which it re-sealed, could not be recorded "
+                    + "(\(error)); once the audit log can be written, run `shanyrak registry anchor --renew` with "
+                    + "--batch for each of them, then run the rewrap again", code: 5)
+        }
     }
 }

@@ -131,6 +131,24 @@ run 0 out.txt bin audit query --data data --action registry.anchor --json
 grep -q '"batchAnchors"' out.txt || { cat out.txt >&2; fail "the rewrap's anchors are not in the log"; }
 ok "verify after keys rotate + rewrap is clean"
 
+# The anchors are renewed after every transaction, not once at the end: a rewrap of one record per
+# transaction leaves one anchor entry per transaction (so one killed mid-way leaves at most one
+# transaction's batches unanchored).
+anchor_entries() {
+    bin audit query --data data --action registry.anchor --json >anchors.json
+    "$py" -c 'import json; print(sum(1 for l in open("anchors.json") if json.loads(l)["requestId"].startswith("keys.rewrap:")))'
+}
+before=$(anchor_entries)
+run 0 out.txt bin keys rotate --data data --class economic
+run 0 out.txt bin keys rewrap --data data --batch-size 1
+resealed=$(sed -n 's/^re-sealed \([0-9]*\) values$/\1/p' out.txt)
+after=$(anchor_entries)
+records=$("$py" -c 'import sqlite3; print(sqlite3.connect("data/registry.sqlite").execute("SELECT count(*) FROM record WHERE source = (SELECT number FROM source WHERE name = '"'labour'"')").fetchone()[0])')
+[ $((after - before)) -eq "$records" ] || fail "a rewrap of $records records one by one left $((after - before)) anchor entries, not one per transaction"
+[ "$resealed" -ge "$records" ] || fail "the rewrap re-sealed $resealed values of $records records"
+run 0 out.txt bin registry verify --data data
+ok "keys rewrap renews the anchors after each transaction"
+
 # 6. A registry written before anchors (its log holds none): one clear message, exit 2; `registry anchor`
 #    anchors every batch, then it verifies.
 rm -rf old
