@@ -76,15 +76,21 @@ extension Components.Schemas.IngestSummary {
 }
 
 extension Components.Schemas.AuditEntry {
-    /// An audit entry in its JSON form (hash as lowercase hex, justification as base64).
+    /// An audit entry in its JSON form (hash as lowercase hex, justification as base64, anchors and occurrences
+    /// absent when there are none or one), as `shanyrak audit export` writes it.
     /// - Parameter entry: the entry read from the log.
     init(_ entry: ShanyrakAudit.AuditEntry) {
         self.init(
             sequence: Int64(entry.sequence), time: entry.timeMicroseconds, actorId: entry.actorId, role: entry.role,
             action: entry.action, view: entry.view, subjects: entry.subjects, indicatorIds: entry.indicatorIds,
             decision: entry.decision == .allow ? .allow : .deny, policyIds: entry.policyIds,
-            policySetHash: entry.policySetHash.map { String(format: "%02x", $0) }.joined(),
-            requestId: entry.requestId,
-            sealedJustification: entry.sealedJustification.map { Data($0).base64EncodedString() })
+            policySetHash: Hex.encode(entry.policySetHash), requestId: entry.requestId,
+            sealedJustification: entry.sealedJustification.map { Data($0).base64EncodedString() },
+            batchAnchors: entry.batchAnchors.isEmpty
+                ? nil
+                : entry.batchAnchors.map {
+                    .init(batch: $0.batch, source: $0.source, records: $0.records, digest: Hex.encode($0.digest))
+                },
+            occurrences: entry.occurrences > 1 ? Int64(clamping: entry.occurrences) : nil)
     }
 }

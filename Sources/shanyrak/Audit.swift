@@ -288,7 +288,8 @@ struct AuditQueryCommand: AsyncParsableCommand {
                     "\(e.sequence)\t\(iso.string(from: e.date))\t\(e.actorId)/\(e.role)\t\(e.action)\t\(e.view)\t"
                         + "\(e.decision.rawValue)\tsubjects=\(e.subjects.joined(separator: ","))\t"
                         + "indicators=\(e.indicatorIds.joined(separator: ","))\trequest=\(e.requestId)"
-                        + (e.sealedJustification == nil ? "" : "\tbreak-glass"))
+                        + (e.sealedJustification == nil ? "" : "\tbreak-glass")
+                        + (e.occurrences > 1 ? "\toccurrences=\(e.occurrences)" : ""))
             }
         }
     }

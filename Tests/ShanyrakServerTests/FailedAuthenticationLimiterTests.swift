@@ -171,6 +171,15 @@ extension FailedAuthenticationLimiterTests {
         #expect(try failures().dropLast().allSatisfy { $0.occurrences == 1 })
         #expect(await dependencies.recordThrottledFailures(logger: Self.logger) == 0, "recorded once")
         #expect(try failures().count == 4)
+        // An auditor reading the log over the API sees the count too.
+        try await ShanyrakServer.application(dependencies, port: 0).test(.router) { client in
+            let response = try await client.execute(
+                uri: "/v1/audit/entries?actor=anonymous", method: .get, headers: f.headers("auditor"))
+            let page = try #require(
+                try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
+            let counts = (page["entries"] as? [[String: Any]] ?? []).compactMap { $0["occurrences"] as? Int }
+            #expect(counts == [5], "only the summary carries occurrences")
+        }
         await f.close()
     }
 

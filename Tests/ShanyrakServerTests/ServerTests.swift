@@ -298,6 +298,18 @@ struct ServerTests {
             #expect(summary["source"] as? String == "police")
             #expect(summary["rows_read"] as? Int == 3)
             #expect(summary["rows_quarantined"] as? Int == 0)
+            // An auditor reading the log over the API sees the batch's anchor, as the export shows it.
+            let entries = try await client.execute(
+                uri: "/v1/audit/entries?action=ingest", method: .get, headers: f.headers("auditor"))
+            #expect(entries.status == .ok)
+            let page = try #require(
+                try JSONSerialization.jsonObject(with: Data(entries.body.readableBytesView)) as? [String: Any])
+            let anchors = (page["entries"] as? [[String: Any]] ?? []).compactMap {
+                $0["batchAnchors"] as? [[String: Any]]
+            }
+            let anchor = try #require(anchors.last?.first, "the ingest entry's anchor is in the API's JSON")
+            #expect(anchor["source"] as? String == "police" && anchor["batch"] as? Int == summary["batch"] as? Int)
+            #expect((anchor["digest"] as? String)?.count == 64)
             let quarantined = try await client.execute(
                 uri: "/v1/ingest/police", method: .post, headers: f.headers("agency"),
                 body: ByteBuffer(string: "iin,indicator,value,observed_on\n123,violence.x,1,2026-01-01\n"))

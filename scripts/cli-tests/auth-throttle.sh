@@ -61,4 +61,7 @@ failed = [e for e in entries if e["actorId"] == "anonymous" and e["view"] == "ho
 counts = sorted(e.get("occurrences", 1) for e in failed)
 assert counts == [1, 1, 1, 1, 1, 7], counts
 PY
+# The auditor's listing shows the summary's count.
+"$bin" audit query --data demo --actor anonymous > query.txt
+grep -q "occurrences=7" query.txt || { cat query.txt; fail "audit query does not show the summary's occurrences"; }
 echo "auth-throttle: ok"
