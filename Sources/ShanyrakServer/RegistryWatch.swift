@@ -2,7 +2,9 @@ import Dispatch
 public import Foundation
 public import Logging
 public import ShanyrakAudit
+import ShanyrakCore
 public import ShanyrakStore
+import Synchronization
 
 /// Checks the registry against the batch anchors in the audit log while the server runs, as
 /// `shanyrak registry verify` does by hand: an edit of the registry file that makes a record lose (a
@@ -97,6 +99,12 @@ public final class RegistryWatch: Sendable {
     private let queue = DispatchQueue(label: "shanyrak.registry-watch", qos: .utility)
     /// Runs between a check's registry read and its anchor read (tests: an ingest during a check).
     private let afterRegistryRead: (@Sendable () async throws -> Void)?
+    /// The newest anchor of each batch in the log's first `size` entries, as the last check read them: the log
+    /// is append-only, so each check reads only the entries appended since (a national log holds hundreds of
+    /// millions of entries, and anchors are a few in each thousand).
+    private let knownAnchors = Mutex<(size: UInt64, anchors: [Int64: BatchAnchor])>((0, [:]))
+    /// Log entries read for their anchors so far, over all checks (tests: each is read once).
+    let entriesReadForAnchors = Atomic<UInt64>(0)
 
     /// The most problems one check writes a line for; the rest are counted in one more line.
     static let problemLinesPerCheck = 100
@@ -172,7 +180,7 @@ public final class RegistryWatch: Sendable {
             (try self.reader.treeSize(), try Registry.digestBatches(dataDirectory: self.dataDirectory))
         }
         try await afterRegistryRead?()
-        var anchors = try await queue.run { try self.reader.newestBatchAnchors(below: size).mapValues(\.anchor) }
+        var anchors = try await queue.run { try self.anchors(below: size) }
         let first = digests.compare(with: anchors)
         guard !first.isValid else { return (first, size) }
         // A batch committed before the registry was read may have its anchor at or after `size`: an ingest
@@ -192,6 +200,18 @@ public final class RegistryWatch: Sendable {
 
     /// One warning per problem (at most `problemLinesPerCheck`), naming the batch, its source and the kind;
     /// one notice when the check passed.
+    /// The newest anchor of each batch in the log's first `size` entries: those the last check read, merged
+    /// with the entries appended since.
+    private func anchors(below size: UInt64) throws -> [Int64: BatchAnchor] {
+        let (known, anchors) = knownAnchors.withLock { $0 }
+        guard size > known else { return anchors }
+        let newer = try reader.newestBatchAnchors(from: known, below: size).mapValues(\.anchor)
+        entriesReadForAnchors.add(size - known, ordering: .relaxed)
+        let merged = anchors.merging(newer) { $1 }
+        knownAnchors.withLock { $0 = (size, merged) }
+        return merged
+    }
+
     private func log(_ report: RegistryAnchorReport, entries: UInt64, seconds: Double) {
         let took = ServerMetrics.seconds(seconds)
         guard !report.isValid else {

@@ -129,6 +129,24 @@ struct RegistryWatchTests {
         await f.close()
     }
 
+    @Test("each check reads only the log entries appended since the last one for their anchors, and finds them")
+    func anchorsAreReadIncrementally() async throws {
+        let f = try await Self.anchoredFixture()
+        let watch = Self.watch(f, ServerLogHandlerTests.Lines())
+        #expect(try #require(await watch.check()).isValid)
+        let size = try f.auditLog.reader.treeSize()
+        #expect(watch.entriesReadForAnchors.load(ordering: .relaxed) == size)
+        // A batch re-anchored with another digest: the next check reads that one entry and reports the batch.
+        let police = try #require(try Self.batches(f, source: "police").first)
+        var anchor = try #require(try f.registry.anchors(ofBatches: [police]).first)
+        anchor.digest = [UInt8](repeating: 0, count: 32)
+        try await Self.append(f, anchors: [anchor])
+        let report = try #require(await watch.check())
+        #expect(report.problems.map(\.batch) == [police] && report.problems.map(\.kind) == [.changed])
+        #expect(watch.entriesReadForAnchors.load(ordering: .relaxed) == size + 1)
+        await f.close()
+    }
+
     /// The fixture's police rows observed on `date`: new records for a registry that holds them already.
     static func policeFeed(_ f: ServerFixture, observedOn date: String) -> String {
         let lines = f.policeCSV.split(separator: "\n")
