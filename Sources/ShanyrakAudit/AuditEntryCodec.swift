@@ -10,7 +10,8 @@ public import ShanyrakCore
 /// contents, tags strictly increasing (absent is written as nothing, so entries made before a field existed
 /// keep their bytes): tag `0x01`, batch anchors (field 15): `u32 count` (at least 1) and per anchor
 /// `u64 batch`, `str source`, `u64 records`, `bytes digest` (32 bytes), batches strictly increasing; tag `0x02`,
-/// occurrences (field 16): `u64` of at least 2, for an entry that stands for that many refused requests. `str` and `bytes` are a `u32` length then the UTF-8 or raw bytes; `list` is a `u32` count then that many
+/// occurrences (field 16): `u64` of at least 2, for an entry that stands for that many refused requests.
+/// `str` and `bytes` are a `u32` length then the UTF-8 or raw bytes; `list` is a `u32` count then that many
 /// `str`, strictly increasing in bytewise order. Nothing follows the last field. Decoding rejects anything else,
 /// so every entry has exactly one encoding.
 public enum AuditEntryCodec {
