@@ -1,3 +1,4 @@
+import ShanyrakCore
 import ShanyrakCrypto
 
 /// API tokens of staff accounts.
@@ -14,13 +15,7 @@ public enum StaffToken {
     public static func generate() -> String {
         var bytes = SecureRandom.bytes(32)
         defer { wipe(&bytes) }
-        let digits = Array("0123456789abcdef".utf8)
-        var out = Array(prefix.utf8)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        return prefix + Hex.encode(bytes)
     }
 
     /// The stored form of `token`: SHA-256 of its UTF-8 bytes.

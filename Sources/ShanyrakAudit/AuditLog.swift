@@ -1,5 +1,6 @@
 public import Foundation
 internal import GRDB
+import ShanyrakCore
 
 /// What the log returns once an append is durable.
 public struct AuditReceipt: Sendable, Hashable {
@@ -104,8 +105,7 @@ public actor AuditLog {
         self.origin = configuration.origin ?? signer?.verifier.name
         self.reader = AuditLogReader(store: store)
         self.checkpointer = try configuration.walCheckpointInterval.map { (interval) throws(AuditError) in
-            let (seconds, attoseconds) = interval.components
-            return try WALCheckpointer(path: store.path, interval: Double(seconds) + Double(attoseconds) / 1e18)
+            try WALCheckpointer(path: store.path, interval: interval.inSeconds)
         }
         self.state = try await store.loadState()
     }
@@ -284,10 +284,8 @@ public actor AuditLog {
                 do {
                     let started = ContinuousClock.now
                     try await store.write(group.batch, expectedSize: expectedSize)
-                    let took = (ContinuousClock.now - started).components
                     statistics.recordCommit(
-                        entries: group.batch.entries.count,
-                        seconds: Double(took.seconds) + Double(took.attoseconds) / 1e18)
+                        entries: group.batch.entries.count, seconds: (ContinuousClock.now - started).inSeconds)
                 } catch  where error == .grownElsewhere {
                     state = nil  // another process appended: build the group again on the log as it is
                     continue

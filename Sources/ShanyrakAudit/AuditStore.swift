@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ShanyrakCore
 
 /// The audit log's own SQLite file (`audit.sqlite`): entries, the stored Merkle nodes and checkpoints.
 ///
@@ -33,7 +34,7 @@ final class AuditStore: Sendable {
         var config = Configuration()
         config.readonly = readOnly
         config.label = "ShanyrakAudit"
-        let seconds = Double(busyTimeout.components.seconds) + Double(busyTimeout.components.attoseconds) / 1e18
+        let seconds = busyTimeout.inSeconds
         config.busyMode = seconds > 0 ? .timeout(seconds) : .immediateError
         config.prepareDatabase { db in
             // Proofs read scattered nodes and verification streams the whole file: map it rather than

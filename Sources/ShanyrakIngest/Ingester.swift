@@ -201,7 +201,7 @@ public struct Ingester: Sendable {
                 guard let digest = queue.fileDigest else {
                     throw IngestError.input("\(file.path): the file was not read to its end")
                 }
-                summary.fileDigest = digest.map { String(format: "%02x", $0) }.joined()
+                summary.fileDigest = Hex.encode(digest)
                 writer.fileDigest = summary.fileDigest
                 if allOrNothing && counts.rowsQuarantined > 0 {
                     let first =

@@ -1,4 +1,5 @@
 public import Foundation
+import ShanyrakCore
 public import ShanyrakCrypto
 
 /// Why a signed policy set was refused: which file, name or signature does not match.
@@ -60,7 +61,7 @@ public enum PolicyBundleSignature {
         SHA256.hash(message(try files(in: directory)))
     }
 
-    static func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
+    static func hex(_ b: [UInt8]) -> String { Hex.encode(b) }
 
     /// Signs every file of the set and writes `DIR/policies.sig` (replacing an older one).
     /// - Parameters:

@@ -7,7 +7,7 @@ extension DispatchQueue {
     /// - Parameter work: the synchronous work.
     /// - Returns: what `work` returns.
     /// - Throws: what `work` throws.
-    func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    package func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             self.async { continuation.resume(with: Result { try work() }) }
         }

@@ -1,5 +1,6 @@
 import Logging
 import ShanyrakAccess
+import ShanyrakCore
 import Synchronization
 
 /// Bounds how many failed authentications the server records one by one, per client address, so that a
@@ -21,9 +22,9 @@ final class FailedAuthenticationLimiter: Sendable {
     /// How failures are limited.
     struct Configuration: Sendable {
         /// Failures an address may make in a row before it is throttled.
-        var burst: Int = 30
+        var burst = ServerDependencies.defaultFailedAuthenticationBurst
         /// Failures an address may make per second in the long run.
-        var perSecond: Double = 1
+        var perSecond = ServerDependencies.defaultFailedAuthenticationsPerSecond
         /// Addresses remembered at most.
         var maximumAddresses: Int = 4096
     }
@@ -152,8 +153,7 @@ final class FailedAuthenticationLimiter: Sendable {
     }
 
     private func refill(_ bucket: inout Bucket, now: ContinuousClock.Instant) {
-        let elapsed = now - bucket.refilledAt
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let seconds = (now - bucket.refilledAt).inSeconds
         bucket.tokens = min(Double(configuration.burst), bucket.tokens + seconds * configuration.perSecond)
         bucket.refilledAt = now
     }

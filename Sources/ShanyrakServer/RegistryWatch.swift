@@ -157,8 +157,7 @@ public final class RegistryWatch: Sendable {
         let started = clock.now
         do {
             let (report, entries) = try await compare()
-            let took = (clock.now - started).components
-            let seconds = Double(took.seconds) + Double(took.attoseconds) / 1e18
+            let seconds = (clock.now - started).inSeconds
             metrics.recordRegistryCheck(problems: report.problems, seconds: seconds, completedAt: Date())
             log(report, entries: entries, seconds: seconds)
             return report

@@ -30,6 +30,11 @@ public struct ServerDependencies: Sendable {
     /// summary entries (`recordThrottledFailures`), so a flood cannot grow the audit log without bound.
     var failedAuthentications: FailedAuthenticationLimiter
 
+    /// The default of `init`'s `failedAuthenticationBurst`: 30 failures in a row per client address.
+    public static let defaultFailedAuthenticationBurst = 30
+    /// The default of `init`'s `failedAuthenticationsPerSecond`: one a second per client address.
+    public static let defaultFailedAuthenticationsPerSecond = 1.0
+
     /// The default of `maximumRequestBodyBytes`: 64 KiB, far above any JSON body of the contract.
     public static let defaultMaximumRequestBodyBytes = 64 * 1024
 
@@ -52,7 +57,8 @@ public struct ServerDependencies: Sendable {
         policy: (any AccessPolicy)? = nil, ingest: IngestDependencies? = nil, metrics: ServerMetrics = ServerMetrics(),
         metricsToken: MetricsToken? = nil, benchFixedRoute: Bool = false,
         maximumRequestBodyBytes: Int = ServerDependencies.defaultMaximumRequestBodyBytes,
-        failedAuthenticationBurst: Int = 30, failedAuthenticationsPerSecond: Double = 1
+        failedAuthenticationBurst: Int = defaultFailedAuthenticationBurst,
+        failedAuthenticationsPerSecond: Double = defaultFailedAuthenticationsPerSecond
     ) {
         self.access = access
         self.accessLog = accessLog

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import OpenAPIRuntime
 import ShanyrakAccess
+import ShanyrakCore
 
 /// Wraps the router: gives each request its id, turns every error into an RFC 9457 problem,
 /// records failed authentications in the audit log, and counts requests.
@@ -47,8 +48,7 @@ struct ShanyrakResponder<Inner: HTTPResponder<ShanyrakRequestContext>>: HTTPResp
         response.headers[HeaderNames.requestID] = requestID
         // Views, audit entries and proofs must not stay in a browser's or a proxy's cache.
         response.headers[.cacheControl] = "no-store"
-        let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let seconds = (ContinuousClock.now - started).inSeconds
         let route = context.endpointPath.map { $0 == "NotFound" ? "unmatched" : $0 } ?? "unmatched"
         dependencies.metrics.record(
             method: request.method.rawValue, route: route, status: response.status.code, seconds: seconds)

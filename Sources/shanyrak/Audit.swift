@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ShanyrakAudit
+import ShanyrakCore
 import ShanyrakCrypto
 
 #if canImport(Glibc)
@@ -400,7 +401,7 @@ struct AuditAppendDemo: AsyncParsableCommand {
         let elapsed = ContinuousClock.now - start
         let checkpoint = try await log.checkpoint()
         await log.close()
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         printError("appended \(total) entries with \(workers) appenders in \(String(format: "%.3f", seconds)) s")
         print(checkpoint.note, terminator: "")
     }

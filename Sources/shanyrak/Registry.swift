@@ -3,6 +3,7 @@ import Foundation
 import ShanyrakAudit
 import ShanyrakCore
 import ShanyrakCrypto
+import ShanyrakServer
 import ShanyrakStore
 import Synchronization
 
@@ -240,17 +241,10 @@ extension ServiceContext {
     func rewrapAnchoringBatches(className: String?, batchSize: Int, progress: @escaping @Sendable (Int) -> Void)
         async throws -> RewrapOutcome
     {
-        let registry = registry
-        let keyring = keyring
-        return try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue(label: "shanyrak.rewrap").async {
-                continuation.resume(
-                    with: Result {
-                        try registry.rewrapValues(
-                            className: className, keyring: keyring, batchSize: batchSize, progress: progress,
-                            rewritten: { batches in try self.anchorRewrittenWaiting(batches) })
-                    })
-            }
+        try await DispatchQueue(label: "shanyrak.rewrap").run {
+            try self.registry.rewrapValues(
+                className: className, keyring: self.keyring, batchSize: batchSize, progress: progress,
+                rewritten: { batches in try self.anchorRewrittenWaiting(batches) })
         }
     }
 

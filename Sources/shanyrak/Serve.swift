@@ -9,6 +9,12 @@ import ShanyrakServer
 import ShanyrakStore
 
 extension ServiceContext {
+    /// The server's defaults for failed authentications per client address: burst and rate.
+    static let failedAuthenticationDefaults = (
+        burst: ServerDependencies.defaultFailedAuthenticationBurst,
+        perSecond: ServerDependencies.defaultFailedAuthenticationsPerSecond
+    )
+
     /// The HTTP API's dependencies over this data folder: the access path on the Cedar policies and the
     /// Merkle audit log (checkpoints every 1,024 entries or 60 s), feed ingestion, and request counters.
     /// Entries without a principal (failed authentications) name the actor `anonymous`.
@@ -19,7 +25,7 @@ extension ServiceContext {
     ///     the next are throttled (`ServerDependencies`).
     func serverDependencies(
         benchFixedRoute: Bool = false, metricsToken: MetricsToken? = nil,
-        failedAuthentications: (burst: Int, perSecond: Double) = (30, 1)
+        failedAuthentications: (burst: Int, perSecond: Double) = ServiceContext.failedAuthenticationDefaults
     ) async throws -> (ServerDependencies, AuditLog) {
         let keys = try DataKeys.load(from: registry, keyring: keyring)
         let policy = try loadAccessPolicy()
@@ -69,7 +75,7 @@ extension ServiceContext {
     ///   - registryCheckInterval: how often the registry is checked against its anchors (zero: never).
     func serve(
         host: String, port: Int, metricsToken: MetricsToken?,
-        failedAuthentications: (burst: Int, perSecond: Double) = (30, 1),
+        failedAuthentications: (burst: Int, perSecond: Double) = ServiceContext.failedAuthenticationDefaults,
         idleTimeout: Duration = ShanyrakServer.defaultIdleTimeout,
         registryCheckInterval: Duration = RegistryWatch.Configuration.defaultInterval
     ) async throws {
@@ -165,11 +171,11 @@ extension Shanyrak {
         @Option(
             name: .long,
             help: "Failed authentications one client address may make in a row, each audited on its own (1 or more).")
-        var failedAuthenticationBurst = 30
+        var failedAuthenticationBurst = ServerDependencies.defaultFailedAuthenticationBurst
         @Option(
             name: .long,
             help: "Failed authentications per second one address may go on making after its burst (above 0).")
-        var failedAuthenticationsPerSecond = 1.0
+        var failedAuthenticationsPerSecond = ServerDependencies.defaultFailedAuthenticationsPerSecond
         @Option(
             name: .long,
             help: ArgumentHelp(
